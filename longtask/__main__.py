@@ -1,0 +1,3 @@
+from longtask.cli.app import main
+
+main()

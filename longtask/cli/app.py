@@ -1,0 +1,493 @@
+"""The Typer app. Thin: parse options, call into `jobs`, render.
+
+Heavy imports (torch, sentence-transformers) never happen on this path; modules that
+pull in the job system are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from longtask import __version__
+from longtask.cli.output import emit_json, err, note, out, reported_errors
+from longtask.errors import LongtaskError
+
+app = typer.Typer(
+    help="Resumable batch jobs: turn folders of PDFs into searchable, embedded text chunks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+server_app = typer.Typer(help="The built-in Redis server.", no_args_is_help=True)
+app.add_typer(server_app, name="server")
+
+
+class Priority(str, Enum):
+    high = "high"
+    default = "default"
+    low = "low"
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
+
+
+def _settings(**pipeline: Any) -> Any:
+    from longtask import settings
+
+    s = settings.load()
+    return s
+
+
+def _store(s: Any) -> Any:
+    from longtask.jobs.store import Store
+
+    return Store(s.db_path)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"longtask {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Resumable batch jobs: turn folders of PDFs into searchable, embedded text chunks."""
+
+
+def _read_paths(paths: list[str]) -> list[str | bytes]:
+    """Paths from arguments; `-` reads one path per line (or NUL-separated) from stdin."""
+    result: list[str | bytes] = []
+    for p in paths:
+        if p == "-":
+            data = sys.stdin.buffer.read()
+            sep = b"\0" if b"\0" in data else b"\n"
+            result.extend(os.fsdecode(x) for x in data.split(sep) if x.strip())
+        else:
+            result.append(p)
+    return result
+
+
+def _policy_overrides(
+    s: Any, retries: int | None, backoff: float | None, soft: float | None, hard: float | None
+) -> Any:
+    from longtask import settings as settings_mod
+
+    changes = {
+        k: v
+        for k, v in (
+            ("retries", retries),
+            ("backoff", backoff),
+            ("soft_timeout", soft),
+            ("hard_timeout", hard),
+        )
+        if v is not None
+    }
+    if soft is not None and hard is None:
+        changes["hard_timeout"] = max(s.policy.hard_timeout, soft + 600)
+    s = s.with_policy(**changes)
+    settings_mod.validate(s)
+    return s
+
+
+@app.command()
+def submit(
+    paths: Annotated[list[str], typer.Argument(help="PDF files or folders (recursive); '-' reads paths from stdin.")],
+    priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
+    retries: Annotated[Optional[int], typer.Option(help="Retries for transient failures [default: 3].")] = None,
+    backoff: Annotated[Optional[float], typer.Option(help="First retry delay in seconds, doubling [default: 10].")] = None,
+    soft_timeout: Annotated[Optional[float], typer.Option(help="Seconds per document before it stops cleanly and retries from its checkpoint.")] = None,
+    hard_timeout: Annotated[Optional[float], typer.Option(help="Seconds per document before its process is killed.")] = None,
+    watch_: Annotated[bool, typer.Option("--watch", help="Watch the job after submitting it.")] = False,
+    timeout: Annotated[Optional[float], typer.Option(help="With --watch: stop watching after this many seconds (exit 124).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record a job over PDFs and queue it; prints the job id at once.
+
+    Example: longtask submit ./pdfs --priority high
+    """
+    with reported_errors():
+        from longtask.jobs import control
+
+        s = _policy_overrides(_settings(), retries, backoff, soft_timeout, hard_timeout)
+        store = _store(s)
+        result = control.submit(s, store, _read_paths(paths), priority.value)
+        if json_:
+            emit_json(result.as_dict())
+        else:
+            out.print(str(result.job.id))
+        job = result.job
+        if not json_:
+            note(f"job {job.id}: {job.tasks_total} PDF(s), {job.bytes_total / 1e6:.1f} MB queued ({priority.value})")
+        for sk in result.skipped:
+            note(f"skipped {sk['path']}: {sk['reason']}")
+        if not result.queued:
+            note(
+                f"error: the job is recorded but could not be queued ({result.error}); "
+                f"`longtask resume {job.id}` queues it once Redis is back")
+            raise typer.Exit(3)
+        if not watch_:
+            return
+        if not json_:
+            note("watching; Ctrl-C stops watching, the job keeps running")
+        raise typer.Exit(_watch(s, store, job.id, json_, timeout))
+
+
+def _watch(s: Any, store: Any, job_id: int, json_: bool, timeout: float | None, interval: float | None = None) -> int:
+    from longtask.cli.watch import watch as watch_loop
+
+    mode = "json" if json_ else ("live" if err.is_terminal else "plain")
+    every = interval if interval is not None else (0.5 if mode == "live" else 5.0)
+    try:
+        return watch_loop(s, store, job_id, mode, every, timeout)
+    except KeyboardInterrupt:
+        note(f"stopped watching; job {job_id} keeps running (`longtask watch {job_id}`)")
+        return 130
+
+
+@app.command()
+def watch(
+    job: JobArg = "latest",
+    interval: Annotated[Optional[float], typer.Option(help="Seconds between refreshes [default: 0.5 on a terminal, 5 otherwise].")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Stop watching after this many seconds (exit 124).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Follow a job live until it ends; exits 0, 4 (dead tasks) or 5 (canceled).
+
+    Example: longtask watch latest
+    """
+    with reported_errors():
+        s = _settings()
+        store = _store(s)
+        job_id = store.resolve_job(job)
+        raise typer.Exit(_watch(s, store, job_id, json_, timeout, interval))
+
+
+@app.command()
+def status(
+    job: Annotated[Optional[str], typer.Argument(help="A job id or 'latest'; omit for recent jobs.")] = None,
+    limit: Annotated[int, typer.Option(help="How many recent jobs to list.")] = 20,
+    json_: JsonOpt = False,
+) -> None:
+    """Recent jobs as a table, or one job in detail.
+
+    Example: longtask status 3 --json
+    """
+    with reported_errors():
+        from longtask.cli import render
+
+        s = _settings()
+        store = _store(s)
+        if job is None:
+            jobs = [j.as_dict() for j in store.jobs(limit)]
+            if json_:
+                emit_json(jobs)
+            elif jobs:
+                out.print(render.jobs_table(jobs))
+            else:
+                note("no jobs yet: `longtask submit PATH` starts one")
+            return
+        snap = store.snapshot(store.resolve_job(job), s.stall_after, s.lease)
+        snap["estimate"] = render.estimate(snap, None)
+        if json_:
+            emit_json(snap)
+        else:
+            from rich.console import Console
+
+            Console(highlight=False).print(render.live_view(snap, None))
+
+
+@app.command()
+def cancel(
+    job: JobArg,
+    grace: Annotated[float, typer.Option(help="Seconds running documents get to stop at a page boundary before they are killed.")] = 10.0,
+    json_: JsonOpt = False,
+) -> None:
+    """Stop a job; finished pages are kept, and `resume` continues it.
+
+    Example: longtask cancel 42
+    """
+    with reported_errors():
+        from longtask.jobs import control
+
+        s = _settings()
+        store = _store(s)
+        result = control.cancel(s, store, store.resolve_job(job), grace)
+        if json_:
+            emit_json(result.as_dict())
+        else:
+            out.print(
+                f"job {result.job} canceled: {result.canceled} task(s) canceled "
+                f"({result.forced} killed after the grace period); {result.pages_kept} pages kept; "
+                f"`longtask resume {result.job}` continues it"
+            )
+
+
+@app.command()
+def resume(job: JobArg, json_: JsonOpt = False) -> None:
+    """Requeue a job's unfinished documents; each continues from its checkpoint.
+
+    Example: longtask resume 42
+    """
+    with reported_errors():
+        from longtask.jobs import control
+
+        s = _settings()
+        store = _store(s)
+        job_id = store.resolve_job(job)
+        n = control.resume(s, store, job_id)
+        if json_:
+            emit_json({"job": job_id, "requeued": n})
+        else:
+            out.print(f"job {job_id}: {n} task(s) requeued" if n else f"job {job_id}: nothing to resume")
+
+
+@app.command("retry-failed")
+def retry_failed(
+    job: Annotated[Optional[str], typer.Argument(help="A job id or 'latest'; omit for all jobs.")] = None,
+    error_type: Annotated[Optional[str], typer.Option(help="Only dead tasks with this error type.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Requeue dead documents from their checkpoints; exit 0 when there are none.
+
+    Example: longtask retry-failed --error-type WorkerLost
+    """
+    with reported_errors():
+        from longtask.jobs import control
+
+        s = _settings()
+        store = _store(s)
+        job_id = store.resolve_job(job) if job is not None else None
+        n = control.retry_failed(s, store, job_id, error_type)
+        if json_:
+            emit_json({"job": job_id, "requeued": n})
+        else:
+            out.print(f"{n} dead task(s) requeued")
+
+
+@app.command()
+def dead(
+    args: Annotated[Optional[list[str]], typer.Argument(help="[JOB] to list dead tasks, or `show TASK` for one in full.", metavar="[JOB] | show TASK")] = None,
+    error_type: Annotated[Optional[str], typer.Option(help="Only this error type.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Dead tasks with their reasons; `dead show TASK` gives traceback and history.
+
+    Example: longtask dead latest; longtask dead show 17
+    """
+    with reported_errors():
+        from longtask.cli import render
+
+        s = _settings()
+        store = _store(s)
+        args = args or []
+        if args and args[0] == "show":
+            if len(args) != 2:
+                raise LongtaskError("usage: longtask dead show TASK (a task id from `longtask dead`)")
+            try:
+                task = store.task(int(args[1]))
+            except ValueError:
+                raise LongtaskError(f"{args[1]!r} is not a task id: use a number from `longtask dead`") from None
+            record = task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
+            if json_:
+                emit_json(record)
+                return
+            for key in ("id", "job_id", "path", "state", "error_type", "error_message", "attempts", "kills", "pages_done", "pages_total", "warning"):
+                out.print(f"{key:>14}: {record[key]}", markup=False)
+            out.print("     traceback:", markup=False)
+            out.print(record["traceback"] or "  (none)", markup=False)
+            out.print("        events:", markup=False)
+            for e in record["events"]:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["at"]))
+                out.print(f"  {when}  {e['kind']:<9} {e['detail'] or ''}", markup=False)
+            return
+        if len(args) > 1:
+            raise LongtaskError("usage: longtask dead [JOB] | longtask dead show TASK")
+        job_id = store.resolve_job(args[0]) if args else None
+        tasks = [t.as_dict() for t in store.dead_tasks(job_id, error_type)]
+        if json_:
+            emit_json(tasks)
+        elif tasks:
+            out.print(render.dead_table(tasks))
+        else:
+            note("no dead tasks")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4].")] = None,
+    burst: Annotated[bool, typer.Option(help="Exit once the queues are empty.")] = False,
+    threads: Annotated[Optional[int], typer.Option(help="torch threads per process [default: cores / concurrency].")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
+) -> None:
+    """Run worker processes: each loads the model once, then takes documents.
+
+    Example: longtask worker --concurrency 2
+    """
+    with reported_errors():
+        from longtask.jobs.worker import Supervisor
+
+        s = _settings()
+        n = concurrency or s.workers()
+        sup = Supervisor(s, n, burst=burst, threads=threads, verbose=verbose)
+        signal.signal(signal.SIGTERM, sup.request_stop)
+        signal.signal(signal.SIGINT, sup.request_stop)
+        note(f"{n} worker process(es), {sup.threads} torch thread(s) each; Ctrl-C stops at the next page batch")
+        raise typer.Exit(sup.run())
+
+
+@app.command()
+def run(
+    paths: Annotated[list[str], typer.Argument(help="PDF files or folders; '-' reads paths from stdin.")],
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4].")] = None,
+    priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
+    timeout: Annotated[Optional[float], typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Submit, process with local workers and watch, all in one; Ctrl-C leaves it resumable.
+
+    Example: longtask run sample_docs/
+    """
+    with reported_errors():
+        from longtask.jobs import control
+
+        s = _settings()
+        store = _store(s)
+        result = control.submit(s, store, _read_paths(paths), priority.value)
+        job_id = result.job.id
+        if not result.queued:
+            raise LongtaskError(f"job {job_id} recorded but not queued: {result.error}")
+        for sk in result.skipped:
+            note(f"skipped {sk['path']}: {sk['reason']}")
+        n = concurrency or s.workers()
+        from longtask.jobs.worker import log_file
+
+        log = log_file(s.home)
+        note(f"job {job_id}: {result.job.tasks_total} PDF(s); starting {n} worker(s) (log: {log})")
+        with open(log, "a") as logf:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "longtask", "worker", "--concurrency", str(n)],
+                stdout=logf,
+                stderr=logf,
+                start_new_session=True,  # Ctrl-C reaches us only; we stop the workers cleanly
+            )
+        code = 130
+        try:
+            code = _watch(s, store, job_id, json_, timeout)
+        finally:
+            _stop_workers(proc, interrupted=code in (130, 124))
+        if code in (130, 124):
+            note(f"job {job_id} is resumable: `longtask resume {job_id}` then `longtask worker`, or `longtask run` again")
+        raise typer.Exit(code)
+
+
+def _stop_workers(proc: subprocess.Popen[bytes], interrupted: bool) -> None:
+    if proc.poll() is not None:
+        return
+    if interrupted:
+        note("stopping workers at the next page batch (Ctrl-C again to stop now)")
+    proc.send_signal(signal.SIGTERM)
+    while True:
+        try:
+            proc.wait()
+            return
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGTERM)
+
+
+@server_app.command("status")
+def server_status(json_: JsonOpt = False) -> None:
+    """Whether the built-in Redis is running, and where.
+
+    Example: longtask server status
+    """
+    with reported_errors():
+        from longtask.jobs.redis_server import EmbeddedRedis
+
+        s = _settings()
+        if s.redis_url:
+            info = {"running": None, "external": s.redis_url}
+        else:
+            server = EmbeddedRedis(s.home)
+            ep = server.endpoint()
+            info = {"running": ep is not None, "pid": server.pid() if ep else None, "address": ep.describe() if ep else None, "dir": str(server.dir)}
+        if json_:
+            emit_json(info)
+        elif s.redis_url:
+            out.print(f"LONGTASK_REDIS_URL is set: using {s.redis_url}; no built-in server")
+        elif info["running"]:
+            out.print(f"running: pid {info['pid']}, {info['address']}, data in {info['dir']}")
+        else:
+            out.print(f"not running (data in {info['dir']}); any submit, run or worker starts it")
+        if not json_ and info["running"] is False:
+            raise typer.Exit(3)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the built-in Redis; queued work is kept on disk for the next start.
+
+    Example: longtask server stop
+    """
+    with reported_errors():
+        from longtask.jobs.redis_server import EmbeddedRedis
+
+        s = _settings()
+        stopped = EmbeddedRedis(s.home).stop()
+        out.print("stopped" if stopped else "not running")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    job: Annotated[Optional[str], typer.Option(help="Only this job's documents.")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
+    json_: JsonOpt = False,
+) -> None:
+    """Semantic search over the stored chunks.
+
+    Example: longtask search "how do bees communicate" -k 3
+    """
+    with reported_errors():
+        from longtask.pipelines import embed as embed_mod
+        from longtask.pipelines.search import top_k
+
+        s = _settings()
+        store = _store(s)
+        job_id = store.resolve_job(job) if job is not None else None
+        pipe = store.job(job_id).pipeline if job_id is not None else s.pipeline.as_dict()
+        model = embed_mod.load(pipe["embedder"], pipe["precision"])
+        vec = model.embed([query])[0]
+        hits = top_k(vec, store.iter_chunks(job_id), k)
+        rows = [
+            {"path": h["path"], "page_start": h["page_start"], "page_end": h["page_end"], "score": round(float(h["score"]), 4), "seq": h["seq"], "text": h["text"]}
+            for h in hits
+        ]
+        if json_:
+            emit_json(rows)
+            return
+        if not rows:
+            note("no chunks stored yet")
+        for r in rows:
+            pages = f"p{r['page_start']}" if r["page_start"] == r["page_end"] else f"p{r['page_start']}-{r['page_end']}"
+            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}", markup=False)
+            out.print(f"       {r['text'][:200]}", markup=False)
+
+
+def main() -> None:
+    app()

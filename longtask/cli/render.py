@@ -1,0 +1,184 @@
+"""Rich renderables and plain lines, each a pure function of a status snapshot.
+
+Pure so they can be tested without a terminal: feed a snapshot, read the text.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from longtask.cli.output import duration
+
+STATE_STYLE = {
+    "succeeded": "bold green",
+    "failed": "bold red",
+    "canceled": "bold yellow",
+    "running": "bold cyan",
+    "queued": "bold blue",
+}
+ORDER = ("done", "cached", "running", "queued", "pending", "retrying", "dead", "canceled")
+
+
+def estimate(snap: dict[str, Any], rate: float | None) -> dict[str, Any]:
+    """Pages expected in all (unopened documents counted at the average so far) and ETA."""
+    job = snap["job"]
+    opened = snap["docs_opened"]
+    pages_total = job["pages_total"]
+    unopened = max(0, job["tasks"] - opened - job["counts"]["dead"] - job["counts"]["canceled"])
+    expected = pages_total + (round(unopened * pages_total / opened) if opened and unopened else 0)
+    exact = unopened == 0
+    remaining = max(0, expected - job["pages_done"])
+    eta = remaining / rate if rate else None
+    if job["state"] in ("succeeded", "failed", "canceled"):
+        eta = 0.0
+    return {"pages_expected": expected, "pages_exact": exact, "eta": eta, "rate": rate}
+
+
+def finished_docs(job: dict[str, Any]) -> int:
+    c = job["counts"]
+    return int(c["done"] + c["cached"] + c["dead"] + c["canceled"])
+
+
+def _bar(done: float, total: float, width: int = 40) -> ProgressBar:
+    return ProgressBar(total=max(total, 1), completed=min(done, max(total, 1)), width=width)
+
+
+def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None) -> RenderableType:
+    now = now or time.time()
+    job = snap["job"]
+    est = estimate(snap, rate)
+    started = job["started_at"] or job["created_at"]
+    end = job["finished_at"] or now
+    header = Text.assemble(
+        (f"Job {job['id']} ", "bold"),
+        (job["state"], STATE_STYLE.get(job["state"], "")),
+        f"  {job['priority']} priority · {job['tasks']} documents · elapsed {duration(end - started)}",
+        f" · {snap['workers']} worker(s)" if job["state"] in ("queued", "running") else "",
+    )
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=10)
+    grid.add_column()
+    grid.add_column()
+    docs_done = finished_docs(job)
+    grid.add_row("Documents", _bar(docs_done, job["tasks"]), f"{docs_done}/{job['tasks']}")
+    approx = "" if est["pages_exact"] else "≈"
+    rate_txt = f"{rate:.1f} pages/s" if rate else "-- pages/s"
+    grid.add_row(
+        "Pages",
+        _bar(job["pages_done"], est["pages_expected"]),
+        f"{job['pages_done']}/{approx}{est['pages_expected']}  {rate_txt}  ETA {duration(est['eta'])}",
+    )
+    grid.add_row("Chunks", Text(""), f"{job['chunks']}")
+    parts: list[RenderableType] = [header, grid]
+    if snap["running"]:
+        docs = Table.grid(padding=(0, 1))
+        docs.add_column(width=32, no_wrap=True, overflow="ellipsis")
+        docs.add_column()
+        docs.add_column()
+        for r in snap["running"]:
+            total = r["pages_total"] or 0
+            note = " [yellow]stalled[/]" if r["stalled"] else ""
+            docs.add_row(
+                os.path.basename(r["path"]),
+                _bar(r["pages_done"], total or 1, width=30),
+                Text.from_markup(f"{r['pages_done']}/{total or '?'} pages{note}"),
+            )
+        parts.append(docs)
+    counts = " · ".join(f"{s} {job['counts'][s]}" for s in ORDER if job["counts"][s])
+    parts.append(Text(counts or "no tasks", style="dim"))
+    if snap["stalled"]:
+        parts.append(Text(f"{snap['stalled']} task(s) stalled: no progress recently", style="yellow"))
+    if snap["errors"]:
+        errors = Table(title="Recent errors", title_justify="left", show_edge=False, expand=False)
+        errors.add_column("task")
+        errors.add_column("document", max_width=30, no_wrap=True, overflow="ellipsis")
+        errors.add_column("state")
+        errors.add_column("error", max_width=70, overflow="fold")
+        for e in snap["errors"]:
+            errors.add_row(
+                str(e["id"]),
+                os.path.basename(e["path"]),
+                e["state"],
+                f"{e['error_type']}: {_one_line(e['error_message'])}",
+            )
+        parts.append(errors)
+    return Group(*parts)
+
+
+def _one_line(text: str | None, limit: int = 160) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def plain_line(snap: dict[str, Any], rate: float | None) -> str:
+    job = snap["job"]
+    est = estimate(snap, rate)
+    approx = "" if est["pages_exact"] else "~"
+    pct = 100 * job["pages_done"] / est["pages_expected"] if est["pages_expected"] else 0.0
+    c = job["counts"]
+    rate_txt = f"{rate:.1f} pages/s" if rate else "-- pages/s"
+    return (
+        f"job {job['id']} {job['state']}: docs {finished_docs(job)}/{job['tasks']}, "
+        f"pages {job['pages_done']}/{approx}{est['pages_expected']} ({pct:.0f}%), {rate_txt}, "
+        f"ETA {duration(est['eta'])}, running {c['running']}, retrying {c['retrying']}, "
+        f"dead {c['dead']}" + (f", stalled {snap['stalled']}" if snap["stalled"] else "")
+    )
+
+
+def summary(snap: dict[str, Any]) -> str:
+    job = snap["job"]
+    c = job["counts"]
+    took = (job["finished_at"] or time.time()) - (job["started_at"] or job["created_at"])
+    line = (
+        f"job {job['id']} {job['state']}: {job['tasks']} documents "
+        f"({c['done']} done, {c['cached']} cached, {c['dead']} dead, {c['canceled']} canceled), "
+        f"{job['pages_done']} pages, {job['chunks']} chunks in {duration(took)}"
+    )
+    if c["dead"]:
+        line += f"\n  see `longtask dead {job['id']}`; `longtask retry-failed {job['id']}` tries again"
+    if job["state"] == "canceled":
+        line += f"\n  `longtask resume {job['id']}` continues from the checkpoints"
+    return line
+
+
+def jobs_table(jobs: list[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False)
+    for col in ("job", "state", "priority", "docs", "pages", "chunks", "dead", "created", "paths"):
+        table.add_column(col, justify="right" if col in ("job", "docs", "pages", "chunks", "dead") else "left")
+    for j in jobs:
+        table.add_row(
+            str(j["id"]),
+            Text(j["state"], style=STATE_STYLE.get(j["state"], "")),
+            j["priority"],
+            f"{finished_docs(j)}/{j['tasks']}",
+            f"{j['pages_done']}/{j['pages_total']}",
+            str(j["chunks"]),
+            str(j["counts"]["dead"]),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(j["created_at"])),
+            _one_line(" ".join(j["paths"]), 60),
+        )
+    return table
+
+
+def dead_table(tasks: list[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False)
+    for col in ("task", "job", "document", "error", "reason", "attempts", "last attempt"):
+        table.add_column(col, overflow="fold")
+    for t in tasks:
+        table.add_row(
+            str(t["id"]),
+            str(t["job_id"]),
+            t["path"],
+            t["error_type"] or "",
+            _one_line(t["error_message"], 120),
+            str(t["attempts"]),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["updated_at"])),
+        )
+    return table

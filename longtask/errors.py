@@ -1,0 +1,51 @@
+"""One exception family; each error carries the exit code a cron script sees."""
+
+from __future__ import annotations
+
+
+class LongtaskError(Exception):
+    """An error about the request; the message names the fix."""
+
+    exit_code = 1
+
+
+class NotFound(LongtaskError):
+    exit_code = 1
+
+
+class BackendUnavailable(LongtaskError):
+    """Redis or the status database cannot be reached."""
+
+    exit_code = 3
+
+
+class JobFailed(LongtaskError):
+    exit_code = 4
+
+
+class JobCanceled(LongtaskError):
+    exit_code = 5
+
+
+class StaleTask(Exception):
+    """This run lost its claim on a task (another run took it over); stop quietly."""
+
+
+class DocumentError(Exception):
+    """A problem with one document. Permanent ones go dead at once, without retries."""
+
+    permanent = True
+
+    def __init__(self, path: str, problem: str, fix: str) -> None:
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{path}: {problem}; {fix}")
+
+
+class TransientDocumentError(DocumentError):
+    permanent = False
+
+
+class SoftTimeout(Exception):
+    """The soft time limit ran out between page batches; the checkpoint is saved."""

@@ -1,0 +1,118 @@
+"""Versioned migrations of the status database.
+
+Each migration is applied once, in order, inside the same write transaction that
+records it; never edit a released migration, add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+STATES = ("pending", "queued", "running", "done", "cached", "retrying", "dead", "canceled")
+
+migrations = Migrations("longtask")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    counters = ",\n".join(f"n_{s} INTEGER NOT NULL DEFAULT 0" for s in STATES)
+    db.executescript(
+        f"""
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            state TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            paths TEXT NOT NULL,
+            pipeline TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            tasks_total INTEGER NOT NULL DEFAULT 0,
+            docs_opened INTEGER NOT NULL DEFAULT 0,
+            bytes_total INTEGER NOT NULL DEFAULT 0,
+            pages_total INTEGER NOT NULL DEFAULT 0,
+            pages_done INTEGER NOT NULL DEFAULT 0,
+            chunks_done INTEGER NOT NULL DEFAULT 0,
+            skipped TEXT NOT NULL DEFAULT '[]',
+            {counters}
+        );
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            path TEXT NOT NULL,
+            raw_path BLOB,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT,
+            doc_key TEXT,
+            state TEXT NOT NULL,
+            pages_total INTEGER,
+            pages_done INTEGER NOT NULL DEFAULT 0,
+            chunks INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            kills INTEGER NOT NULL DEFAULT 0,
+            error_type TEXT,
+            error_message TEXT,
+            error_traceback TEXT,
+            warning TEXT,
+            worker TEXT,
+            rq_id TEXT,
+            enqueues INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            updated_at REAL NOT NULL,
+            finished_at REAL,
+            retry_at REAL,
+            progress_at REAL
+        );
+        CREATE INDEX tasks_job_state ON tasks(job_id, state, updated_at);
+        CREATE INDEX tasks_state ON tasks(state, worker);
+        CREATE INDEX tasks_doc ON tasks(doc_key);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            job_id INTEGER NOT NULL,
+            task_id INTEGER,
+            kind TEXT NOT NULL,
+            detail TEXT
+        );
+        CREATE INDEX events_job ON events(job_id, id);
+        CREATE INDEX events_task ON events(task_id, id);
+        CREATE TABLE documents (
+            key TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            pages_total INTEGER NOT NULL,
+            pages_done INTEGER NOT NULL DEFAULT 0,
+            chunks_done INTEGER NOT NULL DEFAULT 0,
+            complete INTEGER NOT NULL DEFAULT 0,
+            warning TEXT,
+            created_at REAL NOT NULL,
+            completed_at REAL
+        );
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            doc_key TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            page_start INTEGER NOT NULL,
+            page_end INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            embedding BLOB NOT NULL,
+            model TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX chunks_doc_seq ON chunks(doc_key, seq);
+        CREATE TABLE workers (
+            name TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL,
+            model_loads INTEGER NOT NULL DEFAULT 0,
+            stop_requested INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )

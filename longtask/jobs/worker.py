@@ -1,0 +1,218 @@
+"""Workers: a supervisor process and N RQ worker processes under it.
+
+Each worker process loads the model once, before it takes a job, and forks a work
+horse per task (RQ's forking Worker) that inherits the loaded model. Nothing in the
+worker process runs a multi-threaded torch op before forking (a forked child would
+deadlock in libgomp); the horse sets its own thread count.
+
+The supervisor restarts a worker process that dies and at once gives its task back
+(resuming from the checkpoint), heartbeats its workers in SQLite so that other
+machines can tell it is alive, and sweeps: running tasks whose worker went silent are
+retried, and tasks SQLite says are queued but Redis lost are sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from longtask import settings as settings_mod
+from longtask.jobs import control, queue, tasks
+from longtask.jobs.store import Store
+from longtask.pipelines import embed as embed_mod
+
+SWEEP_EVERY = 15.0
+HEARTBEAT_EVERY = 5.0
+STOP_GRACE = 20.0
+
+log = logging.getLogger("longtask.worker")
+
+
+def threads_per_worker(concurrency: int, cores: int | None = None) -> int:
+    """Split the cores: oversubscribing torch threads costs a third of the throughput."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, concurrency))
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    started: float = field(default_factory=time.monotonic)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        settings: settings_mod.Settings,
+        concurrency: int,
+        burst: bool = False,
+        threads: int | None = None,
+        output: IO[str] | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.concurrency = concurrency
+        self.burst = burst
+        self.threads = threads or threads_per_worker(concurrency)
+        self.output = output
+        self.verbose = verbose
+        self.store = Store(settings.db_path)
+        self.conn = queue.connect(settings)
+        self.children: dict[int, Child] = {}
+        self.generation = 0
+        self.stopping = False
+        self.stop_at: float | None = None
+        self.forced = False
+
+    def _spawn(self, slot: int) -> None:
+        self.generation += 1
+        name = f"{socket.gethostname()}.{os.getpid()}.{slot}.{self.generation}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "longtask.jobs.worker",
+            name,
+            str(self.threads),
+            "burst" if self.burst else "serve",
+            "verbose" if self.verbose else "quiet",
+        ]
+        out = self.output if self.output is not None else None
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out, start_new_session=True)
+        self.children[slot] = Child(name, proc)
+
+    def request_stop(self, *_: Any) -> None:
+        """First signal: stop at the next page batch. Second: stop now."""
+        if self.stopping:
+            self.forced = True
+            return
+        self.stopping = True
+        self.stop_at = time.monotonic() + STOP_GRACE
+        self.store.request_worker_stop([c.name for c in self.children.values()])
+        for child in self.children.values():
+            _signal(child.proc, signal.SIGTERM)
+
+    def run(self, until: Callable[[], bool] | None = None) -> int:
+        """Supervise until stopped (or, in burst mode, until the queues are empty)."""
+        control.rebuild(self.settings, self.store, self.conn)
+        for slot in range(self.concurrency):
+            self._spawn(slot)
+        last_beat = last_sweep = time.monotonic()
+        while self.children:
+            time.sleep(0.2)
+            now = time.monotonic()
+            for slot, child in list(self.children.items()):
+                rc = child.proc.poll()
+                if rc is None:
+                    continue
+                del self.children[slot]
+                self._reap(child, rc)
+                if not self.stopping and not (self.burst and rc == 0):
+                    self._spawn(slot)
+            if not self.stopping and until is not None and until():
+                self.request_stop()
+            if self.stopping and (self.forced or (self.stop_at and now > self.stop_at)):
+                for child in self.children.values():
+                    _signal(child.proc, signal.SIGTERM)  # a second SIGTERM is RQ's cold stop
+                self.stop_at = None if self.forced else now + 5
+                self.forced = False
+            if now - last_beat > HEARTBEAT_EVERY:
+                self.store.heartbeat([c.name for c in self.children.values()])
+                last_beat = now
+            if not self.stopping and now - last_sweep > SWEEP_EVERY:
+                control.rebuild(self.settings, self.store, self.conn)
+                last_sweep = now
+        return 0
+
+    def _reap(self, child: Child, rc: int) -> None:
+        how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
+        lost = control.reap(
+            self.settings,
+            self.store,
+            self.conn,
+            worker=child.name,
+            reason=f"worker process {child.name} died ({how}); resuming from the checkpoint",
+            killed=rc != 0 and not self.stopping,
+        )
+        if lost:
+            log.warning("worker %s died (%s); %d task(s) given back", child.name, how, lost)
+        self.store.remove_worker(child.name)
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        proc.send_signal(sig)
+    except ProcessLookupError:
+        pass
+
+
+# ---- the worker process ----------------------------------------------------------
+
+
+def _horse_killed(store: Store, settings: settings_mod.Settings, conn: Any) -> Callable[..., None]:
+    def handler(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
+        if job.func_name != queue.RUN_TASK:
+            return
+        task_id = int(job.args[0])
+        how = f"signal {os.WTERMSIG(ret_val)}" if ret_val and os.WIFSIGNALED(ret_val) else f"status {ret_val}"
+        task = store.task(task_id)
+        if task.state != "running":
+            return
+        j = store.job(task.job_id)
+        delay = tasks.backoff(j.policy, task.attempts)
+        reason = f"the process working on it was killed ({how}); resuming from the checkpoint"
+        if store.lose(task_id, reason, True, delay) == "retrying":
+            tasks.schedule_retry(store, conn, task_id, j.priority, delay, j.policy)
+
+    return handler
+
+
+def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    settings = settings_mod.load()
+    store = Store(settings.db_path)
+    conn = queue.connect(settings)
+    store.register_worker(name, os.getpid(), socket.gethostname())
+    pipe = settings.pipeline
+    # Load before forking, single-threaded; each horse raises its own thread count.
+    embed_mod.set_threads(1)
+    tasks.preloaded[f"{pipe.embedder}/{pipe.precision}"] = embed_mod.load(
+        pipe.embedder, pipe.precision, pipe.embed_batch
+    )
+    store.count_model_load(name)
+    embed_mod.set_threads(1)
+    tasks.worker_name = name
+    tasks.torch_threads = threads
+    worker = Worker(
+        queue.queues(conn),
+        connection=conn,
+        name=name,
+        serializer=JSONSerializer,
+        work_horse_killed_handler=_horse_killed(store, settings, conn),
+        job_monitoring_interval=5,
+    )
+    worker.work(
+        burst=burst,
+        with_scheduler=True,
+        logging_level="INFO" if verbose else "WARNING",
+    )
+
+
+def log_file(home: Path) -> Path:
+    folder = home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "worker.log"
+
+
+if __name__ == "__main__":
+    worker_main(sys.argv[1], int(sys.argv[2]), sys.argv[3] == "burst", sys.argv[4] == "verbose")

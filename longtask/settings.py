@@ -1,0 +1,154 @@
+"""Settings: the one reader of LONGTASK_* variables.
+
+Pipeline settings (chunking, model, precision) are copied into each job at submit, so a
+worker processes a job the way it was asked for, whatever its own environment says.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from longtask.errors import LongtaskError
+
+
+def default_home() -> Path:
+    if env := os.environ.get("LONGTASK_HOME"):
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "longtask"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What decides a document's output; its fingerprint is part of the cache key."""
+
+    embedder: str = "minilm"
+    precision: str = "fp32"
+    chunk_tokens: int = 240
+    chunk_overlap: int = 32
+    page_batch: int = 8
+    embed_batch: int = 16
+
+    def fingerprint(self) -> str:
+        from longtask.pipelines.parse import PARSER_VERSION
+
+        # embed_batch changes speed, not output, so it stays out of the key.
+        return (
+            f"{PARSER_VERSION}|{self.embedder}|{self.precision}|"
+            f"{self.chunk_tokens}/{self.chunk_overlap}/{self.page_batch}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard to try: retries, backoff and time limits, stored per job."""
+
+    retries: int = 3
+    backoff: float = 10.0
+    soft_timeout: float = 3600.0
+    hard_timeout: float = 4200.0
+    max_kills: int = 2
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=default_home)
+    redis_url: str | None = None
+    pipeline: Pipeline = field(default_factory=Pipeline)
+    policy: Policy = field(default_factory=Policy)
+    concurrency: int = 0  # 0: pick from the core count
+    stall_after: float = 300.0
+    lease: float = 30.0  # a worker silent this long is presumed dead
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "longtask.db"
+
+    def workers(self) -> int:
+        if self.concurrency > 0:
+            return self.concurrency
+        return max(1, min(4, os.cpu_count() or 1))
+
+    def with_pipeline(self, **changes: Any) -> Settings:
+        return replace(self, pipeline=replace(self.pipeline, **changes))
+
+    def with_policy(self, **changes: Any) -> Settings:
+        return replace(self, policy=replace(self.policy, **changes))
+
+
+def _env(name: str, cast: type, default: Any) -> Any:
+    raw = os.environ.get(f"LONGTASK_{name}")
+    if raw is None or raw == "":
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise LongtaskError(
+            f"LONGTASK_{name}={raw!r} is not a valid {cast.__name__}; fix or unset it"
+        ) from None
+
+
+def load() -> Settings:
+    pipeline = Pipeline(
+        embedder=_env("EMBEDDER", str, Pipeline.embedder),
+        precision=_env("PRECISION", str, Pipeline.precision),
+        chunk_tokens=_env("CHUNK_TOKENS", int, Pipeline.chunk_tokens),
+        chunk_overlap=_env("CHUNK_OVERLAP", int, Pipeline.chunk_overlap),
+        page_batch=_env("PAGE_BATCH", int, Pipeline.page_batch),
+        embed_batch=_env("EMBED_BATCH", int, Pipeline.embed_batch),
+    )
+    policy = Policy(
+        retries=_env("RETRIES", int, Policy.retries),
+        backoff=_env("BACKOFF", float, Policy.backoff),
+        soft_timeout=_env("SOFT_TIMEOUT", float, Policy.soft_timeout),
+        hard_timeout=_env("HARD_TIMEOUT", float, Policy.hard_timeout),
+        max_kills=_env("MAX_KILLS", int, Policy.max_kills),
+    )
+    settings = Settings(
+        home=default_home(),
+        redis_url=os.environ.get("LONGTASK_REDIS_URL") or None,
+        pipeline=pipeline,
+        policy=policy,
+        concurrency=_env("CONCURRENCY", int, 0),
+        stall_after=_env("STALL_AFTER", float, 300.0),
+        lease=_env("LEASE", float, 30.0),
+    )
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    p = settings.pipeline
+    if p.embedder not in ("minilm", "hash"):
+        raise LongtaskError(f"unknown embedder {p.embedder!r}: use 'minilm'")
+    if p.precision not in ("fp32", "bf16"):
+        raise LongtaskError(f"unknown precision {p.precision!r}: use fp32 or bf16")
+    if not 16 <= p.chunk_tokens <= 254:
+        raise LongtaskError(
+            f"chunk size {p.chunk_tokens} tokens is out of range: the model reads at most "
+            "254 tokens a chunk; pick 16 to 254"
+        )
+    if not 0 <= p.chunk_overlap < p.chunk_tokens // 2:
+        raise LongtaskError(
+            f"chunk overlap {p.chunk_overlap} must be at least 0 and under half the "
+            f"chunk size ({p.chunk_tokens // 2})"
+        )
+    if p.page_batch < 1 or p.embed_batch < 1:
+        raise LongtaskError("page batch and embed batch must be at least 1")
+    pol = settings.policy
+    if pol.retries < 0 or pol.backoff < 0:
+        raise LongtaskError("retries and backoff cannot be negative")
+    if pol.soft_timeout <= 0 or pol.hard_timeout <= pol.soft_timeout:
+        raise LongtaskError(
+            f"the hard time limit ({pol.hard_timeout:g}s) must exceed the soft one "
+            f"({pol.soft_timeout:g}s)"
+        )
