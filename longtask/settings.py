@@ -149,6 +149,5 @@ def validate(settings: Settings) -> None:
         raise LongtaskError("retries and backoff cannot be negative")
     if pol.soft_timeout <= 0 or pol.hard_timeout <= pol.soft_timeout:
         raise LongtaskError(
-            f"the hard time limit ({pol.hard_timeout:g}s) must exceed the soft one "
-            f"({pol.soft_timeout:g}s)"
+            f"the hard time limit ({pol.hard_timeout:g}s) must exceed the soft one ({pol.soft_timeout:g}s)"
         )

@@ -107,14 +107,27 @@ def _policy_overrides(
 
 @app.command()
 def submit(
-    paths: Annotated[list[str], typer.Argument(help="PDF files or folders (recursive); '-' reads paths from stdin.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="PDF files or folders (recursive); '-' reads paths from stdin.")
+    ],
     priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
-    retries: Annotated[Optional[int], typer.Option(help="Retries for transient failures [default: 3].")] = None,
-    backoff: Annotated[Optional[float], typer.Option(help="First retry delay in seconds, doubling [default: 10].")] = None,
-    soft_timeout: Annotated[Optional[float], typer.Option(help="Seconds per document before it stops cleanly and retries from its checkpoint.")] = None,
-    hard_timeout: Annotated[Optional[float], typer.Option(help="Seconds per document before its process is killed.")] = None,
+    retries: Annotated[
+        Optional[int], typer.Option(help="Retries for transient failures [default: 3].")
+    ] = None,
+    backoff: Annotated[
+        Optional[float], typer.Option(help="First retry delay in seconds, doubling [default: 10].")
+    ] = None,
+    soft_timeout: Annotated[
+        Optional[float],
+        typer.Option(help="Seconds per document before it stops cleanly and retries from its checkpoint."),
+    ] = None,
+    hard_timeout: Annotated[
+        Optional[float], typer.Option(help="Seconds per document before its process is killed.")
+    ] = None,
     watch_: Annotated[bool, typer.Option("--watch", help="Watch the job after submitting it.")] = False,
-    timeout: Annotated[Optional[float], typer.Option(help="With --watch: stop watching after this many seconds (exit 124).")] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="With --watch: stop watching after this many seconds (exit 124).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Record a job over PDFs and queue it; prints the job id at once.
@@ -133,13 +146,16 @@ def submit(
             out.print(str(result.job.id))
         job = result.job
         if not json_:
-            note(f"job {job.id}: {job.tasks_total} PDF(s), {job.bytes_total / 1e6:.1f} MB queued ({priority.value})")
+            note(
+                f"job {job.id}: {job.tasks_total} PDF(s), {job.bytes_total / 1e6:.1f} MB queued ({priority.value})"
+            )
         for sk in result.skipped:
             note(f"skipped {sk['path']}: {sk['reason']}")
         if not result.queued:
             note(
                 f"error: the job is recorded but could not be queued ({result.error}); "
-                f"`longtask resume {job.id}` queues it once Redis is back")
+                f"`longtask resume {job.id}` queues it once Redis is back"
+            )
             raise typer.Exit(3)
         if not watch_:
             return
@@ -148,7 +164,9 @@ def submit(
         raise typer.Exit(_watch(s, store, job.id, json_, timeout))
 
 
-def _watch(s: Any, store: Any, job_id: int, json_: bool, timeout: float | None, interval: float | None = None) -> int:
+def _watch(
+    s: Any, store: Any, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
+) -> int:
     from longtask.cli.watch import watch as watch_loop
 
     mode = "json" if json_ else ("live" if err.is_terminal else "plain")
@@ -163,8 +181,13 @@ def _watch(s: Any, store: Any, job_id: int, json_: bool, timeout: float | None, 
 @app.command()
 def watch(
     job: JobArg = "latest",
-    interval: Annotated[Optional[float], typer.Option(help="Seconds between refreshes [default: 0.5 on a terminal, 5 otherwise].")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Stop watching after this many seconds (exit 124).")] = None,
+    interval: Annotated[
+        Optional[float],
+        typer.Option(help="Seconds between refreshes [default: 0.5 on a terminal, 5 otherwise]."),
+    ] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="Stop watching after this many seconds (exit 124).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Follow a job live until it ends; exits 0, 4 (dead tasks) or 5 (canceled).
@@ -215,7 +238,10 @@ def status(
 @app.command()
 def cancel(
     job: JobArg,
-    grace: Annotated[float, typer.Option(help="Seconds running documents get to stop at a page boundary before they are killed.")] = 10.0,
+    grace: Annotated[
+        float,
+        typer.Option(help="Seconds running documents get to stop at a page boundary before they are killed."),
+    ] = 10.0,
     json_: JsonOpt = False,
 ) -> None:
     """Stop a job; finished pages are kept, and `resume` continues it.
@@ -282,7 +308,12 @@ def retry_failed(
 
 @app.command()
 def dead(
-    args: Annotated[Optional[list[str]], typer.Argument(help="[JOB] to list dead tasks, or `show TASK` for one in full.", metavar="[JOB] | show TASK")] = None,
+    args: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="[JOB] to list dead tasks, or `show TASK` for one in full.", metavar="[JOB] | show TASK"
+        ),
+    ] = None,
     error_type: Annotated[Optional[str], typer.Option(help="Only this error type.")] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -302,12 +333,26 @@ def dead(
             try:
                 task = store.task(int(args[1]))
             except ValueError:
-                raise LongtaskError(f"{args[1]!r} is not a task id: use a number from `longtask dead`") from None
+                raise LongtaskError(
+                    f"{args[1]!r} is not a task id: use a number from `longtask dead`"
+                ) from None
             record = task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
             if json_:
                 emit_json(record)
                 return
-            for key in ("id", "job_id", "path", "state", "error_type", "error_message", "attempts", "kills", "pages_done", "pages_total", "warning"):
+            for key in (
+                "id",
+                "job_id",
+                "path",
+                "state",
+                "error_type",
+                "error_message",
+                "attempts",
+                "kills",
+                "pages_done",
+                "pages_total",
+                "warning",
+            ):
                 out.print(f"{key:>14}: {record[key]}", markup=False)
             out.print("     traceback:", markup=False)
             out.print(record["traceback"] or "  (none)", markup=False)
@@ -330,9 +375,14 @@ def dead(
 
 @app.command()
 def worker(
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4].")] = None,
+    concurrency: Annotated[
+        Optional[int],
+        typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4]."),
+    ] = None,
     burst: Annotated[bool, typer.Option(help="Exit once the queues are empty.")] = False,
-    threads: Annotated[Optional[int], typer.Option(help="torch threads per process [default: cores / concurrency].")] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(help="torch threads per process [default: cores / concurrency].")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
 ) -> None:
     """Run worker processes: each loads the model once, then takes documents.
@@ -347,16 +397,24 @@ def worker(
         sup = Supervisor(s, n, burst=burst, threads=threads, verbose=verbose)
         signal.signal(signal.SIGTERM, sup.request_stop)
         signal.signal(signal.SIGINT, sup.request_stop)
-        note(f"{n} worker process(es), {sup.threads} torch thread(s) each; Ctrl-C stops at the next page batch")
+        note(
+            f"{n} worker process(es), {sup.threads} torch thread(s) each; Ctrl-C stops at the next page batch"
+        )
         raise typer.Exit(sup.run())
 
 
 @app.command()
 def run(
     paths: Annotated[list[str], typer.Argument(help="PDF files or folders; '-' reads paths from stdin.")],
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4].")] = None,
+    concurrency: Annotated[
+        Optional[int],
+        typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4]."),
+    ] = None,
     priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
-    timeout: Annotated[Optional[float], typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124).")] = None,
+    timeout: Annotated[
+        Optional[float],
+        typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124)."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Submit, process with local workers and watch, all in one; Ctrl-C leaves it resumable.
@@ -392,7 +450,9 @@ def run(
         finally:
             _stop_workers(proc, interrupted=code in (130, 124))
         if code in (130, 124):
-            note(f"job {job_id} is resumable: `longtask resume {job_id}` then `longtask worker`, or `longtask run` again")
+            note(
+                f"job {job_id} is resumable: `longtask resume {job_id}` then `longtask worker`, or `longtask run` again"
+            )
         raise typer.Exit(code)
 
 
@@ -425,7 +485,12 @@ def server_status(json_: JsonOpt = False) -> None:
         else:
             server = EmbeddedRedis(s.home)
             ep = server.endpoint()
-            info = {"running": ep is not None, "pid": server.pid() if ep else None, "address": ep.describe() if ep else None, "dir": str(server.dir)}
+            info = {
+                "running": ep is not None,
+                "pid": server.pid() if ep else None,
+                "address": ep.describe() if ep else None,
+                "dir": str(server.dir),
+            }
         if json_:
             emit_json(info)
         elif s.redis_url:
@@ -475,7 +540,14 @@ def search(
         vec = model.embed([query])[0]
         hits = top_k(vec, store.iter_chunks(job_id), k)
         rows = [
-            {"path": h["path"], "page_start": h["page_start"], "page_end": h["page_end"], "score": round(float(h["score"]), 4), "seq": h["seq"], "text": h["text"]}
+            {
+                "path": h["path"],
+                "page_start": h["page_start"],
+                "page_end": h["page_end"],
+                "score": round(float(h["score"]), 4),
+                "seq": h["seq"],
+                "text": h["text"],
+            }
             for h in hits
         ]
         if json_:
@@ -484,7 +556,11 @@ def search(
         if not rows:
             note("no chunks stored yet")
         for r in rows:
-            pages = f"p{r['page_start']}" if r["page_start"] == r["page_end"] else f"p{r['page_start']}-{r['page_end']}"
+            pages = (
+                f"p{r['page_start']}"
+                if r["page_start"] == r["page_end"]
+                else f"p{r['page_start']}-{r['page_end']}"
+            )
             out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}", markup=False)
             out.print(f"       {r['text'][:200]}", markup=False)
 

@@ -151,7 +151,9 @@ def summary(snap: dict[str, Any]) -> str:
 def jobs_table(jobs: list[dict[str, Any]]) -> Table:
     table = Table(show_edge=False)
     for col in ("job", "state", "priority", "docs", "pages", "chunks", "dead", "created", "paths"):
-        table.add_column(col, justify="right" if col in ("job", "docs", "pages", "chunks", "dead") else "left")
+        table.add_column(
+            col, justify="right" if col in ("job", "docs", "pages", "chunks", "dead") else "left"
+        )
     for j in jobs:
         table.add_row(
             str(j["id"]),

@@ -85,7 +85,8 @@ def watch(
     if not _ended(snap):
         note(
             f"still running after {timeout:g}s: job {job_id} continues; "
-            f"`longtask watch {job_id}` to follow it")
+            f"`longtask watch {job_id}` to follow it"
+        )
         return 124
     if mode != "json":
         out.print(render.summary(snap), markup=False)

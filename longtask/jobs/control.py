@@ -135,7 +135,14 @@ def retry_failed(settings: Settings, store: Store, job_id: int | None, error_typ
     return total
 
 
-def reap(settings: Settings, store: Store, conn: Any, worker: str | None = None, reason: str = "", killed: bool = True) -> int:
+def reap(
+    settings: Settings,
+    store: Store,
+    conn: Any,
+    worker: str | None = None,
+    reason: str = "",
+    killed: bool = True,
+) -> int:
     """Give orphaned running tasks back: from a worker known dead, or any silent one."""
     lost = store.orphaned(settings.lease, worker)
     for task in lost:

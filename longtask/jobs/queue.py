@@ -47,8 +47,7 @@ def connect(settings: Settings, start: bool = True) -> redis.Redis:
             ep = server.ensure() if start else server.endpoint()
             if ep is None:
                 raise BackendUnavailable(
-                    "the built-in Redis is not running: any `longtask submit`, `run` or "
-                    "`worker` starts it"
+                    "the built-in Redis is not running: any `longtask submit`, `run` or `worker` starts it"
                 )
             conn = _client(ep, timeout=2)
         conn.ping()
@@ -102,6 +101,9 @@ def enqueue_tasks(
 def enqueue_retry(
     conn: redis.Redis, priority: str, task_id: int, job_id: str, delay: float, hard_timeout: float
 ) -> None:
+    if delay <= 0:
+        enqueue_tasks(conn, priority, [(task_id, job_id)], hard_timeout)
+        return
     queue(conn, priority).enqueue_in(
         timedelta(seconds=max(0.0, delay)),
         RUN_TASK,

@@ -124,9 +124,7 @@ class EmbeddedRedis:
             ep = Endpoint(None, port, password)
         # The config goes through stdin so the password stays out of `ps`.
         config = "\n".join(_config_lines(args[1:]))
-        proc = subprocess.run(
-            [binary, "-"], input=config, text=True, capture_output=True, timeout=30
-        )
+        proc = subprocess.run([binary, "-"], input=config, text=True, capture_output=True, timeout=30)
         if proc.returncode != 0:
             raise BackendUnavailable(
                 f"the built-in Redis ({binary}) did not start: {proc.stderr.strip() or proc.stdout.strip()}; "
@@ -184,9 +182,7 @@ def _client(ep: Endpoint, timeout: float | None = None) -> redis.Redis:  # noqa:
         return redis.Redis(
             unix_socket_path=str(ep.socket), password=ep.password, socket_connect_timeout=timeout
         )
-    return redis.Redis(
-        host="127.0.0.1", port=ep.port, password=ep.password, socket_connect_timeout=timeout
-    )
+    return redis.Redis(host="127.0.0.1", port=ep.port, password=ep.password, socket_connect_timeout=timeout)
 
 
 def _config_lines(args: list[str]) -> list[str]:

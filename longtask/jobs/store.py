@@ -307,8 +307,7 @@ class Store:
         now = time.time()
         ended = state in ("succeeded", "failed", "canceled")
         self.conn.execute(
-            "UPDATE jobs SET state = ?, finished_at = ?, "
-            "started_at = coalesce(started_at, ?) WHERE id = ?",
+            "UPDATE jobs SET state = ?, finished_at = ?, started_at = coalesce(started_at, ?) WHERE id = ?",
             (state, now if ended else None, now if state == "running" else None, job_id),
         )
         self._event(job_id, None, state)
@@ -334,8 +333,7 @@ class Store:
             raise StaleTask(f"task {task.id} is no longer {task.state}")
         if new != task.state:
             self.conn.execute(
-                f"UPDATE jobs SET n_{task.state} = n_{task.state} - 1, n_{new} = n_{new} + 1 "
-                "WHERE id = ?",
+                f"UPDATE jobs SET n_{task.state} = n_{task.state} - 1, n_{new} = n_{new} + 1 WHERE id = ?",
                 (task.job_id,),
             )
         self._event(task.job_id, task.id, new, event)
@@ -345,8 +343,7 @@ class Store:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
         rows = self._all(
-            f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) "
-            "ORDER BY updated_at DESC LIMIT ?",
+            f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) ORDER BY updated_at DESC LIMIT ?",
             (job_id, *wanted, limit),
         )
         return [Task(**dict(r)) for r in rows]
@@ -529,8 +526,7 @@ class Store:
                 (pages_done, n_chunks, now, now, warning, task.id),
             )
             c.execute(
-                "UPDATE jobs SET pages_done = pages_done + ?, chunks_done = chunks_done + ? "
-                "WHERE id = ?",
+                "UPDATE jobs SET pages_done = pages_done + ?, chunks_done = chunks_done + ? WHERE id = ?",
                 (pages_done - task.pages_done, n_chunks - task.chunks, task.job_id),
             )
         claim.task.pages_done = pages_done
@@ -601,7 +597,9 @@ class Store:
                 task = self._owned(claim)
             except StaleTask:
                 return "stale"
-            return self._fail(task, claim.policy, error_type, message, traceback, permanent, retry_delay, killed)
+            return self._fail(
+                task, claim.policy, error_type, message, traceback, permanent, retry_delay, killed
+            )
 
     def _fail(
         self,
@@ -642,8 +640,7 @@ class Store:
     def set_retry_message(self, task_id: int, rq_id: str) -> None:
         with self._write() as c:
             c.execute(
-                "UPDATE tasks SET rq_id = ?, enqueues = enqueues + 1 WHERE id = ? "
-                "AND state = 'retrying'",
+                "UPDATE tasks SET rq_id = ?, enqueues = enqueues + 1 WHERE id = ? AND state = 'retrying'",
                 (rq_id, task_id),
             )
 
@@ -735,15 +732,11 @@ class Store:
     def heartbeat(self, names: Sequence[str]) -> None:
         now = time.time()
         with self._write() as c:
-            c.executemany(
-                "UPDATE workers SET heartbeat_at = ? WHERE name = ?", ((now, n) for n in names)
-            )
+            c.executemany("UPDATE workers SET heartbeat_at = ? WHERE name = ?", ((now, n) for n in names))
 
     def request_worker_stop(self, names: Sequence[str]) -> None:
         with self._write() as c:
-            c.executemany(
-                "UPDATE workers SET stop_requested = 1 WHERE name = ?", ((n,) for n in names)
-            )
+            c.executemany("UPDATE workers SET stop_requested = 1 WHERE name = ?", ((n,) for n in names))
 
     def remove_worker(self, name: str) -> None:
         with self._write() as c:

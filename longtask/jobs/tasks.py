@@ -200,7 +200,9 @@ def _failed(ctx: Context, claim: Claim, exc: BaseException, permanent: bool, mes
     return state
 
 
-def schedule_retry(store: Store, conn: Any, task_id: int, priority: str, delay: float, policy: dict[str, Any]) -> None:
+def schedule_retry(
+    store: Store, conn: Any, task_id: int, priority: str, delay: float, policy: dict[str, Any]
+) -> None:
     task = store.task(task_id)
     rid = queue.rq_id(task_id, task.enqueues)
     # The message is recorded before it is sent; a lost send is found by the sweep.

@@ -69,8 +69,7 @@ class PageProblems:
         if self.failed:
             first = next(iter(self.failed.items()))
             parts.append(
-                f"{len(self.failed)} page(s) could not be read and were skipped "
-                f"(page {first[0]}: {first[1]})"
+                f"{len(self.failed)} page(s) could not be read and were skipped (page {first[0]}: {first[1]})"
             )
         if self.empty:
             parts.append(

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 
-def top_k(query: np.ndarray, rows: Iterable[dict[str, Any]], k: int, block: int = 4096) -> list[dict[str, Any]]:
+def top_k(
+    query: np.ndarray, rows: Iterable[dict[str, Any]], k: int, block: int = 4096
+) -> list[dict[str, Any]]:
     q = np.asarray(query, dtype=np.float32).reshape(-1)
     best: list[tuple[float, int, dict[str, Any]]] = []
     buf: list[dict[str, Any]] = []

@@ -191,9 +191,7 @@ def _encrypted_pdf_bytes(source: bytes, user_password: str, *, seed: int) -> byt
     return buf.getvalue()
 
 
-def _write_raw_pdf(
-    path: Path, objects: list[bytes | tuple[bytes, Iterable[bytes]]]
-) -> None:
+def _write_raw_pdf(path: Path, objects: list[bytes | tuple[bytes, Iterable[bytes]]]) -> None:
     """Write hand-made PDF objects 1..n with a correct xref table.
 
     Why: the bomb and the cyclic page tree cannot be produced by well-behaved
@@ -222,8 +220,7 @@ def _write_raw_pdf(
         for offset in offsets:
             out.write(b"%010d 00000 n \n" % offset)
         out.write(
-            b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-            % (len(objects) + 1, xref_offset)
+            b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref_offset)
         )
 
 
@@ -261,9 +258,7 @@ def _bomb_stream() -> tuple[int, Iterator[bytes]]:
         raise RuntimeError(msg)
     header = b"\x78\xda"  # zlib header: deflate, 32 KiB window, level 9
     final_block = b"\x01\x00\x00\xff\xff"  # empty stored block with BFINAL set
-    checksum = _adler32_of_repeated_byte(ord(" "), BOMB_INFLATED_SIZE).to_bytes(
-        4, "big"
-    )
+    checksum = _adler32_of_repeated_byte(ord(" "), BOMB_INFLATED_SIZE).to_bytes(4, "big")
     length = len(header) + len(first) + len(repeat) * (count - 1) + len(final_block) + 4
 
     def chunks() -> Iterator[bytes]:
@@ -359,9 +354,7 @@ def make_hostile(dest: Path) -> dict[str, Path]:
     cases: dict[str, Path] = {}
 
     def one_page(name: str, description: str) -> bytes:
-        return _text_pdf_bytes(
-            [f"This one-page document is the {name} case: {description}"]
-        )
+        return _text_pdf_bytes([f"This one-page document is the {name} case: {description}"])
 
     cases["good"] = _fresh(dest / "good.pdf")
     cases["good"].write_bytes(good)
@@ -381,9 +374,7 @@ def make_hostile(dest: Path) -> dict[str, Path]:
     cases["encrypted_empty_password"] = _fresh(dest / "encrypted_empty_password.pdf")
     cases["encrypted_empty_password"].write_bytes(
         _encrypted_pdf_bytes(
-            one_page(
-                "encrypted_empty_password", "AES-256 with an empty user password."
-            ),
+            one_page("encrypted_empty_password", "AES-256 with an empty user password."),
             "",
             seed=1,
         )
@@ -426,18 +417,11 @@ def make_hostile(dest: Path) -> dict[str, Path]:
 
     cases["name_spaces"] = make_text_pdf(
         _fresh(dest / "with spaces.pdf"),
-        [
-            (
-                "This one-page document is the name_spaces case: "
-                "its file name contains spaces."
-            )
-        ],
+        [("This one-page document is the name_spaces case: its file name contains spaces.")],
     )
 
     cases["name_newline"] = _fresh(dest / "new\nline.pdf")
-    cases["name_newline"].write_bytes(
-        one_page("name_newline", "its file name contains a newline.")
-    )
+    cases["name_newline"].write_bytes(one_page("name_newline", "its file name contains a newline."))
 
     raw_name = os.fsencode(dest) + b"/caf\xe9.pdf"
     try:
@@ -456,12 +440,7 @@ def make_hostile(dest: Path) -> dict[str, Path]:
 
     cases["not_pdf_extension"] = make_text_pdf(
         _fresh(dest / "report.PDF"),
-        [
-            (
-                "This one-page document is the not_pdf_extension case: "
-                "its extension is upper-case .PDF."
-            )
-        ],
+        [("This one-page document is the not_pdf_extension case: its extension is upper-case .PDF.")],
     )
     return cases
 

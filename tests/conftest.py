@@ -1,0 +1,167 @@
+"""Shared fixtures: a private redis-server per session, a fresh home per test.
+
+Tests talk to a real Redis (started here on a free port, so tests may kill, restart
+or flush it), a real SQLite file under tmp_path, and real PDFs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DOCS = ROOT / "sample_docs"
+sys.path.insert(0, str(ROOT))
+
+from tests.corpus.make_hostile import make_hostile, make_text_pdf  # noqa: E402
+
+__all__ = ["make_hostile", "make_text_pdf"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def redis_binary() -> str:
+    from longtask.jobs.redis_server import find_binary
+
+    return find_binary()
+
+
+@dataclass
+class RedisServer:
+    """A redis-server this test session owns: it can be killed, restarted, flushed."""
+
+    binary: str
+    port: int
+    dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    appendonly: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "always",
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError("test redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def restart(self, keep_data: bool) -> None:
+        """Kill -9 and start again; without keep_data Redis comes back empty."""
+        self.kill()
+        if not keep_data:
+            shutil.rmtree(self.dir / "appendonlydir", ignore_errors=True)
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(redis_binary(), _free_port(), tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def home(tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh LONGTASK_HOME on the test Redis (flushed); the fast hash embedder."""
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()
+    redis_server.client().flushall()
+    h = tmp_path / "home"
+    for key in list(os.environ):
+        if key.startswith("LONGTASK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("LONGTASK_HOME", str(h))
+    monkeypatch.setenv("LONGTASK_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("LONGTASK_EMBEDDER", "hash")
+    monkeypatch.setenv("LONGTASK_BACKOFF", "0")
+    # tasks.py keeps a per-process context; tests run tasks in this process.
+    from longtask.jobs import tasks
+
+    monkeypatch.setattr(tasks, "_ctx", None)
+    return h
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A folder of three small good PDFs with distinct text."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    make_text_pdf(folder / "alpha.pdf", [f"Alpha page {i}. " + "granite basalt " * 40 for i in range(1, 4)])
+    make_text_pdf(folder / "beta.pdf", [f"Beta page {i}. " + "violin cello " * 40 for i in range(1, 3)])
+    make_text_pdf(folder / "gamma.pdf", ["Gamma only page. " + "comet nebula " * 40])
+    return folder
+
+
+def drain(timeout: float = 60.0) -> None:
+    """Run queued work in this process (RQ SimpleWorker, burst) until nothing is left."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from longtask import settings as settings_mod
+    from longtask.jobs import queue
+
+    s = settings_mod.load()
+    conn = queue.connect(s)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker = SimpleWorker(queue.queues(conn), connection=conn, serializer=JSONSerializer)
+        if not worker.work(burst=True, with_scheduler=True, logging_level="WARNING"):
+            if not any(q.scheduled_job_registry.count for q in queue.queues(conn)):
+                return
+            time.sleep(0.2)
+    raise TimeoutError("queues did not drain")
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()}
+    env.update(extra)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

@@ -1,0 +1,94 @@
+"""Submit → RQ → task → SQLite, run in-process (SimpleWorker) with the hash embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from longtask.cli.app import app
+from longtask.jobs.store import Store
+from tests.conftest import drain, make_text_pdf
+
+runner = CliRunner()
+
+
+def _store(home: Path) -> Store:
+    return Store(home / "longtask.db")
+
+
+def test_submit_prints_id_and_records_tasks(home: Path, docs: Path) -> None:
+    result = runner.invoke(app, ["submit", str(docs), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["id"] == 1 and data["tasks"] == 3 and data["queued"] is True
+    job = _store(home).job(1)
+    assert job.counts["pending"] == 3 and job.state == "queued"
+
+
+def test_job_runs_to_success_with_every_page_and_chunk(home: Path, docs: Path) -> None:
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    drain()
+    store = _store(home)
+    job = store.job(1)
+    assert job.state == "succeeded"
+    assert job.counts["done"] == 3
+    assert job.pages_total == job.pages_done == 6
+    rows = list(store.iter_chunks(1))
+    assert len(rows) == job.chunks_done > 0
+    # each document's chunks are numbered 0..n-1 without gaps or duplicates
+    by_doc: dict[str, list[int]] = {}
+    for r in rows:
+        by_doc.setdefault(r["doc_key"], []).append(r["seq"])
+    assert len(by_doc) == 3
+    for seqs in by_doc.values():
+        assert sorted(seqs) == list(range(len(seqs)))
+    result = runner.invoke(app, ["watch", "1", "--json"])
+    assert result.exit_code == 0
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["job"]["state"] == "succeeded"
+
+
+def test_resubmitting_unchanged_files_is_a_cache_hit(home: Path, docs: Path) -> None:
+    runner.invoke(app, ["submit", str(docs)])
+    drain()
+    runner.invoke(app, ["submit", str(docs)])
+    drain()
+    store = _store(home)
+    second = store.job(2)
+    assert second.state == "succeeded"
+    assert second.counts["cached"] == 3 and second.counts["done"] == 0
+    assert second.pages_done == 6
+    assert second.chunks_done == store.job(1).chunks_done
+
+
+def test_grown_folder_processes_only_the_new_document(home: Path, docs: Path) -> None:
+    runner.invoke(app, ["submit", str(docs)])
+    drain()
+    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
+    runner.invoke(app, ["submit", str(docs)])
+    drain()
+    job = _store(home).job(2)
+    assert (job.counts["cached"], job.counts["done"]) == (3, 1)
+
+
+def test_bad_path_is_exit_1_with_the_path(home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["submit", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "nope" in result.stderr and "no such file" in result.stderr
+
+
+def test_unknown_job_is_exit_1(home: Path) -> None:
+    result = runner.invoke(app, ["status", "99"])
+    assert result.exit_code == 1
+    assert "no jobs yet" in result.stderr or "no job 99" in result.stderr
+
+
+def test_unreachable_redis_is_exit_3_and_writes_nothing(home: Path, docs: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LONGTASK_REDIS_URL", "redis://127.0.0.1:1/0")
+    result = runner.invoke(app, ["submit", str(docs)])
+    assert result.exit_code == 3
+    assert "redis://127.0.0.1:1/0" in result.stderr
+    assert "unset LONGTASK_REDIS_URL" in result.stderr
+    assert _store(home).jobs() == []
