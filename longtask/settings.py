@@ -68,10 +68,18 @@ class Settings:
     concurrency: int = 0  # 0: pick from the core count
     stall_after: float = 300.0
     lease: float = 30.0  # a worker silent this long is presumed dead
+    # Test hook (LONGTASK_TEST_BATCH_DELAY): seconds a task sleeps after each page batch,
+    # so that fault-injection tests can land a kill or a cancel mid-document.
+    test_batch_delay: float = 0.0
 
     @property
     def db_path(self) -> Path:
         return self.home / "longtask.db"
+
+    @property
+    def sweep_every(self) -> float:
+        """How often a supervisor sweeps: often enough that a lost task is found within a lease."""
+        return max(0.5, min(15.0, self.lease / 2))
 
     def workers(self) -> int:
         if self.concurrency > 0:
@@ -121,6 +129,7 @@ def load() -> Settings:
         concurrency=_env("CONCURRENCY", int, 0),
         stall_after=_env("STALL_AFTER", float, 300.0),
         lease=_env("LEASE", float, 30.0),
+        test_batch_delay=_env("TEST_BATCH_DELAY", float, 0.0),
     )
     validate(settings)
     return settings
@@ -145,9 +154,11 @@ def validate(settings: Settings) -> None:
     if p.page_batch < 1 or p.embed_batch < 1:
         raise LongtaskError("page batch and embed batch must be at least 1")
     pol = settings.policy
-    if pol.retries < 0 or pol.backoff < 0:
-        raise LongtaskError("retries and backoff cannot be negative")
+    if pol.retries < 0 or pol.backoff < 0 or pol.max_kills < 0:
+        raise LongtaskError("retries, backoff and max kills cannot be negative")
     if pol.soft_timeout <= 0 or pol.hard_timeout <= pol.soft_timeout:
         raise LongtaskError(
             f"the hard time limit ({pol.hard_timeout:g}s) must exceed the soft one ({pol.soft_timeout:g}s)"
         )
+    if settings.stall_after <= 0 or settings.lease <= 0:
+        raise LongtaskError("LONGTASK_STALL_AFTER and LONGTASK_LEASE must be positive (seconds)")

@@ -74,7 +74,7 @@ class RedisServer:
                 "yes" if self.appendonly else "no",
                 "--appendfsync",
                 "always",
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -226,13 +226,12 @@ def status(
                 note("no jobs yet: `longtask submit PATH` starts one")
             return
         snap = store.snapshot(store.resolve_job(job), s.stall_after, s.lease)
-        snap["estimate"] = render.estimate(snap, None)
+        rate = render.average_rate(snap["job"])
+        snap["estimate"] = render.estimate(snap, rate)
         if json_:
             emit_json(snap)
         else:
-            from rich.console import Console
-
-            Console(highlight=False).print(render.live_view(snap, None))
+            out.print(render.live_view(snap, rate))
 
 
 @app.command()

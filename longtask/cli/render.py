@@ -50,6 +50,14 @@ def _bar(done: float, total: float, width: int = 40) -> ProgressBar:
     return ProgressBar(total=max(total, 1), completed=min(done, max(total, 1)), width=width)
 
 
+def average_rate(job: dict[str, Any], now: float | None = None) -> float | None:
+    """Pages per second since the job started: the rate to show when not sampling live."""
+    if not job["started_at"] or not job["pages_done"]:
+        return None
+    end = job["finished_at"] or now or time.time()
+    return float(job["pages_done"] / max(end - job["started_at"], 1e-3))
+
+
 def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None) -> RenderableType:
     now = now or time.time()
     job = snap["job"]
@@ -163,8 +171,8 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
             f"{j['pages_done']}/{j['pages_total']}",
             str(j["chunks"]),
             str(j["counts"]["dead"]),
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(j["created_at"])),
-            _one_line(" ".join(j["paths"]), 60),
+            time.strftime("%m-%d %H:%M", time.localtime(j["created_at"])),
+            _one_line(" ".join(os.path.basename(p.rstrip("/")) or p for p in j["paths"]), 40),
         )
     return table
 

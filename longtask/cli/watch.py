@@ -38,11 +38,7 @@ class Rate:
             t0 = job["started_at"]  # time spent queued is not processing time
         if now - t0 >= 3 and job["pages_done"] > p0:
             return (job["pages_done"] - p0) / (now - t0)
-        started = job["started_at"]
-        if started and job["pages_done"]:
-            end = job["finished_at"] or now
-            return float(job["pages_done"] / max(end - started, 1e-3))
-        return None
+        return render.average_rate(job, now)
 
 
 def watch(

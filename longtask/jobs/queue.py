@@ -8,8 +8,8 @@ spent one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import redis
@@ -17,7 +17,9 @@ from rq import Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
+from rq.job import get_current_job
 from rq.serializers import JSONSerializer
+from rq.timeouts import JobTimeoutException
 
 from longtask.errors import BackendUnavailable
 from longtask.settings import Settings
@@ -26,6 +28,8 @@ PRIORITIES = ("high", "default", "low")
 RUN_TASK = "longtask.jobs.tasks.run_task"
 DISPATCH = "longtask.jobs.tasks.dispatch"
 LIVE_STATUSES = {"queued", "scheduled", "started", "deferred"}
+# A message in one of these has been run to its end (or stopped): nothing runs it any more.
+ENDED_STATUSES = {"finished", "failed", "stopped", "canceled"}
 ENQUEUE_BATCH = 1000
 
 
@@ -86,7 +90,7 @@ def enqueue_tasks(
                 RUN_TASK,
                 args=(task_id,),
                 job_id=job_id,
-                timeout=int(hard_timeout),
+                timeout=math.ceil(hard_timeout),
                 result_ttl=60,
                 failure_ttl=24 * 3600,
                 description=f"task {task_id}",
@@ -98,22 +102,15 @@ def enqueue_tasks(
             pipe.execute()
 
 
-def enqueue_retry(
-    conn: redis.Redis, priority: str, task_id: int, job_id: str, delay: float, hard_timeout: float
-) -> None:
-    if delay <= 0:
-        enqueue_tasks(conn, priority, [(task_id, job_id)], hard_timeout)
-        return
-    queue(conn, priority).enqueue_in(
-        timedelta(seconds=max(0.0, delay)),
-        RUN_TASK,
-        task_id,
-        job_id=job_id,
-        job_timeout=int(hard_timeout),
-        result_ttl=60,
-        failure_ttl=24 * 3600,
-        description=f"task {task_id} (retry)",
-    )
+def is_hard_timeout(exc: BaseException) -> bool:
+    """RQ's job timeout (the hard limit), raised inside the task by SIGALRM."""
+    return isinstance(exc, JobTimeoutException)
+
+
+def current_message() -> str | None:
+    """The RQ job id the running task was sent as; None when called outside RQ."""
+    job = get_current_job()
+    return job.id if job is not None else None
 
 
 def enqueue_dispatch(conn: redis.Redis, priority: str, job_id: int) -> None:
@@ -123,17 +120,22 @@ def enqueue_dispatch(conn: redis.Redis, priority: str, job_id: int) -> None:
     )
 
 
-def live(conn: redis.Redis, rq_ids: Sequence[str]) -> set[str]:
-    """Which of these RQ jobs are still waiting or running (not spent, not missing)."""
-    alive: set[str] = set()
+def statuses(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
+    """Each RQ job's status, None where Redis has no such job (spent, expired or flushed)."""
+    out: dict[str, str | None] = {}
     for i in range(0, len(rq_ids), ENQUEUE_BATCH):
         part = rq_ids[i : i + ENQUEUE_BATCH]
         with conn.pipeline() as pipe:
             for rid in part:
                 pipe.hget(f"rq:job:{rid}", "status")
-            statuses = pipe.execute()
-        alive.update(rid for rid, st in zip(part, statuses) if st and st.decode() in LIVE_STATUSES)
-    return alive
+            found = pipe.execute()
+        out.update((rid, st.decode() if st else None) for rid, st in zip(part, found))
+    return out
+
+
+def live(conn: redis.Redis, rq_ids: Sequence[str]) -> set[str]:
+    """Which of these RQ jobs are still waiting or running (not spent, not missing)."""
+    return {rid for rid, st in statuses(conn, rq_ids).items() if st in LIVE_STATUSES}
 
 
 def remove(conn: redis.Redis, rq_ids: Sequence[str]) -> None:

@@ -20,9 +20,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from longtask.errors import BackendUnavailable
 from longtask.jobs.store import private_dir
+
+if TYPE_CHECKING:
+    import redis
 
 SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 
@@ -175,14 +179,16 @@ class EmbeddedRedis:
             return False
 
 
-def _client(ep: Endpoint, timeout: float | None = None) -> redis.Redis:  # noqa: F821
+def _client(ep: Endpoint, timeout: float | None = None) -> redis.Redis:
     import redis
 
     if ep.socket is not None:
         return redis.Redis(
             unix_socket_path=str(ep.socket), password=ep.password, socket_connect_timeout=timeout
         )
-    return redis.Redis(host="127.0.0.1", port=ep.port, password=ep.password, socket_connect_timeout=timeout)
+    return redis.Redis(
+        host="127.0.0.1", port=ep.port or 0, password=ep.password, socket_connect_timeout=timeout
+    )
 
 
 def _config_lines(args: list[str]) -> list[str]:

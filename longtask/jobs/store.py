@@ -739,8 +739,9 @@ class Store:
             c.executemany("UPDATE workers SET stop_requested = 1 WHERE name = ?", ((n,) for n in names))
 
     def remove_worker(self, name: str) -> None:
+        """Mark a worker gone; the row stays as a record (its model load count)."""
         with self._write() as c:
-            c.execute("DELETE FROM workers WHERE name = ?", (name,))
+            c.execute("UPDATE workers SET heartbeat_at = 0 WHERE name = ?", (name,))
 
     def workers(self, lease: float) -> list[dict[str, Any]]:
         """Live workers (heard from within the lease) and what each is working on."""

@@ -7,8 +7,10 @@ stages; the end-to-end tests use the real model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,6 +66,42 @@ class MiniLM:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+@functools.cache
+def bf16_is_fast(min_speedup: float = 1.3) -> bool:
+    """Whether bf16 matrix products beat fp32 on this CPU by `min_speedup`, measured.
+
+    Hardware flags alone mislead: without AVX512_BF16 or AMX, PyTorch emulates bf16 and
+    runs slower than fp32, and even with them the gain depends on oneDNN picking the
+    fast kernel. So this times a product the size of the model's feed-forward layer
+    (16 chunks of 64 tokens, 384 -> 1536) both ways and compares the best of several
+    runs. It runs single-threaded, so it is safe in a process that forks afterwards,
+    and takes ~0.1 s once per process.
+    """
+    import torch
+
+    def best(a: Any, b: Any) -> float:
+        for _ in range(3):  # warm-up: the first bf16 call JIT-compiles its kernel
+            torch.mm(a, b)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(2):
+                torch.mm(a, b)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    with _one_thread(torch), torch.inference_mode():
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(1024, 384, generator=gen)
+        b = torch.randn(384, 1536, generator=gen)
+        fp32 = best(a, b)
+        try:
+            bf16 = best(a.to(torch.bfloat16), b.to(torch.bfloat16))
+        except RuntimeError:  # no bf16 kernel on this build
+            return False
+    return fp32 / bf16 >= min_speedup
 
 
 class _one_thread:
