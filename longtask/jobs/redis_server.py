@@ -153,13 +153,11 @@ class EmbeddedRedis:
         except (ValueError, ProcessLookupError):
             self.pidfile.unlink(missing_ok=True)
             return False
+        # The server removes its pidfile once its AOF is flushed. (A daemon's exit can
+        # leave a zombie where PID 1 does not reap, so kill(pid, 0) is no signal.)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            time.sleep(0.05)
+        while time.monotonic() < deadline and self.pidfile.exists() and _running(pid):
+            time.sleep(0.02)
         return True
 
     def pid(self) -> int | None:
@@ -172,23 +170,49 @@ class EmbeddedRedis:
     def _alive(ep: Endpoint) -> bool:
         import redis
 
+        if ep.socket is not None and not ep.socket.exists():
+            return False
         try:
-            client = _client(ep, timeout=0.5)
+            client = _client(ep, timeout=0.5, retries=0)
             return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
 
 
-def _client(ep: Endpoint, timeout: float | None = None) -> redis.Redis:
+def _client(ep: Endpoint, timeout: float | None = None, retries: int = 3) -> redis.Redis:
     import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
+    retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries)
     if ep.socket is not None:
         return redis.Redis(
-            unix_socket_path=str(ep.socket), password=ep.password, socket_connect_timeout=timeout
+            unix_socket_path=str(ep.socket),
+            password=ep.password,
+            socket_connect_timeout=timeout,
+            retry=retry,
         )
     return redis.Redis(
-        host="127.0.0.1", port=ep.port or 0, password=ep.password, socket_connect_timeout=timeout
+        host="127.0.0.1",
+        port=ep.port or 0,
+        password=ep.password,
+        socket_connect_timeout=timeout,
+        retry=retry,
     )
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
 
 
 def _config_lines(args: list[str]) -> list[str]:
