@@ -68,8 +68,9 @@ class Settings:
     concurrency: int = 0  # 0: pick from the core count
     stall_after: float = 300.0
     lease: float = 30.0  # a worker silent this long is presumed dead
-    # Test hook (LONGTASK_TEST_BATCH_DELAY): seconds a task sleeps after each page batch,
-    # so that fault-injection tests can land a kill or a cancel mid-document.
+    # Test hook (LONGTASK_TEST_BATCH_DELAY): seconds a task sleeps with each page batch
+    # computed but not yet committed, so fault-injection tests can land a kill or a
+    # cancel mid-document. Read here only; used by jobs/tasks.py.
     test_batch_delay: float = 0.0
 
     @property

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from longtask import __version__
+from longtask.cli import ops
 from longtask.cli.output import emit_json, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
@@ -562,6 +563,9 @@ def search(
             )
             out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}", markup=False)
             out.print(f"       {r['text'][:200]}", markup=False)
+
+
+ops.register(app)
 
 
 def main() -> None:

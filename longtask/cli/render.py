@@ -27,18 +27,41 @@ ORDER = ("done", "cached", "running", "queued", "pending", "retrying", "dead", "
 
 
 def estimate(snap: dict[str, Any], rate: float | None) -> dict[str, Any]:
-    """Pages expected in all (unopened documents counted at the average so far) and ETA."""
+    """Pages expected in all, and an ETA blending past throughput with the live rate.
+
+    Unopened documents count at the average pages per document so far (before any,
+    at past bytes per page). The ETA leans on history at the start and on the live
+    rate as the job progresses.
+    """
     job = snap["job"]
+    hist = snap.get("history")
     opened = snap["docs_opened"]
     pages_total = job["pages_total"]
     unopened = max(0, job["tasks"] - opened - job["counts"]["dead"] - job["counts"]["canceled"])
-    expected = pages_total + (round(unopened * pages_total / opened) if opened and unopened else 0)
+    if opened:
+        expected = pages_total + (round(unopened * pages_total / opened) if unopened else 0)
+    elif hist and hist["bytes_per_page"]:
+        expected = round(job["bytes"] / hist["bytes_per_page"])
+    else:
+        expected = pages_total
     exact = unopened == 0
     remaining = max(0, expected - job["pages_done"])
-    eta = remaining / rate if rate else None
+    live = remaining / rate if rate else None
+    past = remaining / hist["pages_per_s"] if hist and hist["pages_per_s"] else None
+    if live is not None and past is not None:
+        f = min(1.0, job["pages_done"] / expected) if expected else 1.0
+        eta: float | None = (1 - f) * past + f * live
+    else:
+        eta = live if live is not None else past
     if job["state"] in ("succeeded", "failed", "canceled"):
         eta = 0.0
-    return {"pages_expected": expected, "pages_exact": exact, "eta": eta, "rate": rate}
+    return {
+        "pages_expected": expected,
+        "pages_exact": exact,
+        "eta": eta,
+        "rate": rate,
+        "from_history": past is not None,
+    }
 
 
 def finished_docs(job: dict[str, Any]) -> int:

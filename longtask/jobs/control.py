@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from longtask.errors import LongtaskError, NotFound
+from longtask.errors import BackendUnavailable, LongtaskError, NotFound
 from longtask.jobs import queue
 from longtask.jobs.store import UNFINISHED, FileEntry, Job, Store
 from longtask.jobs.tasks import backoff, schedule_retry, send
@@ -75,51 +75,74 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
 @dataclass
 class CancelResult:
     job: int
-    canceled: int
-    stopped: int
-    forced: int
+    state: str  # the job's state afterwards
+    canceled: int  # tasks this call moved to canceled, in all
+    stopped: int  # of those, running ones that stopped at a page batch
+    forced: int  # of those, running ones whose work horse was stopped after the grace
     pages_kept: int
+    already_ended: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -> CancelResult:
-    """Cancel: queued tasks now, running ones at their next page batch, stragglers by force."""
+    """Cancel: queued tasks now, running ones at their next page batch, stragglers by force.
+
+    SQLite first: the cancel flag and the canceled rows hold even when Redis is down
+    (a message that still arrives finds its task canceled and does nothing).
+    """
     before = store.job(job_id)
     if before.finished:
-        return CancelResult(job_id, 0, 0, 0, before.pages_done)
-    conn = queue.connect(settings)
+        return CancelResult(job_id, before.state, 0, 0, 0, before.pages_done, already_ended=True)
+    try:
+        conn: Any = queue.connect(settings)
+    except BackendUnavailable:
+        conn = None
     waiting = store.tasks_in(job_id, ("pending", "queued", "retrying"))
     running = store.request_cancel(job_id)
-    queue.remove(conn, [t.rq_id for t in waiting if t.rq_id])
+    was_running = {t.id for t in running}
+    if conn is not None:
+        try:
+            queue.remove(conn, [t.rq_id for t in waiting if t.rq_id])
+        except queue.TRANSPORT_ERRORS:
+            pass  # the rows are canceled; a message that survives is a no-op
     deadline = time.monotonic() + grace
     while running and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.1)
         running = store.tasks_in(job_id, ("running",))
-    forced = 0
-    if running:
-        queue.stop(conn, [t.rq_id for t in running if t.rq_id])
-        store.force_cancel([t.id for t in running], f"did not stop within {grace:g}s; stopped")
-        forced = len(running)
+    forced = [t for t in running if t.id in was_running]
+    if forced:
+        if conn is not None:
+            try:
+                queue.stop(conn, [t.rq_id for t in forced if t.rq_id])
+            except queue.TRANSPORT_ERRORS:
+                pass  # fenced anyway: its next commit finds the task canceled and stops
+        store.force_cancel([t.id for t in forced], f"did not stop within {grace:g}s of the cancel; stopped")
+    stopped = sum(1 for tid in was_running - {t.id for t in forced} if store.task(tid).state == "canceled")
     after = store.job(job_id)
     return CancelResult(
         job_id,
+        after.state,
         after.counts["canceled"] - before.counts["canceled"],
-        len(store.tasks_in(job_id, ("canceled",))) - len(waiting) - forced,
-        forced,
+        stopped,
+        len(forced),
         after.pages_done,
     )
 
 
 def resume(settings: Settings, store: Store, job_id: int) -> int:
-    """Requeue every unfinished task of a job from its checkpoint; 0 for a finished job."""
+    """Requeue every unfinished task of a job from its checkpoint; 0 for a finished job.
+
+    Canceled tasks count as unfinished; dead ones do not (`retry-failed` is for those).
+    Tasks waiting for a retry are sent at once, and messages Redis lost are resent.
+    """
     job = store.job(job_id)
     conn = queue.connect(settings)
     if job.state == "succeeded" or (job.state == "failed" and not job.counts["canceled"]):
         return 0
     store.reopen(job_id, ("canceled",))
-    return rebuild(settings, store, conn, job_ids=[job_id])
+    return rebuild(settings, store, conn, job_ids=[job_id], retry_now=True)
 
 
 def retry_failed(settings: Settings, store: Store, job_id: int | None, error_type: str | None) -> int:
@@ -143,39 +166,72 @@ def reap(
     reason: str = "",
     killed: bool = True,
 ) -> int:
-    """Give orphaned running tasks back: from a worker known dead, or any silent one."""
-    lost = store.orphaned(settings.lease, worker)
-    for task in lost:
+    """Give orphaned running tasks back: from a worker known dead, or any silent one.
+
+    Without `worker` (a sweep) this also finds runs that ended without recording a
+    result (RQ says the message finished, failed or was stopped, and the task has not
+    moved for a lease): e.g. the status database refused the failure record.
+    """
+    lost = [
+        (t, reason or f"worker {t.worker} stopped answering", killed)
+        for t in store.orphaned(settings.lease, worker)
+    ]
+    if worker is None and conn is not None:
+        seen = {t.id for t, _, _ in lost}
+        quiet = [t for t in store.quiet_running(settings.lease) if t.id not in seen and t.rq_id]
+        status = queue.statuses(conn, [t.rq_id for t in quiet if t.rq_id])
+        for t in quiet:
+            if status.get(t.rq_id or "") in queue.ENDED_STATUSES:
+                why = f"its run ended without recording a result (RQ status {status[t.rq_id or '']})"
+                lost.append((t, why, False))
+    for task, why, was_killed in lost:
         job = store.job(task.job_id)
         delay = backoff(job.policy, task.attempts)
-        why = reason or f"worker {task.worker} stopped answering"
-        if store.lose(task.id, why, killed, delay) == "retrying":
+        if (
+            store.lose(task.id, why, was_killed, delay, attempt=task.attempts) == "retrying"
+            and conn is not None
+        ):
             schedule_retry(store, conn, task.id, job.priority, delay, job.policy)
     return len(lost)
 
 
-def rebuild(settings: Settings, store: Store, conn: Any, job_ids: Sequence[int] | None = None) -> int:
-    """Make Redis match SQLite: resend what should be queued and is not. Idempotent."""
+def send_due_retries(store: Store, conn: Any) -> int:
+    """Send the retries whose backoff has passed (their due time lives in SQLite)."""
+    sent = 0
+    for job_id, ids in store.due_retries().items():
+        job = store.job(job_id)
+        sent += send(store, conn, job.priority, ids, job.policy, from_states=("retrying",))
+    return sent
+
+
+def rebuild(
+    settings: Settings,
+    store: Store,
+    conn: Any,
+    job_ids: Sequence[int] | None = None,
+    retry_now: bool = False,
+) -> int:
+    """Make Redis match SQLite: resend what should be queued and is not. Idempotent.
+
+    Pending tasks are sent; queued ones whose message Redis no longer holds are sent
+    again (under a new message id, so a stale copy is ignored); retrying ones when
+    their backoff has passed, or at once with `retry_now`.
+    """
     reap(settings, store, conn)
     tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
-    live = queue.live(conn, [t.rq_id for t in tasks if t.rq_id])
-    jobs: dict[int, Job] = {}
-    by_priority: dict[str, list[tuple[int, int]]] = {}
-    policies: dict[str, dict[str, Any]] = {}
+    live = queue.live(conn, [t.rq_id for t in tasks if t.state == "queued" and t.rq_id])
     now = time.time()
-    sent = 0
+    by_job: dict[int, list[int]] = {}
     for t in tasks:
-        if t.state in ("queued", "retrying") and t.rq_id in live:
+        if t.state == "queued" and t.rq_id in live:
             continue
-        job = jobs.get(t.job_id) or jobs.setdefault(t.job_id, store.job(t.job_id))
-        if t.state == "retrying" and t.retry_at and t.retry_at > now:
-            schedule_retry(store, conn, t.id, job.priority, t.retry_at - now, job.policy)
-            sent += 1
-            continue
-        by_priority.setdefault(job.priority, []).append((t.id, t.enqueues))
-        policies[job.priority] = job.policy
-    for priority, items in by_priority.items():
-        sent += send(store, conn, priority, items, policies[priority])
+        if t.state == "retrying" and not retry_now and t.retry_at and t.retry_at > now:
+            continue  # the supervisor's timer sends it when due
+        by_job.setdefault(t.job_id, []).append(t.id)
+    sent = 0
+    for job_id, ids in by_job.items():
+        job: Job = store.job(job_id)
+        sent += send(store, conn, job.priority, ids, job.policy)
     return sent
 
 

@@ -31,6 +31,8 @@ LIVE_STATUSES = {"queued", "scheduled", "started", "deferred"}
 # A message in one of these has been run to its end (or stopped): nothing runs it any more.
 ENDED_STATUSES = {"finished", "failed", "stopped", "canceled"}
 ENQUEUE_BATCH = 1000
+# What a lost connection to Redis (or a refused write) raises.
+TRANSPORT_ERRORS = (redis.RedisError, OSError)
 
 
 def describe(settings: Settings) -> str:
@@ -72,10 +74,6 @@ def queue(conn: redis.Redis, priority: str) -> Queue:
 
 def queues(conn: redis.Redis) -> list[Queue]:
     return [queue(conn, p) for p in PRIORITIES]
-
-
-def rq_id(task_id: int, enqueues: int) -> str:
-    return f"lt{task_id}-{enqueues + 1}"
 
 
 def enqueue_tasks(

@@ -116,3 +116,36 @@ def m001_initial(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m002_history_and_reuse(db: Database) -> None:
+    """Throughput records (stats, ETA from history), stat-cache and embedding reuse."""
+    db.executescript(
+        """
+        CREATE INDEX tasks_path ON tasks(path, size, mtime_ns);
+        CREATE INDEX tasks_finished ON tasks(finished_at);
+        CREATE TABLE progress (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            job_id INTEGER NOT NULL,
+            pages INTEGER NOT NULL,
+            chunks INTEGER NOT NULL,
+            model TEXT NOT NULL
+        );
+        CREATE INDEX progress_at ON progress(at);
+        CREATE TABLE history (
+            job_id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            workers INTEGER NOT NULL,
+            docs INTEGER NOT NULL,
+            pages INTEGER NOT NULL,
+            chunks INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            finished_at REAL NOT NULL
+        );
+        ALTER TABLE chunks ADD COLUMN text_hash TEXT;
+        CREATE INDEX chunks_text ON chunks(text_hash, model);
+        """
+    )

@@ -9,6 +9,7 @@ they count, so that a `watch` refresh costs the same for 10 tasks as for 100,000
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -27,6 +28,11 @@ from longtask.jobs.schema import STATES, migrations
 
 FINAL = ("done", "cached", "dead", "canceled")
 UNFINISHED = ("pending", "queued", "running", "retrying")
+
+
+def rq_id_for(task_id: int, enqueues: int) -> str:
+    """The RQ job id of a task's next send: `lt<task>-<n>`, n counting its sends."""
+    return f"lt{task_id}-{enqueues + 1}"
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,18 @@ class Store:
     ) -> int:
         now = time.time()
         with self._write() as c:
+            busy = self._in_flight(files, fingerprint)
+            if busy:
+                # Another unfinished job already has this exact file: do not do it twice.
+                skipped = [
+                    *skipped,
+                    *(
+                        {"path": f.path, "reason": f"already queued in job {busy[f.path]}"}
+                        for f in files
+                        if f.path in busy
+                    ),
+                ]
+                files = [f for f in files if f.path not in busy]
             cur = c.execute(
                 "INSERT INTO jobs (created_at, state, priority, paths, pipeline, policy, "
                 "fingerprint, tasks_total, bytes_total, skipped, n_pending) "
@@ -251,9 +269,61 @@ class Store:
                 ((job_id, f.path, f.raw_path, f.size, f.mtime_ns, now, now) for f in files),
             )
             self._event(job_id, None, "submitted", {"tasks": len(files)})
-            if not files:
-                self._settle(job_id)
+            self._stat_cache(job_id, fingerprint, now)
+            self._settle(job_id)
         return job_id
+
+    def _in_flight(self, files: Sequence[FileEntry], fingerprint: str) -> dict[str, int]:
+        """Files (same path, size, mtime) that an unfinished job with these settings holds."""
+        if not files:
+            return {}
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size INT, mtime_ns INT)")
+        self.conn.execute("DELETE FROM new_files")
+        self.conn.executemany(
+            "INSERT INTO new_files VALUES (?, ?, ?)", ((f.path, f.size, f.mtime_ns) for f in files)
+        )
+        rows = self.conn.execute(
+            "SELECT n.path, max(t.job_id) FROM new_files n JOIN tasks t ON t.path = n.path "
+            "AND t.size = n.size AND t.mtime_ns = n.mtime_ns JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.state IN ('pending', 'queued', 'running', 'retrying') AND j.fingerprint = ? "
+            "GROUP BY n.path",
+            (fingerprint,),
+        ).fetchall()
+        self.conn.execute("DELETE FROM new_files")
+        return {r[0]: int(r[1]) for r in rows}
+
+    def _stat_cache(self, job_id: int, fingerprint: str, now: float) -> None:
+        """Answer unchanged files (same path, size and mtime as a finished task) at submit.
+
+        Like make and rsync, this trusts size and mtime; it keeps a cron re-run over a
+        large unchanged folder from costing a hash per file.
+        """
+        self.conn.execute(
+            "UPDATE tasks SET state = 'cached', sha256 = m.sha256, doc_key = m.doc_key, "
+            "pages_total = m.pages_total, pages_done = m.pages_done, chunks = m.chunks_done, "
+            "finished_at = ?, updated_at = ? FROM (SELECT n.id AS id, p.sha256, p.doc_key, "
+            "d.pages_total, d.pages_done, d.chunks_done FROM tasks n JOIN tasks p ON "
+            "p.path = n.path AND p.size = n.size AND p.mtime_ns = n.mtime_ns AND p.id != n.id "
+            "AND p.state IN ('done', 'cached') JOIN documents d ON d.key = p.doc_key "
+            "AND d.complete = 1 AND d.fingerprint = ? WHERE n.job_id = ? GROUP BY n.id) AS m "
+            "WHERE tasks.id = m.id",
+            (now, now, fingerprint, job_id),
+        )
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(pages_total), 0), coalesce(sum(pages_done), 0), "
+            "coalesce(sum(chunks), 0) FROM tasks WHERE job_id = ? AND state = 'cached'",
+            (job_id,),
+        ).fetchone()
+        n, pages_total, pages_done, chunks = row
+        if not n:
+            return
+        self.conn.execute(
+            "UPDATE jobs SET n_pending = n_pending - ?, n_cached = n_cached + ?, docs_opened = docs_opened + ?, "
+            "pages_total = pages_total + ?, pages_done = pages_done + ?, chunks_done = chunks_done + ? "
+            "WHERE id = ?",
+            (n, n, n, pages_total, pages_done, chunks, job_id),
+        )
+        self._event(job_id, None, "cached-at-submit", {"tasks": n})
 
     def resolve_job(self, ref: str | int | None) -> int:
         if ref is None or ref == "latest":
@@ -311,6 +381,54 @@ class Store:
             (state, now if ended else None, now if state == "running" else None, job_id),
         )
         self._event(job_id, None, state)
+        if ended and job.started_at:
+            self._record_history(job, now)
+
+    def _record_history(self, job: Job, now: float) -> None:
+        """Throughput of the documents this job really processed (not cache hits)."""
+        row = self._one(
+            "SELECT count(*) AS docs, sum(pages_done) AS pages, sum(chunks) AS chunks, "
+            "sum(size) AS bytes FROM tasks WHERE job_id = ? AND state = 'done'",
+            (job.id,),
+        )
+        if row is None or not row["docs"] or not row["pages"]:
+            return
+        alive = self._one("SELECT count(*) AS n FROM workers WHERE heartbeat_at > ?", (now - 60,))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO history (job_id, model, workers, docs, pages, chunks, bytes, "
+            "seconds, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job.id,
+                f"{job.pipeline['embedder']}/{job.pipeline['precision']}",
+                max(1, int(alive["n"]) if alive else 1),
+                row["docs"],
+                row["pages"],
+                row["chunks"] or 0,
+                row["bytes"] or 0,
+                max(now - (job.started_at or now), 1e-3),
+                now,
+            ),
+        )
+
+    def history_rate(self, model: str, workers: int | None = None) -> dict[str, float] | None:
+        """Past throughput for this model (same worker count when known), newest jobs first."""
+        for same in (True, False) if workers else (False,):
+            rows = self._all(
+                "SELECT pages, chunks, bytes, seconds FROM history WHERE model = ? "
+                + ("AND workers = ? " if same else "")
+                + "ORDER BY finished_at DESC LIMIT 5",
+                (model, workers) if same else (model,),
+            )
+            if rows:
+                seconds = sum(r["seconds"] for r in rows)
+                return {
+                    "pages_per_s": sum(r["pages"] for r in rows) / seconds,
+                    "chunks_per_s": sum(r["chunks"] for r in rows) / seconds,
+                    "bytes_per_s": sum(r["bytes"] for r in rows) / seconds,
+                    "bytes_per_page": sum(r["bytes"] for r in rows) / max(1, sum(r["pages"] for r in rows)),
+                    "jobs": len(rows),
+                }
+        return None
 
     # ---- task transitions -------------------------------------------------------
 
@@ -348,34 +466,38 @@ class Store:
         )
         return [Task(**dict(r)) for r in rows]
 
-    def mark_queued(self, assignments: Sequence[tuple[int, str]]) -> list[int]:
-        """Record the RQ job id each task is about to be sent with; return those marked.
+    def mark_queued(
+        self, task_ids: Sequence[int], from_states: Sequence[str] = ("pending", "queued", "retrying")
+    ) -> list[tuple[int, str]]:
+        """Mark tasks queued, each with the RQ job id it is about to be sent as.
 
-        Done in bulk: a dispatch marks thousands of tasks at once.
+        The id is derived from the task's send count inside this transaction, so two
+        senders racing over one task give it two different ids; only the last one
+        recorded runs it (`claim` ignores the other). Done in bulk: a dispatch marks
+        thousands of tasks at once. Returns (task id, RQ job id) for the tasks marked.
         """
-        ids = [t for t, _ in assignments]
-        rq_ids = dict(assignments)
+        wanted = tuple(from_states)
         now = time.time()
-        marked: list[int] = []
         with self._write() as c:
             rows: list[sqlite3.Row] = []
+            ids = list(task_ids)
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
                 rows += self._all(
-                    f"SELECT id, job_id, state FROM tasks WHERE id IN ({','.join('?' * len(part))}) "
-                    "AND state IN ('pending', 'queued', 'retrying')",
-                    part,
+                    f"SELECT id, job_id, state, enqueues FROM tasks WHERE id IN ({','.join('?' * len(part))}) "
+                    f"AND state IN ({','.join('?' * len(wanted))})",
+                    (*part, *wanted),
                 )
+            assigned = [(int(r["id"]), rq_id_for(int(r["id"]), int(r["enqueues"]))) for r in rows]
             c.executemany(
                 "UPDATE tasks SET state = 'queued', rq_id = ?, enqueues = enqueues + 1, "
                 "retry_at = NULL, worker = NULL, updated_at = ? WHERE id = ?",
-                ((rq_ids[r["id"]], now, r["id"]) for r in rows),
+                ((rid, now, task_id) for task_id, rid in assigned),
             )
             moves: dict[tuple[int, str], int] = {}
             for r in rows:
                 if r["state"] != "queued":
                     moves[(r["job_id"], r["state"])] = moves.get((r["job_id"], r["state"]), 0) + 1
-                marked.append(int(r["id"]))
             for (job_id, old), n in moves.items():
                 c.execute(
                     f"UPDATE jobs SET n_{old} = n_{old} - ?, n_queued = n_queued + ? WHERE id = ?",
@@ -383,17 +505,27 @@ class Store:
                 )
             c.executemany(
                 "INSERT INTO events (at, job_id, task_id, kind, detail) VALUES (?, ?, ?, 'queued', ?)",
-                ((now, r["job_id"], r["id"], json.dumps({"rq_id": rq_ids[r["id"]]})) for r in rows),
+                (
+                    (now, r["job_id"], r["id"], json.dumps({"rq_id": rid}))
+                    for r, (_, rid) in zip(rows, assigned)
+                ),
             )
             for job_id in {r["job_id"] for r in rows}:
                 self._settle(job_id)
-        return marked
+        return assigned
 
-    def claim(self, task_id: int, worker: str) -> Claim | None:
-        """Take a task for this run; None when there is nothing to do."""
+    def claim(self, task_id: int, worker: str, message: str | None = None) -> Claim | None:
+        """Take a task for this run; None when there is nothing to do.
+
+        `message` is the RQ job id this run was sent as. A message that is not the
+        task's latest (superseded by a resend) or that arrives while another run holds
+        the task is ignored, so a task sent twice still runs once.
+        """
         with self._write():
             task = self.task(task_id)
-            if task.state in FINAL:
+            if task.state in FINAL or task.state == "running":
+                return None
+            if message is not None and task.state != "pending" and message != task.rq_id:
                 return None
             job = self.job(task.job_id)
             if job.cancel_requested:
@@ -446,6 +578,9 @@ class Store:
             )
             doc = self._document(key)
             assert doc is not None
+            self._event(
+                task.job_id, task.id, "opened", {"attempt": claim.attempt, "from_page": doc.pages_done}
+            )
             old_pages = task.pages_done
             # Pages a previous attempt (or another job with the same content) committed.
             pages = doc.pages_done
@@ -499,7 +634,7 @@ class Store:
             assert key is not None
             c.executemany(
                 "INSERT OR REPLACE INTO chunks (doc_key, seq, page_start, page_end, text, "
-                "embedding, model) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "embedding, model, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     (
                         key,
@@ -509,12 +644,17 @@ class Store:
                         ch.text,
                         np.asarray(ch.embedding, dtype=np.float32).tobytes(),
                         model,
+                        text_hash(ch.text),
                     )
                     for ch in chunks
                 ),
             )
-            row = self._one("SELECT count(*) AS n FROM chunks WHERE doc_key = ?", (key,))
-            n_chunks = int(row["n"]) if row else 0
+            # Chunk numbers are contiguous from 0, so the count is the last one + 1.
+            n_chunks = max(task.chunks, chunks[-1].seq + 1) if chunks else task.chunks
+            c.execute(
+                "INSERT INTO progress (at, job_id, pages, chunks, model) VALUES (?, ?, ?, ?, ?)",
+                (now, task.job_id, max(0, pages_done - task.pages_done), len(chunks), model),
+            )
             c.execute(
                 "UPDATE documents SET pages_done = max(pages_done, ?), chunks_done = ?, "
                 "warning = coalesce(?, warning) WHERE key = ?",
@@ -637,13 +777,6 @@ class Store:
         )
         return new
 
-    def set_retry_message(self, task_id: int, rq_id: str) -> None:
-        with self._write() as c:
-            c.execute(
-                "UPDATE tasks SET rq_id = ?, enqueues = enqueues + 1 WHERE id = ? AND state = 'retrying'",
-                (rq_id, task_id),
-            )
-
     def cancel_task(self, claim: Claim, reason: str) -> None:
         with self._write():
             task = self._owned(claim)
@@ -765,17 +898,43 @@ class Store:
             )
         return [Task(**dict(r)) for r in rows]
 
-    def lose(self, task_id: int, reason: str, killed: bool, retry_delay: float) -> str:
-        """A running task lost its worker: retry it from its checkpoint (or give up)."""
+    def lose(
+        self, task_id: int, reason: str, killed: bool, retry_delay: float, attempt: int | None = None
+    ) -> str:
+        """A running task lost its worker: retry it from its checkpoint (or give up).
+
+        With `attempt`, only that run is given up (a newer run is left alone).
+        """
         with self._write():
             task = self.task(task_id)
-            if task.state != "running":
+            if task.state != "running" or (attempt is not None and task.attempts != attempt):
                 return task.state
             job = self.job(task.job_id)
             if job.cancel_requested:
                 self._move(task, "canceled", {"reason": reason}, worker=None)
                 return "canceled"
             return self._fail(task, job.policy, "WorkerLost", reason, None, False, retry_delay, killed)
+
+    def quiet_running(self, quiet_for: float) -> list[Task]:
+        """Running tasks whose progress has not moved for `quiet_for` seconds."""
+        rows = self._all(
+            "SELECT * FROM tasks WHERE state = 'running' AND coalesce(progress_at, 0) < ?",
+            (time.time() - quiet_for,),
+        )
+        return [Task(**dict(r)) for r in rows]
+
+    def due_retries(self, now: float | None = None) -> dict[int, list[int]]:
+        """Retrying tasks of live jobs whose backoff has passed, by job."""
+        rows = self._all(
+            "SELECT t.id, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.state = 'retrying' AND coalesce(t.retry_at, 0) <= ? "
+            "AND j.state IN ('queued', 'running') ORDER BY t.id",
+            (time.time() if now is None else now,),
+        )
+        out: dict[int, list[int]] = {}
+        for r in rows:
+            out.setdefault(int(r["job_id"]), []).append(int(r["id"]))
+        return out
 
     def unqueued(self) -> list[Task]:
         """Tasks of live jobs that should be in Redis: pending, queued, or due retries."""
@@ -811,16 +970,105 @@ class Store:
         run_list = [dict(r) for r in running]
         for r in run_list:
             r["stalled"] = bool(r["progress_at"] and now - r["progress_at"] > stall_after)
+        model = f"{job.pipeline['embedder']}/{job.pipeline['precision']}"
+        workers = int(alive["n"]) if alive else 0
         return {
             "job": job.as_dict(),
+            "history": self.history_rate(model, workers or None),
             "docs_opened": job.docs_opened,
             "running": run_list[:8],
             "stalled": sum(r["stalled"] for r in run_list),
             "errors": [dict(r) for r in errors],
             "warnings": [dict(r) for r in warnings],
-            "workers": int(alive["n"]) if alive else 0,
+            "workers": workers,
             "at": now,
         }
+
+    def stats(self, stall_after: float, lease: float) -> dict[str, Any]:
+        """Fleet-wide gauges for `longtask stats` and `health`."""
+        now = time.time()
+
+        def scalar(sql: str, params: Sequence[Any] = ()) -> Any:
+            row = self.conn.execute(sql, params).fetchone()
+            return row[0] if row else None
+
+        counts = {
+            s: int(
+                scalar(f"SELECT coalesce(sum(n_{s}), 0) FROM jobs WHERE state IN ('queued', 'running')") or 0
+            )
+            for s in ("pending", "queued", "running", "retrying")
+        }
+        finished = self._all(
+            "SELECT state, count(*) AS n FROM tasks WHERE finished_at > ? GROUP BY state", (now - 3600,)
+        )
+        by_state = {r["state"]: int(r["n"]) for r in finished}
+        attempted = by_state.get("done", 0) + by_state.get("dead", 0)
+        oldest = scalar(
+            "SELECT min(t.updated_at) FROM tasks t JOIN jobs j ON j.id = t.job_id "
+            "WHERE j.state IN ('queued', 'running') AND t.state IN ('pending', 'queued')"
+        )
+        return {
+            "tasks": counts,
+            "dead": int(scalar("SELECT count(*) FROM tasks WHERE state = 'dead'") or 0),
+            "pages_per_min_5m": float(
+                scalar("SELECT coalesce(sum(pages), 0) FROM progress WHERE at > ?", (now - 300,)) or 0
+            )
+            / 5,
+            "pages_per_min_60m": float(
+                scalar("SELECT coalesce(sum(pages), 0) FROM progress WHERE at > ?", (now - 3600,)) or 0
+            )
+            / 60,
+            "finished_60m": {
+                "done": by_state.get("done", 0),
+                "dead": by_state.get("dead", 0),
+                "cached": by_state.get("cached", 0),
+            },
+            "failure_rate_60m": by_state.get("dead", 0) / attempted if attempted else 0.0,
+            "oldest_queued_age": now - oldest if oldest else 0.0,
+            "stalled": int(
+                scalar(
+                    "SELECT count(*) FROM tasks WHERE state = 'running' AND progress_at < ?",
+                    (now - stall_after,),
+                )
+                or 0
+            ),
+            "workers": self.workers(lease),
+            "at": now,
+        }
+
+    def prune(self, before: float, dry_run: bool) -> dict[str, int]:
+        """Remove finished jobs older than `before`, and output no remaining job uses."""
+        with self._write() as c:
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS prune_jobs AS SELECT id FROM jobs WHERE 0")
+            c.execute("DELETE FROM prune_jobs")
+            c.execute(
+                "INSERT INTO prune_jobs SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', 'canceled') "
+                "AND finished_at < ?",
+                (before,),
+            )
+            orphan_docs = (
+                "SELECT key FROM documents d WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE "
+                "t.doc_key = d.key AND t.job_id NOT IN (SELECT id FROM prune_jobs))"
+            )
+            counts = {
+                "jobs": c.execute("SELECT count(*) FROM prune_jobs").fetchone()[0],
+                "tasks": c.execute(
+                    "SELECT count(*) FROM tasks WHERE job_id IN (SELECT id FROM prune_jobs)"
+                ).fetchone()[0],
+                "documents": c.execute(f"SELECT count(*) FROM ({orphan_docs})").fetchone()[0],
+                "chunks": c.execute(
+                    f"SELECT count(*) FROM chunks WHERE doc_key IN ({orphan_docs})"
+                ).fetchone()[0],
+            }
+            if not dry_run:
+                c.execute(f"DELETE FROM chunks WHERE doc_key IN ({orphan_docs})")
+                c.execute(f"DELETE FROM documents WHERE key IN ({orphan_docs})")
+                for table in ("events", "progress", "tasks"):
+                    c.execute(f"DELETE FROM {table} WHERE job_id IN (SELECT id FROM prune_jobs)")
+                c.execute("DELETE FROM jobs WHERE id IN (SELECT id FROM prune_jobs)")
+                c.execute("DELETE FROM workers WHERE heartbeat_at < ?", (before,))
+            c.execute("DELETE FROM prune_jobs")
+        return counts
 
     # ---- output -------------------------------------------------------------------
 
@@ -856,6 +1104,10 @@ class Store:
                 d["embedding"] = np.frombuffer(d["embedding"], dtype=np.float32)
                 yield d
             last = int(rows[-1]["id"])
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _job(row: sqlite3.Row) -> Job:

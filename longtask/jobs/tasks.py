@@ -1,23 +1,29 @@
 """What RQ runs. JSON arguments only (ids), and safe to run twice.
 
-A task run claims its row (a no-op if the task is finished or canceled), hashes the
-file, answers from the cache if it can, and otherwise processes the document batch by
-batch, committing each batch with its checkpoint. Failures are classified here:
-permanent ones go dead at once, the rest are retried with exponential backoff.
+A task run claims its row (a no-op if the task is finished, canceled, already running,
+or was resent under a newer message), hashes the file, answers from the cache if it
+can, and otherwise processes the document batch by batch, committing each batch with
+its checkpoint. Failures are classified here: permanent ones go dead at once, the rest
+are retried with exponential backoff and jitter. RQ's own Retry and scheduler are not
+used: a retry's due time lives in SQLite (`retry_at`) and the supervisor sends it, so a
+Redis restart cannot lose a scheduled retry.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import random
 import socket
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from longtask import settings as settings_mod
-from longtask.errors import DocumentError, SoftTimeout, StaleTask
+from longtask.errors import DocumentError, SoftTimeout, StaleTask, TransientDocumentError
 from longtask.jobs import queue
 from longtask.jobs.store import ChunkRow, Claim, Store
 from longtask.pipelines import embed as embed_mod
@@ -37,6 +43,8 @@ class Context:
     embedders: dict[str, embed_mod.Embedder]
     worker: str
 
+
+log = logging.getLogger("longtask.tasks")
 
 _ctx: Context | None = None
 # Set by the worker before it forks: embedders loaded once per worker process.
@@ -84,46 +92,90 @@ def dispatch(job_id: int) -> int:
     ctx = context()
     job = ctx.store.job(job_id)
     tasks = ctx.store.tasks_in(job_id, ("pending",))
-    return send(ctx.store, ctx.redis, job.priority, [(t.id, t.enqueues) for t in tasks], job.policy)
+    return send(ctx.store, ctx.redis, job.priority, [t.id for t in tasks], job.policy)
 
 
-def send(store: Store, conn: Any, priority: str, tasks: list[tuple[int, int]], policy: dict[str, Any]) -> int:
+SENDABLE = ("pending", "queued", "retrying")
+
+
+def send(
+    store: Store,
+    conn: Any,
+    priority: str,
+    task_ids: Sequence[int],
+    policy: dict[str, Any],
+    from_states: Sequence[str] = SENDABLE,
+) -> int:
     """Mark tasks queued in SQLite, then send them; a failed send is repaired by a sweep."""
-    assignments = [(task_id, queue.rq_id(task_id, n)) for task_id, n in sorted(tasks)]
-    marked = set(store.mark_queued(assignments))
-    wanted = [a for a in assignments if a[0] in marked]
-    queue.enqueue_tasks(conn, priority, wanted, policy["hard_timeout"])
-    return len(wanted)
+    assignments = store.mark_queued(sorted(task_ids), from_states)
+    queue.enqueue_tasks(conn, priority, assignments, policy["hard_timeout"])
+    return len(assignments)
+
+
+def schedule_retry(
+    store: Store, conn: Any, task_id: int, priority: str, delay: float, policy: dict[str, Any]
+) -> None:
+    """Send a retry now when no backoff is due; otherwise the supervisor sends it at `retry_at`.
+
+    A send that fails here (Redis down) is left to the next sweep: the task is already
+    'retrying' in SQLite, so it cannot be lost.
+    """
+    if delay > 0:
+        return
+    try:
+        send(store, conn, priority, [task_id], policy, from_states=("retrying",))
+    except queue.TRANSPORT_ERRORS as e:
+        log.warning("task %s: retry not sent (%s); the next sweep sends it", task_id, e)
+
+
+def display(path: str) -> str:
+    """A path on one line: control characters (a newline in a name) shown escaped."""
+    if path.isprintable():
+        return path
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in path)
+
+
+def _one_line(text: str) -> str:
+    return display(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def run_task(task_id: int) -> str:
     ctx = context()
-    claim = ctx.store.claim(task_id, ctx.worker)
+    claim = ctx.store.claim(task_id, ctx.worker, queue.current_message())
     if claim is None:
         return "skipped"
+    shown = display(claim.task.path)
     try:
-        return _run(ctx, claim)
+        return _run(ctx, claim, shown)
     except StaleTask:
         return "stale"
     except DocumentError as e:
-        return _failed(ctx, claim, e, permanent=e.permanent, message=str(e))
+        # Rebuilt from its parts so the file is named the one-line, printable way.
+        return _failed(ctx, claim, e, e.permanent, f"{shown}: {e.problem}; {e.fix}")
     except SoftTimeout as e:
-        return _failed(ctx, claim, e, permanent=False, message=str(e))
+        return _failed(ctx, claim, e, False, str(e))
     except Exception as e:
-        # JobTimeoutException (the hard limit) lands here too: it is recorded as a
-        # transient failure and re-raised, never swallowed.
-        state = _failed(ctx, claim, e, permanent=False, message=f"{type(e).__name__}: {e}")
-        if type(e).__name__ == "JobTimeoutException":
+        if queue.is_hard_timeout(e):
+            # RQ's hard limit: recorded as a transient failure (the retry continues from
+            # the checkpoint), then re-raised so RQ sees it. Never swallowed.
+            hard = float(claim.policy["hard_timeout"])
+            _failed(
+                ctx,
+                claim,
+                e,
+                False,
+                f"{shown}: hard time limit of {hard:g}s reached; checkpoint kept, it will be retried "
+                "from there (a longer --hard-timeout suits very long documents)",
+            )
             raise
-        return state
+        return _failed(ctx, claim, e, False, f"{shown}: {type(e).__name__}: {e}")
 
 
-def _run(ctx: Context, claim: Claim) -> str:
+def _run(ctx: Context, claim: Claim, shown: str) -> str:
     task, pipe = claim.task, claim.pipeline
-    path = os.fsdecode(task.fs_path)
     started = time.monotonic()
-    _check_unchanged(task.fs_path, task.size, task.mtime_ns, path)
-    sha = sha256_file(task.fs_path)
+    _check_unchanged(task.fs_path, task.size, task.mtime_ns, shown)
+    sha = _hash(task.fs_path, shown)
     job = ctx.store.job(task.job_id)
     key = f"{sha}:{job.fingerprint}"
     doc = ctx.store.document(key)
@@ -135,9 +187,10 @@ def _run(ctx: Context, claim: Claim) -> str:
     embedder = embedder_for(ctx, pipe)
     tokenizer = load_tokenizer(embed_mod.model_dir())
     soft = float(claim.policy["soft_timeout"])
+    delay = ctx.settings.test_batch_delay
     for batch in process(
         reader,
-        path,
+        shown,
         doc.pages_done,
         doc.chunks_done,
         tokenizer,
@@ -146,6 +199,8 @@ def _run(ctx: Context, claim: Claim) -> str:
         pipe["chunk_overlap"],
         pipe["page_batch"],
     ):
+        if delay:
+            time.sleep(delay)  # test hook: the batch is computed but not yet committed
         rows = [
             ChunkRow(c.seq, c.page_start, c.page_end, c.text, v)
             for c, v in zip(batch.chunks, batch.embeddings)
@@ -161,7 +216,7 @@ def _run(ctx: Context, claim: Claim) -> str:
             return "stopped"
         if time.monotonic() - started > soft:
             raise SoftTimeout(
-                f"{path}: soft time limit of {soft:g}s reached after page {batch.pages_done}; "
+                f"{shown}: soft time limit of {soft:g}s reached after page {batch.pages_done}; "
                 "checkpoint saved, it will continue from there"
             )
     ctx.store.finish(claim)
@@ -173,10 +228,12 @@ def _check_unchanged(fs_path: str | bytes, size: int, mtime_ns: int, shown: str)
         st = os.stat(fs_path)
     except FileNotFoundError:
         raise DocumentError(
-            shown, "was deleted after it was submitted", "restore it and `longtask retry-failed`"
+            shown, "was deleted after it was submitted", "restore it, then `longtask retry-failed`"
         ) from None
     except PermissionError:
-        raise DocumentError(shown, "permission denied", "make it readable, then retry-failed") from None
+        raise DocumentError(
+            shown, "permission denied", "make it readable by the worker, then `longtask retry-failed`"
+        ) from None
     if st.st_size != size or st.st_mtime_ns != mtime_ns:
         raise DocumentError(
             shown,
@@ -185,26 +242,38 @@ def _check_unchanged(fs_path: str | bytes, size: int, mtime_ns: int, shown: str)
         )
 
 
+def _hash(fs_path: str | bytes, shown: str) -> str:
+    """The file's sha256; read errors become document errors (the file is opened here first)."""
+    try:
+        return sha256_file(fs_path)
+    except FileNotFoundError:
+        raise DocumentError(
+            shown, "was deleted after it was submitted", "restore it, then `longtask retry-failed`"
+        ) from None
+    except PermissionError:
+        raise DocumentError(
+            shown,
+            "cannot be read: permission denied",
+            "make it readable by the worker's user (chmod/chown), then `longtask retry-failed`",
+        ) from None
+    except IsADirectoryError:
+        raise DocumentError(shown, "is a directory, not a PDF", "submit the files inside it") from None
+    except OSError as e:
+        if e.errno in (errno.EIO, errno.EAGAIN, errno.ESTALE, errno.ETIMEDOUT):
+            raise TransientDocumentError(shown, f"read error ({e.strerror})", "it will be retried") from e
+        raise DocumentError(shown, f"cannot be read ({e.strerror})", "check the file") from e
+
+
 def _failed(ctx: Context, claim: Claim, exc: BaseException, permanent: bool, message: str) -> str:
     delay = backoff(claim.policy, claim.attempt)
     state = ctx.store.fail(
         claim,
         type(exc).__name__,
-        message,
-        traceback.format_exc(),
+        _one_line(message),
+        traceback.format_exc().encode("utf-8", "backslashreplace").decode("utf-8"),
         permanent,
         delay,
     )
     if state == "retrying":
         schedule_retry(ctx.store, ctx.redis, claim.task.id, claim.priority, delay, claim.policy)
     return state
-
-
-def schedule_retry(
-    store: Store, conn: Any, task_id: int, priority: str, delay: float, policy: dict[str, Any]
-) -> None:
-    task = store.task(task_id)
-    rid = queue.rq_id(task_id, task.enqueues)
-    # The message is recorded before it is sent; a lost send is found by the sweep.
-    store.set_retry_message(task_id, rid)
-    queue.enqueue_retry(conn, priority, task_id, rid, delay, policy["hard_timeout"])

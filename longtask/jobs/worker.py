@@ -7,16 +7,26 @@ deadlock in libgomp); the horse sets its own thread count.
 
 The supervisor restarts a worker process that dies and at once gives its task back
 (resuming from the checkpoint), heartbeats its workers in SQLite so that other
-machines can tell it is alive, and sweeps: running tasks whose worker went silent are
-retried, and tasks SQLite says are queued but Redis lost are sent again.
+machines can tell it is alive, sends retries whose backoff has passed (their due time
+lives in SQLite, not in RQ's scheduler, so a Redis restart cannot lose one), and
+sweeps: running tasks whose worker went silent are retried, and tasks SQLite says are
+queued but Redis lost are sent again. A Redis or SQLite outage makes it wait and try
+again; it never takes the supervisor down.
+
+On Linux every worker process dies with its supervisor, and every work horse with its
+worker process (PR_SET_PDEATHSIG), so a SIGKILL leaves no orphan working on a task
+that has already been handed to someone else.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,13 +36,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from longtask import settings as settings_mod
+from longtask.errors import BackendUnavailable
 from longtask.jobs import control, queue, tasks
 from longtask.jobs.store import Store
 from longtask.pipelines import embed as embed_mod
 
-SWEEP_EVERY = 15.0
 HEARTBEAT_EVERY = 5.0
+RETRY_EVERY = 1.0
 STOP_GRACE = 20.0
+RESPAWN_MAX_DELAY = 10.0
+# What a backend outage raises in the supervisor's loop: wait and try again.
+OUTAGE_ERRORS = (*queue.TRANSPORT_ERRORS, sqlite3.Error, BackendUnavailable)
 
 log = logging.getLogger("longtask.worker")
 
@@ -40,6 +54,15 @@ log = logging.getLogger("longtask.worker")
 def threads_per_worker(concurrency: int, cores: int | None = None) -> int:
     """Split the cores: oversubscribing torch threads costs a third of the throughput."""
     return max(1, (cores or os.cpu_count() or 1) // max(1, concurrency))
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send `sig` to this process when its parent dies; no-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
 
 
 @dataclass
@@ -68,6 +91,8 @@ class Supervisor:
         self.store = Store(settings.db_path)
         self.conn = queue.connect(settings)
         self.children: dict[int, Child] = {}
+        self.respawn_at: dict[int, float] = {}  # slot -> when to start it again
+        self.quick_deaths: dict[int, int] = {}  # slot -> deaths in a row soon after start
         self.generation = 0
         self.stopping = False
         self.stop_at: float | None = None
@@ -86,8 +111,16 @@ class Supervisor:
             "verbose" if self.verbose else "quiet",
         ]
         out = self.output if self.output is not None else None
-        proc = subprocess.Popen(cmd, stdout=out, stderr=out, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops them cleanly
+            # preexec_fn is safe here: the supervisor runs no threads.
+            preexec_fn=die_with_parent,
+        )
         self.children[slot] = Child(name, proc)
+        self._guard(self.store.register_worker, name, proc.pid, socket.gethostname())
 
     def request_stop(self, *_: Any) -> None:
         """First signal: stop at the next page batch. Second: stop now."""
@@ -96,17 +129,26 @@ class Supervisor:
             return
         self.stopping = True
         self.stop_at = time.monotonic() + STOP_GRACE
-        self.store.request_worker_stop([c.name for c in self.children.values()])
+        self.respawn_at.clear()
+        self._guard(self.store.request_worker_stop, [c.name for c in self.children.values()])
         for child in self.children.values():
             _signal(child.proc, signal.SIGTERM)
+
+    def _guard(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one housekeeping step; an outage is logged and the step tried again later."""
+        try:
+            return fn(*args, **kwargs)
+        except OUTAGE_ERRORS as e:
+            log.warning("%s: backend unavailable (%s); will try again", getattr(fn, "__name__", fn), e)
+            return None
 
     def run(self, until: Callable[[], bool] | None = None) -> int:
         """Supervise until stopped (or, in burst mode, until the queues are empty)."""
         control.rebuild(self.settings, self.store, self.conn)
         for slot in range(self.concurrency):
             self._spawn(slot)
-        last_beat = last_sweep = time.monotonic()
-        while self.children:
+        last_beat = last_sweep = last_retry = time.monotonic()
+        while self.children or self.respawn_at:
             time.sleep(0.2)
             now = time.monotonic()
             for slot, child in list(self.children.items()):
@@ -116,6 +158,10 @@ class Supervisor:
                 del self.children[slot]
                 self._reap(child, rc)
                 if not self.stopping and not (self.burst and rc == 0):
+                    self._schedule_respawn(slot, child, now)
+            for slot, at in list(self.respawn_at.items()):
+                if now >= at and not self.stopping:
+                    del self.respawn_at[slot]
                     self._spawn(slot)
             if not self.stopping and until is not None and until():
                 self.request_stop()
@@ -125,26 +171,41 @@ class Supervisor:
                 self.stop_at = None if self.forced else now + 5
                 self.forced = False
             if now - last_beat > HEARTBEAT_EVERY:
-                self.store.heartbeat([c.name for c in self.children.values()])
+                self._guard(self.store.heartbeat, [c.name for c in self.children.values()])
                 last_beat = now
-            if not self.stopping and now - last_sweep > SWEEP_EVERY:
-                control.rebuild(self.settings, self.store, self.conn)
+            if not self.stopping and now - last_retry > RETRY_EVERY:
+                self._guard(control.send_due_retries, self.store, self.conn)
+                last_retry = now
+            if not self.stopping and now - last_sweep > self.settings.sweep_every:
+                self._guard(control.rebuild, self.settings, self.store, self.conn)
                 last_sweep = now
         return 0
 
+    def _schedule_respawn(self, slot: int, child: Child, now: float) -> None:
+        """Restart at once, or with a growing delay when it keeps dying at start (Redis down)."""
+        if now - child.started < 5.0:
+            self.quick_deaths[slot] = self.quick_deaths.get(slot, 0) + 1
+        else:
+            self.quick_deaths[slot] = 0
+        n = self.quick_deaths[slot]
+        self.respawn_at[slot] = now + (0.0 if n <= 1 else min(RESPAWN_MAX_DELAY, 0.5 * 2 ** (n - 1)))
+
     def _reap(self, child: Child, rc: int) -> None:
         how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
-        lost = control.reap(
+        # Only a signal (SIGKILL by the OOM killer, a segfault) counts against the
+        # document; a worker that exits with an error (say Redis went away) does not.
+        lost = self._guard(
+            control.reap,
             self.settings,
             self.store,
             self.conn,
             worker=child.name,
             reason=f"worker process {child.name} died ({how}); resuming from the checkpoint",
-            killed=rc != 0 and not self.stopping,
+            killed=rc < 0 and not self.stopping,
         )
         if lost:
             log.warning("worker %s died (%s); %d task(s) given back", child.name, how, lost)
-        self.store.remove_worker(child.name)
+        self._guard(self.store.remove_worker, child.name)
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -161,16 +222,24 @@ def _horse_killed(store: Store, settings: settings_mod.Settings, conn: Any) -> C
     def handler(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
         if job.func_name != queue.RUN_TASK:
             return
-        task_id = int(job.args[0])
-        how = f"signal {os.WTERMSIG(ret_val)}" if ret_val and os.WIFSIGNALED(ret_val) else f"status {ret_val}"
-        task = store.task(task_id)
-        if task.state != "running":
-            return
-        j = store.job(task.job_id)
-        delay = tasks.backoff(j.policy, task.attempts)
-        reason = f"the process working on it was killed ({how}); resuming from the checkpoint"
-        if store.lose(task_id, reason, True, delay) == "retrying":
-            tasks.schedule_retry(store, conn, task_id, j.priority, delay, j.policy)
+        try:
+            task_id = int(job.args[0])
+            how = (
+                f"signal {os.WTERMSIG(ret_val)}"
+                if ret_val and os.WIFSIGNALED(ret_val)
+                else f"status {ret_val}"
+            )
+            task = store.task(task_id)
+            if task.state != "running" or task.rq_id != job.id:
+                return  # not this message's run (a newer one holds the task)
+            j = store.job(task.job_id)
+            delay = tasks.backoff(j.policy, task.attempts)
+            reason = f"the process working on it was killed ({how}); resuming from the checkpoint"
+            if store.lose(task_id, reason, True, delay, attempt=task.attempts) == "retrying":
+                tasks.schedule_retry(store, conn, task_id, j.priority, delay, j.policy)
+        except OUTAGE_ERRORS as e:
+            # The sweep finds the task later (its run ended without a result).
+            log.warning("could not record a killed work horse (%s); the sweep will", e)
 
     return handler
 
@@ -179,6 +248,16 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     from rq import Worker
     from rq.serializers import JSONSerializer
 
+    class HorseWorker(Worker):  # type: ignore[misc]
+        """RQ's forking Worker whose work horse dies with it (Linux)."""
+
+        def main_work_horse(self, job: Any, queue_: Any) -> None:
+            die_with_parent()
+            if os.getppid() != parent:
+                os._exit(1)  # the worker died between fork and prctl
+            super().main_work_horse(job, queue_)
+
+    parent = os.getpid()
     settings = settings_mod.load()
     store = Store(settings.db_path)
     conn = queue.connect(settings)
@@ -193,7 +272,7 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     embed_mod.set_threads(1)
     tasks.worker_name = name
     tasks.torch_threads = threads
-    worker = Worker(
+    worker = HorseWorker(
         queue.queues(conn),
         connection=conn,
         name=name,
@@ -201,11 +280,8 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
         work_horse_killed_handler=_horse_killed(store, settings, conn),
         job_monitoring_interval=5,
     )
-    worker.work(
-        burst=burst,
-        with_scheduler=True,
-        logging_level="INFO" if verbose else "WARNING",
-    )
+    # No RQ scheduler: retries are timed in SQLite and sent by the supervisor.
+    worker.work(burst=burst, logging_level="INFO" if verbose else "WARNING")
 
 
 def log_file(home: Path) -> Path:

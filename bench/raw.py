@@ -1,0 +1,72 @@
+"""The raw limit: the same files through the same library calls, in one plain loop.
+
+No queue, no database, no worker processes: pypdf's extract_text, longtask's
+`chunk_pages` over the same page batches and sizes, and `MiniLM` with the same batch
+size. Run as its own process (`python -m bench.raw --threads N LIST`) so its wall time
+includes what longtask's workers also pay: Python start, imports and the model load.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    started = time.perf_counter()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("files", type=Path, help="a text file listing the PDFs, one a line")
+    args = parser.parse_args(argv)
+
+    import torch
+    from pypdf import PdfReader
+
+    from longtask import settings
+    from longtask.pipelines.chunk import chunk_pages, load_tokenizer
+    from longtask.pipelines.embed import MiniLM, model_dir
+    from longtask.pipelines.parse import Page
+
+    pipe = settings.load().pipeline  # the same environment gives the workers' settings
+    torch.set_num_threads(args.threads)
+    imported = time.perf_counter()
+    model = MiniLM(pipe.precision, pipe.embed_batch)
+    tokenizer = load_tokenizer(model_dir())
+    loaded = time.perf_counter()
+
+    pages = chunks = 0
+    for path in args.files.read_text().split("\n"):
+        if not path:
+            continue
+        reader = PdfReader(path)
+        total = len(reader.pages)
+        seq = 0
+        for start in range(0, total, pipe.page_batch):
+            batch = [
+                Page(i + 1, reader.pages[i].extract_text() or "")
+                for i in range(start, min(total, start + pipe.page_batch))
+            ]
+            found = chunk_pages(batch, tokenizer, pipe.chunk_tokens, pipe.chunk_overlap, seq)
+            seq += len(found)
+            model.embed([c.text for c in found])
+            pages += len(batch)
+            chunks += len(found)
+    done = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "pages": pages,
+                "chunks": chunks,
+                "imports": imported - started,
+                "load": loaded - imported,
+                "loop": done - loaded,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,662 @@
+"""The benchmark scenarios; each returns table rows: figure, raw limit, ratio, target.
+
+Throughput ratios compare like with like in the same run: longtask's wall time against
+a plain loop's wall time over the same files, both from process start (imports and
+model load included), on the same two cores.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import corpus
+from bench.procs import (
+    Home,
+    LoadMeter,
+    RunResult,
+    alive,
+    children,
+    home,
+    log,
+    longtask_run,
+    median_wall,
+    wait_quiet,
+)
+
+OUT = corpus.OUT
+ROOT = corpus.ROOT
+
+
+@dataclass
+class Row:
+    scenario: str
+    figure: str
+    raw: str
+    ratio: str
+    target: str
+    passed: bool | None  # None: reported, no target
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    quick: bool
+    tiny_files: int = 10_000
+    submit_runs: int = 5
+    big_files: int = 40
+    big_pages: int = 25
+    small_files: int = 1_000
+    long_pages: int = 500
+    watch_tasks: int = 100_000
+    watch_window: float = 20.0
+    precision_chunks: int = 384
+    cli_runs: int = 7
+
+    @classmethod
+    def make(cls, quick: bool) -> Sizes:
+        if not quick:
+            return cls(False)
+        return cls(
+            True,
+            tiny_files=1_000,
+            submit_runs=3,
+            big_files=4,
+            small_files=100,
+            long_pages=100,
+            watch_tasks=20_000,
+            watch_window=8.0,
+            precision_chunks=64,
+            cli_runs=3,
+        )
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def _others(meter: LoadMeter) -> str:
+    return f"other processes used {meter.foreign_cores():.2f} cores meanwhile"
+
+
+def _list_file(name: str, files: list[Path]) -> Path:
+    path = OUT / "tmp" / f"{name}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(str(f) for f in files))
+    return path
+
+
+def _plain_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
+
+
+# ---- 1 and 6: submit and the CLI -------------------------------------------------------
+
+
+def _enqueue_baseline(h: Home, folder: Path, runs: int = 3) -> float:
+    """A bare directory scan plus one RQ enqueue_many of every file, in one pipeline."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from longtask.jobs import queue as lt_queue
+    from longtask.settings import Settings
+
+    conn = lt_queue.connect(Settings(home=h.path))
+    q = Queue("bench:raw", connection=conn, serializer=JSONSerializer)
+
+    def once() -> None:
+        found = [(e.path, e.stat().st_size) for e in os.scandir(folder) if e.name.endswith(".pdf")]
+        data = [
+            Queue.prepare_data(
+                "longtask.jobs.tasks.run_task",
+                args=(i,),
+                job_id=f"bench{i}",
+                timeout=4200,
+                result_ttl=60,
+                failure_ttl=86400,
+            )
+            for i, _ in enumerate(found)
+        ]
+        with conn.pipeline() as pipe:
+            q.enqueue_many(data, pipeline=pipe)
+            pipe.execute()
+
+    times = []
+    for _ in range(runs):
+        q.empty()
+        start = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - start)
+    q.empty()
+    return statistics.median(times)
+
+
+def submit_and_cli(sz: Sizes) -> list[Row]:
+    tiny = corpus.tiny_copies(sz.tiny_files)
+    rows: list[Row] = []
+    with home("submit") as h:
+        wait_quiet()
+        meter = LoadMeter()
+        log(f"1 submit: {sz.tiny_files} files x {sz.submit_runs}")
+
+        def submit_once() -> None:
+            r = h.cli("submit", str(tiny.folder), "--json")
+            if r.returncode != 0 or json.loads(r.stdout)["tasks"] != sz.tiny_files:
+                raise RuntimeError(f"submit failed ({r.returncode}): {r.stderr[-1000:]}")
+
+        med, times = median_wall(submit_once, sz.submit_runs)
+        base = _enqueue_baseline(h, tiny.folder)
+        rows.append(
+            Row(
+                f"1 submit {sz.tiny_files:,} PDFs",
+                f"{_fmt_s(med)} (median of {sz.submit_runs})",
+                f"scan + enqueue_many {_fmt_s(base)}",
+                f"{base / med:.2f}x faster",
+                "< 1.0 s",
+                med < 1.0,
+                [
+                    f"submit runs: {', '.join(f'{t:.2f}' for t in times)} s (the first also starts Redis); "
+                    "submit writes rows and sends one dispatch message, a worker fans it out",
+                    _others(meter),
+                ],
+            )
+        )
+
+        log("6 CLI start-up: --help, status")
+        med_help, _ = median_wall(lambda: h.cli("--help"), sz.cli_runs)
+        med_status, _ = median_wall(lambda: h.cli("status"), sz.cli_runs)
+        python_only, _ = median_wall(
+            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), sz.cli_runs
+        )
+        for name, med in (("--help", med_help), ("status", med_status)):
+            rows.append(
+                Row(
+                    f"6 longtask {name}",
+                    f"{_fmt_s(med)} (median of {sz.cli_runs})",
+                    f"python -c pass {_fmt_s(python_only)}",
+                    f"{med / python_only:.1f}x bare python",
+                    "<= 0.35 s",
+                    med <= 0.35,
+                    [f"status lists {sz.submit_runs} jobs of {sz.tiny_files:,} tasks"]
+                    if name == "status"
+                    else [],
+                )
+            )
+    return rows
+
+
+def watch_refresh(sz: Sizes) -> Row:
+    """One `watch` refresh (snapshot + render) over a job of `watch_tasks` tasks."""
+    from rich.console import Console
+
+    from longtask.cli import render
+    from longtask.cli.watch import Rate
+    from longtask.jobs.store import FileEntry, Store
+    from longtask.settings import Pipeline, Policy
+
+    log(f"6 watch refresh over a job of {sz.watch_tasks:,} tasks")
+    with home("refresh") as h:
+        store = Store(h.db)
+        files = [
+            FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(sz.watch_tasks)
+        ]
+        pipe = Pipeline()
+        job_id = store.create_job(
+            ["/data/folder"], files, [], "default", pipe.as_dict(), Policy().as_dict(), pipe.fingerprint()
+        )
+        # A job in full swing: most queued, a slice done, 8 running, 5 dead (direct SQL:
+        # the states matter here, not how they were reached).
+        now = time.time()
+        n = sz.watch_tasks
+        done, running, dead = n // 5, 8, 5
+        c = store.conn
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("UPDATE tasks SET state = 'queued' WHERE job_id = ?", (job_id,))
+        c.execute(
+            "UPDATE tasks SET state = 'done', pages_total = 10, pages_done = 10, chunks = 20, "
+            "finished_at = ? WHERE job_id = ? AND id <= ?",
+            (now, job_id, done),
+        )
+        c.execute(
+            "UPDATE tasks SET state = 'running', pages_total = 10, pages_done = 4, started_at = ?, "
+            "progress_at = ?, worker = 'w' WHERE job_id = ? AND id > ? AND id <= ?",
+            (now, now, job_id, done, done + running),
+        )
+        c.execute(
+            "UPDATE tasks SET state = 'dead', error_type = 'DocumentError', error_message = 'corrupt', "
+            "attempts = 1 WHERE job_id = ? AND id > ? AND id <= ?",
+            (job_id, done + running, done + running + dead),
+        )
+        c.execute(
+            "UPDATE jobs SET state = 'running', started_at = ?, n_pending = 0, n_queued = ?, n_done = ?, "
+            "n_running = ?, n_dead = ?, docs_opened = ?, pages_total = ?, pages_done = ?, chunks_done = ? "
+            "WHERE id = ?",
+            (
+                now - 60,
+                n - done - running - dead,
+                done,
+                running,
+                dead,
+                done + running,
+                10 * (done + running),
+                10 * done + 4 * running,
+                20 * done,
+                job_id,
+            ),
+        )
+        c.execute("COMMIT")
+        console = Console(file=io.StringIO(), width=100, force_terminal=True)
+        rate = Rate()
+
+        def refresh() -> None:
+            snap = store.snapshot(job_id, 300.0, 30.0)
+            r = rate.update(snap)
+            snap["estimate"] = render.estimate(snap, r)
+            console.print(render.live_view(snap, r))
+            console.file.seek(0)
+            console.file.truncate()
+
+        refresh()
+        med, _ = median_wall(refresh, 31)
+        snap_only, _ = median_wall(lambda: store.snapshot(job_id, 300.0, 30.0), 31)
+        store.close()
+    ms = med * 1000
+    return Row(
+        f"6 watch refresh, {sz.watch_tasks:,}-task job",
+        f"{ms:.1f} ms (median of 31)",
+        f"snapshot alone {snap_only * 1000:.1f} ms",
+        "-",
+        "<= 20 ms",
+        ms <= 20,
+    )
+
+
+# ---- 2, 3, 4, 6, 7: the pipeline --------------------------------------------------------
+
+
+@dataclass
+class RawRun:
+    wall: float
+    pages: int
+    chunks: int
+    parts: list[dict[str, Any]]
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.wall
+
+
+def raw_loop(name: str, files: list[Path], procs: int, threads: int) -> RawRun:
+    """`procs` raw-loop processes of `threads` torch threads each, the files shared out."""
+    lists = [_list_file(f"{name}-{i}", files[i::procs]) for i in range(procs)]
+    start = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.raw", "--threads", str(threads), str(lst)],
+            cwd=ROOT,
+            env=_plain_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for lst in lists
+    ]
+    outputs = [p.communicate()[0] for p in running]
+    elapsed = time.perf_counter() - start
+    if any(p.returncode for p in running):
+        raise RuntimeError(f"raw loop failed: {[p.returncode for p in running]}")
+    parts = [json.loads(o.strip().splitlines()[-1]) for o in outputs]
+    return RawRun(elapsed, sum(p["pages"] for p in parts), sum(p["chunks"] for p in parts), parts)
+
+
+def _raw_note(label: str, run: RawRun) -> str:
+    p = run.parts[0]
+    return (
+        f"raw {label}: {run.pages} pages, {run.chunks} chunks in {run.wall:.1f} s = "
+        f"{run.pages_per_s:.2f} pages/s ({run.chunks / run.wall:.1f} chunks/s); "
+        f"imports {p['imports']:.1f} s, model load {p['load']:.1f} s, loop {p['loop']:.1f} s"
+    )
+
+
+def _cache_warm(h: Home, folder: Path, n_files: int, runs: int = 3) -> tuple[float, list[float]]:
+    """Re-submit with workers already up (models loaded): submit until the job succeeds."""
+    logf = open(h.path / "worker.log", "wb")
+    worker = h.popen("worker", stderr=logf)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            loaded = h.rows("SELECT model_loads FROM workers WHERE model_loads > 0")
+            if len(loaded) >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(2.0)  # let each RQ worker reach its first dequeue
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            r = h.cli("submit", str(folder), "--json")
+            job_id = json.loads(r.stdout)["id"]
+            while True:
+                job = h.one("SELECT state, n_cached FROM jobs WHERE id = ?", (job_id,))
+                if job and job["state"] in ("succeeded", "failed", "canceled"):
+                    break
+                time.sleep(0.01)
+            times.append(time.perf_counter() - start)
+            if job["state"] != "succeeded" or job["n_cached"] != n_files:
+                raise RuntimeError(f"cached re-run: {job}")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=120)
+        logf.close()
+    return statistics.median(times), times
+
+
+def pipeline(sz: Sizes) -> list[Row]:
+    big = corpus.build(f"big-{sz.big_files}x{sz.big_pages}", sz.big_files, sz.big_pages)
+    small = corpus.build(f"small-{sz.small_files}x1", sz.small_files, 1)
+    rows: list[Row] = []
+
+    wait_quiet()
+    meter = LoadMeter()
+    log(f"2 raw loop, 1 process x 2 threads, {big.pages} pages")
+    raw12 = raw_loop("big", big.files, 1, 2)
+    log(f"2 raw loop, 2 processes x 1 thread, {big.pages} pages")
+    raw21 = raw_loop("big", big.files, 2, 1)
+    ref = max(raw12, raw21, key=lambda r: r.pages_per_s)
+    ref_name = "2 proc x 1 thread" if ref is raw21 else "1 proc x 2 threads"
+    others_raw = _others(meter)
+
+    with home("pipeline") as h:
+        wait_quiet()
+        meter = LoadMeter()
+        log(f"2 longtask run, {big.pages} pages ({sz.big_files} x {sz.big_pages})")
+        first, t0 = longtask_run(h, [big.folder], watch_window=sz.watch_window)
+        others_run = _others(meter)
+        pps = first.job["pages_done"] / first.wall
+        rows.append(
+            Row(
+                f"2 run {big.pages:,} pages, incl. start-up",
+                f"{pps:.2f} pages/s ({_fmt_s(first.wall)})",
+                f"{ref.pages_per_s:.2f} pages/s ({ref_name})",
+                f"{pps / ref.pages_per_s:.2f}",
+                ">= 0.90",
+                pps / ref.pages_per_s >= 0.90,
+                [
+                    f"longtask: {first.job['pages_done']} pages, {first.job['chunks_done']} chunks; "
+                    + first.phases(t0),
+                    _raw_note("1x2", raw12),
+                    _raw_note("2x1", raw21),
+                    f"reference = the faster raw variant ({ref_name}); against the other: "
+                    f"{pps / min(raw12.pages_per_s, raw21.pages_per_s):.2f}",
+                    f"raw: {others_raw}; longtask: {others_run}",
+                ],
+            )
+        )
+        rows += _memory_rows(first)
+        rows.append(_watch_cpu_row(first))
+
+        log("4 cache: longtask run again over the unchanged corpus")
+        wait_quiet()
+        rerun, t1 = longtask_run(h, [big.folder])
+        cached = rerun.job["n_cached"]
+        log("4 cache: re-submit with warm workers")
+        warm, warm_times = _cache_warm(h, big.folder, sz.big_files)
+    for label, seconds, note in (
+        ("warm workers", warm, f"submit -> succeeded, runs {', '.join(f'{t:.2f}' for t in warm_times)} s"),
+        ("longtask run", rerun.wall, f"{cached}/{sz.big_files} cached; " + rerun.phases(t1)),
+    ):
+        ratio = first.wall / seconds
+        rows.append(
+            Row(
+                f"4 cache re-run ({label})",
+                _fmt_s(seconds),
+                f"first run {_fmt_s(first.wall)}",
+                f"{ratio:.0f}x faster",
+                ">= 100x",
+                ratio >= 100,
+                [note],
+            )
+        )
+
+    with home("small") as h:
+        wait_quiet()
+        meter = LoadMeter()
+        log(f"3 longtask run, {small.pages} one-page PDFs")
+        many, t2 = longtask_run(h, [small.folder])
+        others_small = _others(meter)
+    few_rate = first.job["pages_done"] / first.span
+    many_rate = many.job["pages_done"] / many.span
+    rows.append(
+        Row(
+            f"3 {sz.small_files:,} x 1 page vs {sz.big_files} x {sz.big_pages}",
+            f"{many_rate:.2f} pages/s",
+            f"{few_rate:.2f} pages/s",
+            f"{many_rate / few_rate:.2f}",
+            ">= 0.80",
+            many_rate / few_rate >= 0.80,
+            [
+                "pages/s over processing time (first task claimed -> job finished), start-up excluded; "
+                f"with start-up: {many.job['pages_done'] / many.wall:.2f} vs {pps:.2f} pages/s "
+                f"= {(many.job['pages_done'] / many.wall) / pps:.2f}",
+                f"{sz.small_files} x 1: {many.job['chunks_done']} chunks; " + many.phases(t2),
+                others_small,
+            ],
+        )
+    )
+    return rows
+
+
+def _memory_rows(run: RunResult) -> list[Row]:
+    s = run.sampled
+    loads = sorted(s.model_loads.values())
+    worst = max(s.worker_rss, s.horse_rss)
+    return [
+        Row(
+            "7 worker RSS (steady state)",
+            f"{worst:.0f} MB",
+            "-",
+            "-",
+            "<= 800 MB",
+            0 < worst <= 800,
+            [
+                f"max VmRSS over {s.samples} samples: worker {s.worker_rss:.0f} MB, "
+                f"work horse {s.horse_rss:.0f} MB (forked: most pages shared with its worker)"
+            ],
+        ),
+        Row(
+            "7 model loads per worker process",
+            ", ".join(map(str, loads)) or "none seen",
+            "-",
+            "-",
+            "= 1 each",
+            bool(loads) and all(n == 1 for n in loads),
+            [f"{len(loads)} worker process(es) seen in the workers table"],
+        ),
+    ]
+
+
+def _watch_cpu_row(run: RunResult) -> Row:
+    if run.watch_cpu is None:
+        return Row("6 watch CPU while a job runs", "not measured", "-", "-", "< 5% of a core", None)
+    cpu, secs = run.watch_cpu
+    share = cpu / secs
+    return Row(
+        "6 watch CPU while a job runs",
+        f"{share:.1%} of a core",
+        "-",
+        "-",
+        "< 5% of a core",
+        share < 0.05,
+        [f"`longtask watch` on a pseudo-terminal (Rich live view): {cpu:.2f} s CPU over {secs:.1f} s"],
+    )
+
+
+# ---- 5: resume waste ----------------------------------------------------------------------
+
+
+def _expected_chunks(path: Path, page_batch: int, size: int, overlap: int) -> int:
+    from pypdf import PdfReader
+
+    from longtask.pipelines.chunk import chunk_pages, load_tokenizer
+    from longtask.pipelines.embed import model_dir
+    from longtask.pipelines.parse import Page
+
+    tok = load_tokenizer(model_dir())
+    pages = [Page(i + 1, p.extract_text() or "") for i, p in enumerate(PdfReader(path).pages)]
+    return sum(
+        len(chunk_pages(pages[i : i + page_batch], tok, size, overlap))
+        for i in range(0, len(pages), page_batch)
+    )
+
+
+def resume_waste(sz: Sizes) -> Row:
+    from longtask.settings import Pipeline
+
+    pipe = Pipeline()
+    n = sz.long_pages
+    doc = corpus.build(f"long-{n}", 1, n)
+    path = doc.files[0]
+    with home("resume", backoff="1") as h:
+        wait_quiet()
+        log(f"5 resume: SIGKILL the worker process halfway through a {n}-page document")
+        logf = open(h.path / "run.log", "wb")
+        start = time.monotonic()
+        proc = h.popen("run", str(path), stderr=logf)
+        killed_at = horse = None
+        p_kill = checkpoint = None
+        horse_gone = None
+        while proc.poll() is None:
+            time.sleep(0.05)
+            task = h.one("SELECT * FROM tasks ORDER BY id LIMIT 1")
+            if task is None:
+                continue
+            if killed_at is None:
+                if task["state"] == "running" and task["pages_done"] >= n // 2 and task["worker"]:
+                    w = h.one("SELECT pid FROM workers WHERE name = ?", (task["worker"],))
+                    if w is None:
+                        continue
+                    kids = children(w["pid"])
+                    horse = kids[0] if kids else None
+                    p_kill = h.one("SELECT pages_done FROM tasks WHERE id = ?", (task["id"],))["pages_done"]
+                    os.kill(w["pid"], signal.SIGKILL)
+                    killed_at = time.monotonic()
+                continue
+            if horse is not None and horse_gone is None and not alive(horse):
+                horse_gone = time.monotonic() - killed_at
+            if checkpoint is None and task["attempts"] >= 2 and task["state"] == "running":
+                d = h.one("SELECT pages_done FROM documents LIMIT 1")
+                checkpoint = (d["pages_done"], time.monotonic() - killed_at)
+        logf.close()
+        job = h.one("SELECT * FROM jobs ORDER BY id DESC LIMIT 1") or {}
+        task = h.one("SELECT * FROM tasks ORDER BY id LIMIT 1") or {}
+        chunk = h.one("SELECT count(*) AS n, max(id) AS top FROM chunks") or {}
+        opened = [
+            json.loads(e["detail"] or "{}")
+            for e in h.rows("SELECT detail FROM events WHERE kind = 'opened' ORDER BY id")
+        ]
+        total_s = time.monotonic() - start
+    if killed_at is None or checkpoint is None or job.get("state") != "succeeded":
+        return Row(
+            f"5 resume waste, {n}-page doc",
+            "failed",
+            "-",
+            "-",
+            "<= 2%",
+            False,
+            [f"kill {killed_at is not None}, retry seen {checkpoint is not None}, job {job.get('state')}"],
+        )
+    assert p_kill is not None
+    # The retry starts from the checkpoint; an 'opened' event, where the store writes one,
+    # records it exactly.
+    retry_opens = [e for e in opened if e.get("attempt") == 2 and "from_page" in e]
+    from_page = int(retry_opens[0]["from_page"]) if retry_opens else checkpoint[0]
+    in_flight = min(pipe.page_batch, n - from_page)  # the batch the killed run had started
+    lost_commits = max(0, p_kill - from_page)
+    rewritten = int(chunk["top"]) - int(chunk["n"])  # INSERT OR REPLACE gives a redone chunk a new id
+    chunks_per_page = int(chunk["n"]) / n
+    redone_pages = rewritten / chunks_per_page if chunks_per_page else 0.0
+    waste = lost_commits + in_flight + redone_pages
+    expected = _expected_chunks(path, pipe.page_batch, pipe.chunk_tokens, pipe.chunk_overlap)
+    orphan = (
+        "the work horse was killed with it"
+        if horse_gone is not None and horse_gone < 0.5
+        else f"its work horse ran on {horse_gone:.1f} s (orphaned, then fenced off)"
+        if horse_gone is not None
+        else "no work horse seen"
+    )
+    return Row(
+        f"5 resume waste, {n}-page doc",
+        f"{waste:.0f} pages ({waste / n:.1%})",
+        f"{n} pages",
+        f"{waste / n:.3f}",
+        "<= 2%",
+        waste / n <= 0.02,
+        [
+            f"killed the worker process at pages_done {p_kill}; {orphan}; the retry started at page "
+            f"{from_page}, {checkpoint[1]:.1f} s after the kill; waste counted as the whole page batch "
+            f"in flight ({in_flight}) + commits lost ({lost_commits}) + chunks re-committed ({rewritten})",
+            f"chunks stored {chunk['n']}, expected from an uninterrupted chunking {expected}; "
+            f"attempts {task.get('attempts')}, kills {task.get('kills')}; whole run {total_s:.0f} s",
+        ],
+    )
+
+
+# ---- 8: bf16 ---------------------------------------------------------------------------------
+
+
+def precision(sz: Sizes) -> Row:
+    big = corpus.build(f"big-{sz.big_files}x{sz.big_pages}", sz.big_files, sz.big_pages)
+    wait_quiet()
+    log(f"8 bf16 vs fp32 over {sz.precision_chunks} chunks")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.precision",
+            "--chunks",
+            str(sz.precision_chunks),
+            str(_list_file("precision", big.files)),
+        ],
+        cwd=ROOT,
+        env=_plain_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    rates = r["rates"]
+    speed1 = rates["bf16/1t"] / rates["fp32/1t"]
+    speed2 = rates["bf16/2t"] / rates["fp32/2t"]
+    good = r["recall10"] >= 0.95 and r["cos_mean"] >= 0.99
+    advice = (
+        "recommend bf16 where bf16_is_fast() (quality holds, >= 1.3x faster)"
+        if good and speed1 >= 1.3 and r["bf16_is_fast"]
+        else "keep fp32"
+    )
+    return Row(
+        "8 bf16 vs fp32 (1 thread)",
+        f"bf16 {rates['bf16/1t']:.1f} chunks/s",
+        f"fp32 {rates['fp32/1t']:.1f} chunks/s",
+        f"{speed1:.2f}x",
+        "report",
+        None,
+        [
+            f"2 threads: bf16 {rates['bf16/2t']:.1f} vs fp32 {rates['fp32/2t']:.1f} chunks/s = {speed2:.2f}x",
+            f"quality vs fp32 over {r['chunks']} chunks, {r['queries']} queries: cosine mean "
+            f"{r['cos_mean']:.4f} (min {r['cos_min']:.4f}), recall@10 {r['recall10']:.3f} "
+            f"(worst query {r['recall10_min']:.1f})",
+            f"bf16_is_fast() = {r['bf16_is_fast']} in {r['detect_s']:.2f} s; cpu {r['flags']}",
+            advice,
+        ],
+    )
+
+
+def dedup() -> Row:
+    return Row("9 duplicate-chunk saving", "not implemented", "-", "-", "-", None)
