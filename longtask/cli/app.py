@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,7 +21,7 @@ import typer
 
 from longtask import __version__
 from longtask.cli import ops
-from longtask.cli.output import emit_json, err, note, out, reported_errors
+from longtask.cli.output import duration, emit_json, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
 app = typer.Typer(
@@ -40,6 +42,13 @@ class Priority(str, Enum):
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+NotifyOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Shell command run when the job ends; gets LONGTASK_JOB, LONGTASK_STATE, "
+        "LONGTASK_EXIT_CODE and the summary on stdin."
+    ),
+]
 JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
 
 
@@ -129,6 +138,7 @@ def submit(
     timeout: Annotated[
         Optional[float], typer.Option(help="With --watch: stop watching after this many seconds (exit 124).")
     ] = None,
+    notify_command: NotifyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Record a job over PDFs and queue it; prints the job id at once.
@@ -140,29 +150,39 @@ def submit(
 
         s = _policy_overrides(_settings(), retries, backoff, soft_timeout, hard_timeout)
         store = _store(s)
-        result = control.submit(s, store, _read_paths(paths), priority.value)
-        if json_:
-            emit_json(result.as_dict())
-        else:
-            out.print(str(result.job.id))
-        job = result.job
-        if not json_:
-            note(
-                f"job {job.id}: {job.tasks_total} PDF(s), {job.bytes_total / 1e6:.1f} MB queued ({priority.value})"
-            )
-        for sk in result.skipped:
-            note(f"skipped {sk['path']}: {sk['reason']}")
-        if not result.queued:
-            note(
-                f"error: the job is recorded but could not be queued ({result.error}); "
-                f"`longtask resume {job.id}` queues it once Redis is back"
-            )
-            raise typer.Exit(3)
-        if not watch_:
-            return
-        if not json_:
-            note("watching; Ctrl-C stops watching, the job keeps running")
-        raise typer.Exit(_watch(s, store, job.id, json_, timeout))
+        read = _read_paths(paths)
+        with _path_lock(s, read) if watch_ else nullcontext():
+            result = control.submit(s, store, read, priority.value)
+            job = result.job
+            if json_:
+                emit_json(result.as_dict())
+            else:
+                out.print(str(job.id))
+                eta = (
+                    f", about {duration(result.estimate_seconds)} from past runs"
+                    if result.estimate_seconds
+                    else ""
+                )
+                note(
+                    f"job {job.id}: {job.tasks_total} PDF(s), {job.bytes_total / 1e6:.1f} MB "
+                    f"queued ({priority.value}){eta}"
+                )
+            for sk in result.skipped:
+                note(f"skipped {sk['path']}: {sk['reason']}")
+            if not result.queued:
+                note(
+                    f"error: the job is recorded but could not be queued ({result.error}); "
+                    f"`longtask resume {job.id}` queues it once Redis is back"
+                )
+                raise typer.Exit(3)
+            if not watch_:
+                return
+            job_id = _target_job(result)
+            if not json_:
+                note("watching; Ctrl-C stops watching, the job keeps running")
+            code = _watch(s, store, job_id, json_, timeout)
+        _notify(notify_command, store, job_id, code)
+        raise typer.Exit(code)
 
 
 def _watch(
@@ -189,6 +209,7 @@ def watch(
     timeout: Annotated[
         Optional[float], typer.Option(help="Stop watching after this many seconds (exit 124).")
     ] = None,
+    notify_command: NotifyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Follow a job live until it ends; exits 0, 4 (dead tasks) or 5 (canceled).
@@ -199,7 +220,9 @@ def watch(
         s = _settings()
         store = _store(s)
         job_id = store.resolve_job(job)
-        raise typer.Exit(_watch(s, store, job_id, json_, timeout, interval))
+        code = _watch(s, store, job_id, json_, timeout, interval)
+        _notify(notify_command, store, job_id, code)
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -256,10 +279,13 @@ def cancel(
         result = control.cancel(s, store, store.resolve_job(job), grace)
         if json_:
             emit_json(result.as_dict())
+        elif result.already_ended:
+            out.print(f"job {result.job} had already ended ({result.state}): nothing to cancel")
         else:
             out.print(
-                f"job {result.job} canceled: {result.canceled} task(s) canceled "
-                f"({result.forced} killed after the grace period); {result.pages_kept} pages kept; "
+                f"job {result.job} {result.state}: {result.canceled} task(s) canceled, "
+                f"{result.stopped} stopped at a page batch, {result.forced} stopped after the "
+                f"{grace:g}s grace; {result.pages_kept} pages kept; "
                 f"`longtask resume {result.job}` continues it"
             )
 
@@ -367,8 +393,11 @@ def dead(
         tasks = [t.as_dict() for t in store.dead_tasks(job_id, error_type)]
         if json_:
             emit_json(tasks)
-        elif tasks:
+        elif tasks and out.is_terminal:
             out.print(render.dead_table(tasks))
+        elif tasks:
+            for line in render.dead_lines(tasks):  # whole lines for grep and mail
+                out.print(line, markup=False, highlight=False)
         else:
             note("no dead tasks")
 
@@ -394,6 +423,9 @@ def worker(
 
         s = _settings()
         n = concurrency or s.workers()
+        from longtask.jobs import logs
+
+        logs.setup(s.home, verbose)
         sup = Supervisor(s, n, burst=burst, threads=threads, verbose=verbose)
         signal.signal(signal.SIGTERM, sup.request_stop)
         signal.signal(signal.SIGINT, sup.request_stop)
@@ -415,9 +447,13 @@ def run(
         Optional[float],
         typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124)."),
     ] = None,
+    notify_command: NotifyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Submit, process with local workers and watch, all in one; Ctrl-C leaves it resumable.
+
+    Running it again over the same paths continues unfinished work instead of
+    repeating it; a second run while one is in progress exits 1 at once.
 
     Example: longtask run sample_docs/
     """
@@ -426,34 +462,89 @@ def run(
 
         s = _settings()
         store = _store(s)
-        result = control.submit(s, store, _read_paths(paths), priority.value)
-        job_id = result.job.id
-        if not result.queued:
-            raise LongtaskError(f"job {job_id} recorded but not queued: {result.error}")
-        for sk in result.skipped:
-            note(f"skipped {sk['path']}: {sk['reason']}")
-        n = concurrency or s.workers()
-        from longtask.jobs.worker import log_file
+        read = _read_paths(paths)
+        with _path_lock(s, read):
+            result = control.submit(s, store, read, priority.value)
+            for sk in result.skipped:
+                note(f"skipped {sk['path']}: {sk['reason']}")
+            job_id = _target_job(result)
+            if not result.queued:
+                raise LongtaskError(f"job {job_id} recorded but not queued: {result.error}")
+            if store.job(job_id).finished:
+                code = _watch(s, store, job_id, json_, timeout)
+                _notify(notify_command, store, job_id, code)
+                raise typer.Exit(code)
+            n = concurrency or s.workers()
+            from longtask.jobs.logs import log_path
 
-        log = log_file(s.home)
-        note(f"job {job_id}: {result.job.tasks_total} PDF(s); starting {n} worker(s) (log: {log})")
-        with open(log, "a") as logf:
+            log = log_path(s.home)
+            note(f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) (log: {log})")
             proc = subprocess.Popen(
                 [sys.executable, "-m", "longtask", "worker", "--concurrency", str(n)],
-                stdout=logf,
-                stderr=logf,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "LONGTASK_WORKER_QUIET": "1"},
                 start_new_session=True,  # Ctrl-C reaches us only; we stop the workers cleanly
             )
-        code = 130
-        try:
-            code = _watch(s, store, job_id, json_, timeout)
-        finally:
-            _stop_workers(proc, interrupted=code in (130, 124))
+            code = 130
+            try:
+                code = _watch(s, store, job_id, json_, timeout)
+            finally:
+                _stop_workers(proc, interrupted=code in (130, 124))
         if code in (130, 124):
-            note(
-                f"job {job_id} is resumable: `longtask resume {job_id}` then `longtask worker`, or `longtask run` again"
-            )
+            note(f"job {job_id} is resumable: run the same command again, or `longtask worker`")
+        _notify(notify_command, store, job_id, code)
         raise typer.Exit(code)
+
+
+def _target_job(result: Any) -> int:
+    """The job to follow: the new one, or the one already holding all these files."""
+    if result.job.tasks_total == 0 and result.in_flight:
+        job_id = int(result.in_flight[-1])
+        note(f"every file is already queued in job {job_id}; following it")
+        return job_id
+    return int(result.job.id)
+
+
+@contextmanager
+def _path_lock(s: Any, paths: list[str | bytes]) -> Iterator[None]:
+    """One `run` (or `submit --watch`) at a time over the same paths, so overlapping
+    cron runs do not both work on the folder."""
+    import fcntl
+    import hashlib
+
+    key = hashlib.sha1(b"\0".join(sorted(os.fsencode(os.path.abspath(p)) for p in paths))).hexdigest()[:16]
+    folder = s.home / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{key}.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise LongtaskError(
+                f"another longtask run over these paths is in progress (pid {holder}); "
+                "it will finish the work: let it, or `longtask watch latest`"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+
+
+def _notify(command: str | None, store: Any, job_id: int, code: int) -> None:
+    if not command or code == 130:
+        return
+    from longtask.cli import render
+
+    job = store.job(job_id)
+    snap = store.snapshot(job_id, 300.0, 30.0)
+    ops.run_notify(
+        command,
+        {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": job.state, "LONGTASK_EXIT_CODE": str(code)},
+        render.summary(snap) + "\n",
+    )
 
 
 def _stop_workers(proc: subprocess.Popen[bytes], interrupted: bool) -> None:

@@ -192,7 +192,7 @@ def export(
         job_id = store.resolve_job(job)
         rows = store.iter_chunks(job_id)
         if format_ is ExportFormat.jsonl:
-            fh = open(output, "w") if output else sys.stdout  # noqa: SIM115
+            fh = open(output, "w") if output else sys.stdout
             n = 0
             try:
                 for r in rows:

@@ -215,3 +215,20 @@ def dead_table(tasks: list[dict[str, Any]]) -> Table:
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["updated_at"])),
         )
     return table
+
+
+def dead_lines(tasks: list[dict[str, Any]]) -> list[str]:
+    """One tab-separated line per dead task: task, job, path, error type, reason, attempts."""
+    return [
+        "\t".join(
+            (
+                str(t["id"]),
+                str(t["job_id"]),
+                t["path"].replace("\n", "\\n"),
+                t["error_type"] or "",
+                _one_line(t["error_message"], 400),
+                f"attempts={t['attempts']}",
+            )
+        )
+        for t in tasks
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
@@ -29,14 +29,36 @@ class Submitted:
     job: Job
     queued: bool
     error: str | None = None
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    estimate_seconds: float | None = None
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        return self.job.skipped
+
+    @property
+    def in_flight(self) -> list[int]:
+        """Jobs that already hold some of the submitted files."""
+        return sorted({int(s["job"]) for s in self.job.skipped if "job" in s})
 
     def as_dict(self) -> dict[str, Any]:
         d = self.job.as_dict()
         d["queued"] = self.queued
+        d["estimate_seconds"] = self.estimate_seconds
         if self.error:
             d["error"] = self.error
         return d
+
+
+def estimate_seconds(store: Store, job: Job) -> float | None:
+    """Time to finish from past throughput of this model, before any page is done."""
+    hist = store.history_rate(f"{job.pipeline['embedder']}/{job.pipeline['precision']}")
+    if not hist or not hist["bytes_per_s"]:
+        return None
+    c = job.counts
+    waiting = c["pending"] + c["queued"] + c["running"] + c["retrying"]
+    if not waiting:
+        return 0.0
+    return job.bytes_total * waiting / max(1, job.tasks_total) / hist["bytes_per_s"]
 
 
 def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], priority: str) -> Submitted:
@@ -65,11 +87,13 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
         settings.policy.as_dict(),
         pipeline.fingerprint(),
     )
-    try:
-        queue.enqueue_dispatch(conn, priority, job_id)
-    except Exception as e:  # noqa: BLE001 - any send failure leaves a resumable job
-        return Submitted(store.job(job_id), False, f"{e}", [s.as_dict() for s in skipped])
-    return Submitted(store.job(job_id), True, None, [s.as_dict() for s in skipped])
+    job = store.job(job_id)
+    if job.counts["pending"]:
+        try:
+            queue.enqueue_dispatch(conn, priority, job_id)
+        except Exception as e:  # noqa: BLE001 - any send failure leaves a resumable job
+            return Submitted(store.job(job_id), False, f"{e}", estimate_seconds(store, job))
+    return Submitted(job, True, None, estimate_seconds(store, job))
 
 
 @dataclass

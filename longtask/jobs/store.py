@@ -62,7 +62,7 @@ class Job:
     pages_total: int
     pages_done: int
     chunks_done: int
-    skipped: list[dict[str, str]]
+    skipped: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -225,7 +225,7 @@ class Store:
         self,
         paths: Sequence[str],
         files: Sequence[FileEntry],
-        skipped: Sequence[dict[str, str]],
+        skipped: Sequence[dict[str, Any]],
         priority: str,
         pipeline: dict[str, Any],
         policy: dict[str, Any],
@@ -239,7 +239,11 @@ class Store:
                 skipped = [
                     *skipped,
                     *(
-                        {"path": f.path, "reason": f"already queued in job {busy[f.path]}"}
+                        {
+                            "path": f.path,
+                            "reason": f"already queued in job {busy[f.path]}",
+                            "job": busy[f.path],
+                        }
                         for f in files
                         if f.path in busy
                     ),

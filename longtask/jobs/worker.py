@@ -32,12 +32,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
-from longtask.jobs import control, queue, tasks
+from longtask.jobs import control, logs, queue, tasks
 from longtask.jobs.store import Store
 from longtask.pipelines import embed as embed_mod
 
@@ -259,6 +258,7 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
 
     parent = os.getpid()
     settings = settings_mod.load()
+    logs.setup(settings.home, verbose)
     store = Store(settings.db_path)
     conn = queue.connect(settings)
     store.register_worker(name, os.getpid(), socket.gethostname())
@@ -282,12 +282,6 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     )
     # No RQ scheduler: retries are timed in SQLite and sent by the supervisor.
     worker.work(burst=burst, logging_level="INFO" if verbose else "WARNING")
-
-
-def log_file(home: Path) -> Path:
-    folder = home / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / "worker.log"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,622 @@
+"""Real fault injection: kill workers and work horses, restart and flush Redis, cancel,
+exhaust retries, time limits. Each test asserts what survived: pages done, chunks
+present exactly once, states and attempt counts.
+
+The kill tests run real `longtask worker` processes (marked slow) with the hash
+embedder, two pages a batch and LONGTASK_TEST_BATCH_DELAY (a sleep with each batch
+computed but not yet committed), so that a kill lands mid-document and mid-batch.
+The rest run in this process with RQ's SimpleWorker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from longtask.cli.app import app
+from longtask.jobs.store import Store, Task
+from tests.conftest import ROOT, RedisServer, drain, make_text_pdf
+
+runner = CliRunner()
+BATCH = 2  # pages a batch in these tests
+RECOVERY_BOUND = 60.0  # seconds from a SIGKILL to the task finished
+
+
+# ---- helpers ---------------------------------------------------------------------
+
+
+def make_doc(path: Path, pages: int, tag: str) -> Path:
+    return make_text_pdf(
+        path, [f"{tag} page {n}. " + f"{tag} words fill page {n}. " * 12 for n in range(1, pages + 1)]
+    )
+
+
+def expected_chunks(path: Path, page_batch: int = BATCH) -> list[str]:
+    """The chunk texts a straight, uninterrupted run produces."""
+    from longtask.pipelines import embed
+    from longtask.pipelines.chunk import load_tokenizer
+    from longtask.pipelines.document import process
+    from longtask.pipelines.parse import open_pdf
+
+    reader = open_pdf(str(path))
+    tok = load_tokenizer(embed.model_dir())
+    batches = process(reader, str(path), 0, 0, tok, embed.HashEmbedder(), 240, 32, page_batch)
+    return [c.text for b in batches for c in b.chunks]
+
+
+def stored_chunks(store: Store, task: Task) -> list[str]:
+    rows = store._all("SELECT seq, text FROM chunks WHERE doc_key = ? ORDER BY seq", (task.doc_key,))
+    assert [r["seq"] for r in rows] == list(range(len(rows))), "chunk numbers have gaps or repeats"
+    return [r["text"] for r in rows]
+
+
+def assert_exactly_once(store: Store, task: Task, path: Path) -> None:
+    """Every page done, and the chunks equal an uninterrupted run's: none lost, none twice."""
+    assert task.state == "done", (task.state, task.error_message)
+    assert task.pages_done == task.pages_total
+    assert stored_chunks(store, task) == expected_chunks(path)
+    assert task.chunks == len(expected_chunks(path))
+    done_events = [e for e in store.events(task.id) if e["kind"] == "done"]
+    assert len(done_events) == 1, "a task must run to completion once"
+
+
+def assert_job_counters(store: Store, job_id: int) -> None:
+    job = store.job(job_id)
+    tasks = store.tasks_in(job_id, ("pending", "queued", "running", "retrying", "done", "dead", "canceled"))
+    assert job.pages_done == sum(t.pages_done for t in tasks)
+    assert job.chunks_done == sum(t.chunks for t in tasks)
+    for state in ("done", "dead", "canceled", "running", "queued", "retrying", "pending"):
+        assert job.counts[state] == sum(t.state == state for t in tasks), state
+
+
+def opened_from(store: Store, task_id: int) -> list[int]:
+    """The page each attempt started from, in order."""
+    return [e["detail"]["from_page"] for e in store.events(task_id) if e["kind"] == "opened"]
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+def running_at(store: Store, job_id: int, pages: int) -> Task | None:
+    """A running task of the job that has committed at least `pages` pages."""
+    for t in store.tasks_in(job_id, ("running",)):
+        if t.pages_done >= pages and t.pages_done < (t.pages_total or 0) - BATCH:
+            return t
+    return None
+
+
+def gone(pid: int) -> bool:
+    """Dead or a zombie (a container's PID 1 may not reap orphans)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def worker_pid(store: Store, name: str) -> int:
+    row = store._one("SELECT pid FROM workers WHERE name = ?", (name,))
+    assert row is not None, name
+    return int(row["pid"])
+
+
+def horse_of(store: Store, task: Task) -> int:
+    """The work horse running a task: the child of its worker process."""
+    pid = worker_pid(store, task.worker or "")
+    horses = wait_for("the work horse", lambda: children(pid), timeout=5)
+    assert len(horses) == 1, horses
+    return horses[0]
+
+
+def cli(*args: str) -> Any:
+    result = runner.invoke(app, [*args])
+    return result
+
+
+class Workers:
+    """A real `longtask worker` process tree, torn down by pid (ours only)."""
+
+    def __init__(self, home: Path, concurrency: int, log: Path, **env: str) -> None:
+        self.home = home
+        full = dict(os.environ)
+        full.update({f"LONGTASK_{k.upper()}": v for k, v in env.items()})
+        full["PYTHONUNBUFFERED"] = "1"
+        self.log = log
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "longtask", "worker", "-c", str(concurrency)],
+                cwd=ROOT,
+                env=full,
+                stdout=out,
+                stderr=out,
+            )
+        self.pids: set[int] = {self.proc.pid}
+
+    def track(self, store: Store) -> None:
+        self.pids.update(int(r["pid"]) for r in store._all("SELECT pid FROM workers"))
+
+    def kill_all(self) -> None:
+        for pid in sorted(self.pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(timeout=10)
+
+    def stop(self, store: Store) -> None:
+        self.track(store)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGTERM)  # second signal: stop now
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill_all()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def workers(home: Path, tmp_path: Path, concurrency: int = 1, **env: str) -> Iterator[Workers]:
+    env.setdefault("page_batch", str(BATCH))
+    w = Workers(home, concurrency, tmp_path / f"worker-{time.monotonic_ns()}.log", **env)
+    store = Store(home / "longtask.db")
+    try:
+        yield w
+    except BaseException:
+        print(w.tail())
+        raise
+    finally:
+        w.stop(store)
+        store.close()
+
+
+@pytest.fixture
+def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
+    s = Store(home / "longtask.db")
+    yield s
+    s.close()
+
+
+def submit(*args: str) -> int:
+    result = cli("submit", *args, "--json")
+    assert result.exit_code == 0, result.output
+    return int(json.loads(result.stdout)["id"])
+
+
+# ---- killed work: the horse, the worker process, the whole tree --------------------
+
+
+@pytest.mark.slow
+def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    doc = make_doc(tmp_path / "long.pdf", 20, "Horse")
+    job = submit(str(doc))
+    with workers(home, tmp_path, test_batch_delay="0.3") as w:
+        task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
+        horse = horse_of(store, task)
+        checkpoint = store.task(task.id).pages_done
+        os.kill(horse, signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        took = time.monotonic() - killed_at
+        w.track(store)
+    task = store.task(task.id)
+    assert_exactly_once(store, task, doc)
+    assert took < RECOVERY_BOUND
+    assert (task.attempts, task.kills) == (2, 1)
+    first, second = opened_from(store, task.id)
+    assert first == 0 and second >= checkpoint > 0  # continued: at most the killed batch redone
+    retrying = [e for e in store.events(task.id) if e["kind"] == "retrying"]
+    assert len(retrying) == 1 and retrying[0]["detail"]["error_type"] == "WorkerLost"
+    assert "killed (signal 9)" in retrying[0]["detail"]["message"]
+    assert gone(horse)
+    assert_job_counters(store, job)
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    doc = make_doc(tmp_path / "long.pdf", 20, "Worker")
+    other = make_doc(tmp_path / "other.pdf", 4, "Bystander")
+    job = submit(str(doc), str(other))
+    with workers(home, tmp_path, test_batch_delay="0.3") as w:
+        task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
+        horse = horse_of(store, task)
+        victim = worker_pid(store, task.worker or "")
+        checkpoint = store.task(task.id).pages_done
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        # The supervisor gives the task back at once (no lease wait) ...
+        wait_for("the task given back", lambda: store.task(task.id).attempts == 2, timeout=15)
+        # ... and the orphaned horse does not go on working on it.
+        wait_for("the orphaned horse to die", lambda: gone(horse), timeout=5)
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        took = time.monotonic() - killed_at
+        w.track(store)
+    assert took < RECOVERY_BOUND
+    task = store.task(task.id)
+    assert_exactly_once(store, task, doc)
+    assert (task.attempts, task.kills) == (2, 1)
+    first, second = opened_from(store, task.id)
+    assert first == 0 and second >= checkpoint > 0
+    retrying = [e for e in store.events(task.id) if e["kind"] == "retrying"]
+    assert "died (signal 9)" in retrying[0]["detail"]["message"]
+    for t in store.tasks_in(job, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+    assert_job_counters(store, job)
+
+
+@pytest.mark.slow
+def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    doc = make_doc(tmp_path / "long.pdf", 16, "Tree")
+    job = submit(str(doc))
+    with workers(home, tmp_path, test_batch_delay="0.3", lease="3") as first:
+        task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
+        horse = horse_of(store, task)
+        worker = worker_pid(store, task.worker or "")
+        checkpoint = store.task(task.id).pages_done
+        os.kill(first.proc.pid, signal.SIGKILL)  # the supervisor: no one left to reap at once
+        killed_at = time.monotonic()
+        # Its worker processes die with it, and their horses with them.
+        wait_for("the worker and horse to die", lambda: gone(worker) and gone(horse), timeout=5)
+        assert store.task(task.id).state == "running"  # nobody has noticed yet
+    with workers(home, tmp_path, test_batch_delay="0.3", lease="3"):
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        took = time.monotonic() - killed_at
+    assert took < RECOVERY_BOUND
+    task = store.task(task.id)
+    assert_exactly_once(store, task, doc)
+    assert task.attempts == 2
+    assert opened_from(store, task.id)[-1] >= checkpoint > 0
+    lost = next(e for e in store.events(task.id) if e["kind"] == "retrying")["detail"]["message"]
+    assert "stopped answering" in lost
+
+
+@pytest.mark.slow
+def test_a_document_that_keeps_killing_its_worker_goes_dead_then_retry_failed_resumes(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    doc = make_doc(tmp_path / "killer.pdf", 24, "Killer")
+    job = submit(str(doc))
+    with workers(home, tmp_path, test_batch_delay="0.25") as w:
+        pages = 2
+        for attempt in (1, 2, 3):  # max_kills is 2: the third kill is one too many
+            task = wait_for(
+                f"attempt {attempt} under way",
+                lambda a=attempt, p=pages: (
+                    (t := running_at(store, job, p)) and t.attempts == a and t.pages_done >= p and t
+                ),
+                timeout=30,
+            )
+            os.kill(horse_of(store, task), signal.SIGKILL)
+            pages = store.task(task.id).pages_done + BATCH
+        dead = wait_for(
+            "the task to go dead", lambda: (t := store.task(task.id)).state == "dead" and t, timeout=15
+        )
+        assert (dead.attempts, dead.kills) == (3, 3)
+        assert "took its worker down 3 times" in (dead.error_message or "")
+        assert "retry-failed" in (dead.error_message or "")
+        kept = dead.pages_done
+        assert kept >= 6
+        assert store.job(job).state == "failed"
+        # Listed with its reason; retried on request, from where it stopped.
+        listed = json.loads(cli("dead", "--json").stdout)
+        assert [t["id"] for t in listed] == [dead.id]
+        retried = cli("retry-failed", str(job), "--error-type", "WorkerLost")
+        assert retried.exit_code == 0 and retried.stdout.strip() == "1 dead task(s) requeued"
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        w.track(store)
+    task = store.task(dead.id)
+    assert_exactly_once(store, task, doc)
+    assert task.attempts == 1 and task.kills == 0  # a fresh set of tries
+    assert opened_from(store, task.id)[-1] >= kept
+
+
+# ---- Redis lost: restarted empty, or flushed ---------------------------------------
+
+
+@pytest.mark.slow
+def test_redis_restarted_empty_mid_job_then_resume_loses_nothing(
+    home: Path, tmp_path: Path, store: Store, redis_server: RedisServer
+) -> None:
+    docs = [make_doc(tmp_path / f"d{i}.pdf", 10, f"Restart{i}") for i in range(3)]
+    job = submit(*map(str, docs))
+    with workers(home, tmp_path, test_batch_delay="0.2") as w:
+        wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
+        waiting = len(store.tasks_in(job, ("queued",)))
+        assert waiting >= 1
+        redis_server.restart(keep_data=False)
+        assert redis_server.client().dbsize() == 0
+        resumed = cli("resume", str(job), "--json")
+        assert resumed.exit_code == 0, resumed.output
+        assert json.loads(resumed.stdout)["requeued"] >= waiting
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        w.track(store)
+    for t in store.tasks_in(job, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+    assert store.job(job).counts["done"] == 3
+    assert_job_counters(store, job)
+
+
+@pytest.mark.slow
+def test_redis_flushed_while_queued_and_while_running_is_rebuilt_by_the_sweeps(
+    home: Path, tmp_path: Path, store: Store, redis_server: RedisServer
+) -> None:
+    docs = [make_doc(tmp_path / f"d{i}.pdf", 8, f"Flush{i}") for i in range(3)]
+    job = submit(*map(str, docs))
+    redis_server.client().flushall()  # the dispatch message is gone before any worker ran
+    with workers(home, tmp_path, test_batch_delay="0.2", lease="4") as w:
+        # The start-up sweep sends the tasks again from SQLite.
+        wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
+        redis_server.client().flushall()  # and now the queued messages too
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        w.track(store)
+    for t in store.tasks_in(job, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+        assert t.attempts == 1  # nothing ran twice: resent messages, not retries
+    assert_job_counters(store, job)
+
+
+# ---- cancel ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cancel_stops_at_a_page_batch_keeps_pages_and_resume_continues(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    docs = [make_doc(tmp_path / f"c{i}.pdf", 16, f"Cancel{i}") for i in range(3)]
+    job = submit(*map(str, docs))
+    with workers(home, tmp_path, test_batch_delay="0.2") as w:
+        running = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
+        result = cli("cancel", str(job), "--grace", "10", "--json")
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        assert (out["state"], out["canceled"], out["stopped"], out["forced"]) == ("canceled", 3, 1, 0)
+        stopped = store.task(running.id)
+        assert stopped.state == "canceled" and stopped.pages_done >= 4
+        assert out["pages_kept"] == stopped.pages_done == store.job(job).pages_done
+        assert len(stored_chunks(store, stopped)) == stopped.chunks > 0  # finished pages kept
+        time.sleep(0.6)  # nothing more is written after the cancel
+        assert store.task(running.id).pages_done == stopped.pages_done
+        assert store.job(job).state == "canceled"
+        watched = cli("watch", str(job), "--json")
+        assert watched.exit_code == 5
+        resumed = cli("resume", str(job))
+        assert resumed.exit_code == 0 and resumed.stdout.strip() == f"job {job}: 3 task(s) requeued"
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        w.track(store)
+    assert opened_from(store, running.id)[-1] == stopped.pages_done  # continued, not restarted
+    for t in store.tasks_in(job, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+    again = cli("resume", str(job))
+    assert again.exit_code == 0 and again.stdout.strip() == f"job {job}: nothing to resume"
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_task_that_ignores_it_through_rq_after_the_grace(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    doc = make_doc(tmp_path / "slow.pdf", 8, "Stubborn")
+    job = submit(str(doc))
+    with workers(home, tmp_path, test_batch_delay="2.5", stall_after="1") as w:
+        task = wait_for("a batch done", lambda: running_at(store, job, 2), timeout=30)
+        horse = horse_of(store, task)
+        # Stalled: no progress for longer than LONGTASK_STALL_AFTER (set for the CLI too).
+        os.environ["LONGTASK_STALL_AFTER"] = "1"
+        try:
+            snap = wait_for(
+                "the task reported stalled",
+                lambda: (s := json.loads(cli("status", str(job), "--json").stdout))["stalled"] and s,
+                timeout=5,
+            )
+        finally:
+            del os.environ["LONGTASK_STALL_AFTER"]
+        assert snap["running"][0]["id"] == task.id and snap["running"][0]["stalled"] is True
+        started = time.monotonic()
+        result = cli("cancel", str(job), "--grace", "0.3", "--json")
+        assert time.monotonic() - started < 2.0
+        out = json.loads(result.stdout)
+        assert (out["state"], out["canceled"], out["stopped"], out["forced"]) == ("canceled", 1, 0, 1)
+        wait_for("the horse stopped through RQ", lambda: gone(horse), timeout=5)
+        kept = store.task(task.id)
+        assert kept.state == "canceled" and kept.pages_done == 2
+        assert "did not stop within 0.3s" in json.dumps(store.events(task.id))
+        time.sleep(0.5)
+        assert store.task(task.id).pages_done == 2 and store.chunk_count(kept.doc_key or "") == kept.chunks
+        w.track(store)
+
+
+# ---- several workers at once -------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_several_workers_writing_at_once_lose_no_progress_update(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    docs = [make_doc(folder / f"m{i:02d}.pdf", 6, f"Parallel{i}") for i in range(12)]
+    job = submit(str(folder))
+    with workers(home, tmp_path, concurrency=3, page_batch="1") as w:
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
+        w.track(store)
+    workers_used = {
+        e["detail"]["worker"]
+        for t in store.tasks_in(job, ("done",))
+        for e in store.events(t.id)
+        if e["kind"] == "running"
+    }
+    assert len(workers_used) >= 2
+    job_row = store.job(job)
+    assert job_row.pages_done == job_row.pages_total == 12 * 6
+    assert job_row.chunks_done == store._one("SELECT count(*) AS n FROM chunks")["n"]
+    assert_job_counters(store, job)
+    for t in store.tasks_in(job, ("done",)):
+        assert t.pages_done == 6
+        assert stored_chunks(store, t) == expected_chunks(Path(t.path), page_batch=1)
+    assert len(docs) == job_row.counts["done"]
+
+
+# ---- in process: time limits, retries, Redis refusing a send ------------------------
+
+
+def test_soft_limit_stops_cleanly_and_each_retry_continues(
+    home: Path, tmp_path: Path, store: Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "0.25")
+    doc = make_doc(tmp_path / "soft.pdf", 12, "Soft")
+    job = submit(str(doc), "--soft-timeout", "0.2", "--retries", "6")
+    drain()
+    task = store.tasks_in(job, ("done", "dead"))[0]
+    assert_exactly_once(store, task, doc)
+    # One batch an attempt: the soft limit stops each after its first batch.
+    assert task.attempts == 6
+    assert opened_from(store, task.id) == [0, 2, 4, 6, 8, 10]
+    kinds = [e["detail"]["error_type"] for e in store.events(task.id) if e["kind"] == "retrying"]
+    assert kinds == ["SoftTimeout"] * 5
+
+
+def test_exhausted_retries_go_dead_keeping_the_checkpoint_and_retry_failed_continues(
+    home: Path, tmp_path: Path, store: Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "0.25")
+    doc = make_doc(tmp_path / "tired.pdf", 12, "Tired")
+    good = make_doc(tmp_path / "quick.pdf", 2, "Quick")
+    job = submit(str(doc), str(good), "--soft-timeout", "0.2", "--retries", "2")
+    drain()
+    task = next(t for t in store.tasks_in(job, ("dead",)))
+    assert task.attempts == 3 and task.pages_done == 6 and task.chunks == len(stored_chunks(store, task))
+    assert task.error_type == "SoftTimeout"
+    assert "(gave up after 3 attempts)" in (task.error_message or "")
+    assert "soft time limit of 0.2s reached after page 6" in (task.error_message or "")
+    assert store.job(job).state == "failed" and store.job(job).counts["done"] == 1
+    shown = json.loads(cli("dead", "show", str(task.id), "--json").stdout)
+    assert shown["attempts"] == 3 and "SoftTimeout" in shown["traceback"]
+    assert [e["kind"] for e in shown["events"]].count("retrying") == 2
+    # Other error types are left alone; this one continues from page 6.
+    assert cli("retry-failed", "--error-type", "DocumentError").stdout.strip() == "0 dead task(s) requeued"
+    assert cli("retry-failed", "--error-type", "SoftTimeout").stdout.strip() == "1 dead task(s) requeued"
+    drain()
+    task = store.task(task.id)
+    assert_exactly_once(store, task, doc)
+    assert opened_from(store, task.id) == [0, 2, 4, 6, 8, 10]
+    assert store.job(job).state == "succeeded"
+
+
+def test_hard_limit_is_recorded_and_reraised_never_swallowed(
+    home: Path, tmp_path: Path, store: Store, monkeypatch
+) -> None:
+    from rq.registry import FailedJobRegistry
+
+    from longtask import settings as settings_mod
+    from longtask.jobs import queue
+
+    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "1.5")  # one batch outlasts the hard limit
+    doc = make_doc(tmp_path / "hard.pdf", 4, "Hard")
+    job = submit(str(doc), "--soft-timeout", "0.5", "--hard-timeout", "1", "--retries", "1")
+    drain()
+    task = store.tasks_in(job, ("dead",))[0]
+    assert task.error_type == "JobTimeoutException" and task.attempts == 2
+    assert "hard time limit of 1s reached" in (task.error_message or "")
+    assert "(gave up after 2 attempts)" in (task.error_message or "")
+    assert task.pages_done == 0  # the alarm came mid-batch: nothing half-written
+    # RQ saw the exception too: both runs are in its failed registry.
+    conn = queue.connect(settings_mod.load())
+    failed = FailedJobRegistry(queue=queue.queue(conn, "default")).get_job_ids()
+    assert sorted(failed) == [f"lt{task.id}-1", f"lt{task.id}-2"]
+
+
+def test_redis_refusing_the_send_after_the_rows_are_written_leaves_a_resumable_job(
+    home: Path, docs: Path, store: Store, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", "1")  # pings work, writes are refused
+    try:
+        result = cli("submit", str(docs))
+    finally:
+        client.config_set("maxmemory", "0")
+    assert result.exit_code == 3
+    assert "could not be queued" in result.stderr and "longtask resume 1" in result.stderr
+    job = store.job(1)
+    assert job.counts["pending"] == 3 and job.state == "queued"
+    resumed = cli("resume", "1")
+    assert resumed.exit_code == 0 and resumed.stdout.strip() == "job 1: 3 task(s) requeued"
+    drain()
+    assert store.job(1).state == "succeeded" and store.job(1).counts["done"] == 3
+
+
+def test_a_task_sent_twice_runs_once(home: Path, docs: Path, store: Store) -> None:
+    from longtask import settings as settings_mod
+    from longtask.jobs import control, queue
+
+    job = submit(str(docs))
+    s = settings_mod.load()
+    conn = queue.connect(s)
+    drain_dispatch_only = store.tasks_in(job, ("pending",))
+    assert len(drain_dispatch_only) == 3
+    # Two senders race: the dispatch message and a rebuild (`resume`) both send.
+    control.rebuild(s, store, conn, job_ids=[job])
+    drain()
+    for t in store.tasks_in(job, ("done",)):
+        assert t.attempts == 1 and t.enqueues == 1
+        assert [e["kind"] for e in store.events(t.id)].count("running") == 1
+    # Messages sent again for a task already done are no-ops.
+    ids = [t.id for t in store.tasks_in(job, ("done",))]
+    queue.enqueue_tasks(conn, "default", [(i, f"lt{i}-9") for i in ids], 60)
+    drain()
+    assert all(store.task(i).attempts == 1 for i in ids)
+    assert store.job(job).state == "succeeded"
+
+
+def test_cancel_resume_and_retry_failed_on_edges(home: Path, docs: Path, store: Store) -> None:
+    job = submit(str(docs))
+    canceled = json.loads(cli("cancel", str(job), "--json").stdout)
+    assert (canceled["state"], canceled["canceled"], canceled["forced"]) == ("canceled", 3, 0)
+    drain()  # the messages were removed; nothing runs
+    assert store.job(job).counts["canceled"] == 3 and store.job(job).pages_done == 0
+    again = cli("cancel", str(job))
+    assert again.exit_code == 0 and "already ended" in again.stdout
+    assert cli("resume", str(job)).stdout.strip() == f"job {job}: 3 task(s) requeued"
+    drain()
+    assert store.job(job).state == "succeeded"
+    assert cli("resume", str(job)).stdout.strip() == f"job {job}: nothing to resume"
+    nothing = cli("retry-failed")
+    assert nothing.exit_code == 0 and nothing.stdout.strip() == "0 dead task(s) requeued"
+    assert cli("retry-failed", "--json").stdout.strip() == '{"job": null, "requeued": 0}'
+    assert cli("resume", "99").exit_code == 1
+    assert cli("dead", "show", "12345").exit_code == 1
