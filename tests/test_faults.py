@@ -186,7 +186,6 @@ class Workers:
 
 @contextmanager
 def workers(home: Path, tmp_path: Path, concurrency: int = 1, **env: str) -> Iterator[Workers]:
-    env.setdefault("page_batch", str(BATCH))
     w = Workers(home, concurrency, tmp_path / f"worker-{time.monotonic_ns()}.log", **env)
     store = Store(home / "longtask.db")
     try:
@@ -221,7 +220,7 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
     home: Path, tmp_path: Path, store: Store
 ) -> None:
     doc = make_doc(tmp_path / "long.pdf", 20, "Horse")
-    job = submit(str(doc))
+    job = submit(str(doc), "--backoff", "1")  # the retry waits ~1 s, timed in SQLite
     with workers(home, tmp_path, test_batch_delay="0.3") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         horse = horse_of(store, task)
@@ -237,9 +236,12 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
     assert (task.attempts, task.kills) == (2, 1)
     first, second = opened_from(store, task.id)
     assert first == 0 and second >= checkpoint > 0  # continued: at most the killed batch redone
-    retrying = [e for e in store.events(task.id) if e["kind"] == "retrying"]
+    events = store.events(task.id)
+    retrying = [e for e in events if e["kind"] == "retrying"]
     assert len(retrying) == 1 and retrying[0]["detail"]["error_type"] == "WorkerLost"
     assert "killed (signal 9)" in retrying[0]["detail"]["message"]
+    resent = next(e for e in events if e["kind"] == "queued" and e["at"] > retrying[0]["at"])
+    assert 0.7 <= resent["at"] - retrying[0]["at"] < 5  # backoff with jitter, then sent by the supervisor
     assert gone(horse)
     assert_job_counters(store, job)
 
@@ -465,13 +467,14 @@ def test_cancel_stops_a_task_that_ignores_it_through_rq_after_the_grace(
 
 @pytest.mark.slow
 def test_several_workers_writing_at_once_lose_no_progress_update(
-    home: Path, tmp_path: Path, store: Store
+    home: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LONGTASK_PAGE_BATCH", "1")  # a commit a page: many concurrent writes
     folder = tmp_path / "many"
     folder.mkdir()
     docs = [make_doc(folder / f"m{i:02d}.pdf", 6, f"Parallel{i}") for i in range(12)]
     job = submit(str(folder))
-    with workers(home, tmp_path, concurrency=3, page_batch="1") as w:
+    with workers(home, tmp_path, concurrency=3) as w:
         wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
         w.track(store)
     workers_used = {

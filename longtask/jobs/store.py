@@ -9,7 +9,6 @@ they count, so that a `watch` refresh costs the same for 10 tasks as for 100,000
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import sqlite3
@@ -25,6 +24,7 @@ from sqlite_utils import Database
 
 from longtask.errors import BackendUnavailable, NotFound, StaleTask
 from longtask.jobs.schema import STATES, migrations
+from longtask.pipelines.embed import text_hash
 
 FINAL = ("done", "cached", "dead", "canceled")
 UNFINISHED = ("pending", "queued", "running", "retrying")
@@ -1074,6 +1074,20 @@ class Store:
             c.execute("DELETE FROM prune_jobs")
         return counts
 
+    def embeddings(self, hashes: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        """Stored vectors of these chunk texts by this model (for reuse, not recompute)."""
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 500):
+            part = list(hashes[i : i + 500])
+            rows = self.conn.execute(
+                f"SELECT text_hash, embedding FROM chunks WHERE model = ? AND text_hash IN "
+                f"({','.join('?' * len(part))})",
+                (model, *part),
+            ).fetchall()
+            for h, blob in rows:
+                found[h] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
     # ---- output -------------------------------------------------------------------
 
     def chunk_count(self, doc_key: str) -> int:
@@ -1108,10 +1122,6 @@ class Store:
                 d["embedding"] = np.frombuffer(d["embedding"], dtype=np.float32)
                 yield d
             last = int(rows[-1]["id"])
-
-
-def text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _job(row: sqlite3.Row) -> Job:

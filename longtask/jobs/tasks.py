@@ -184,7 +184,8 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
         return "cached"
     reader = open_pdf(task.fs_path)
     doc = ctx.store.open_document(claim, sha, key, job.fingerprint, len(reader.pages))
-    embedder = embedder_for(ctx, pipe)
+    model = embedder_for(ctx, pipe)
+    embedder = embed_mod.Reusing(model, lambda hashes: ctx.store.embeddings(hashes, model.name))
     tokenizer = load_tokenizer(embed_mod.model_dir())
     soft = float(claim.policy["soft_timeout"])
     delay = ctx.settings.test_batch_delay

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -133,6 +133,42 @@ class HashEmbedder:
             if norm:
                 out[row] /= norm
         return out
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class Reusing:
+    """Embed each distinct text once: identical chunks (repeated pages, boilerplate,
+    the same text in another document) reuse a vector already computed by this model.
+
+    `lookup` maps text hashes to stored vectors; it is how the caller's store is
+    consulted without this module knowing of it.
+    """
+
+    def __init__(self, inner: Embedder, lookup: Callable[[list[str]], dict[str, np.ndarray]]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.lookup = lookup
+        self.embedded = 0
+        self.reused = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return self.inner.embed(texts)
+        hashes = [text_hash(t) for t in texts]
+        known = self.lookup(sorted(set(hashes)))
+        todo: dict[str, str] = {}
+        for h, t in zip(hashes, texts):
+            if h not in known:
+                todo.setdefault(h, t)
+        if todo:
+            fresh = self.inner.embed(list(todo.values()))
+            known.update(zip(todo.keys(), fresh))
+        self.embedded += len(todo)
+        self.reused += len(texts) - len(todo)
+        return np.stack([np.asarray(known[h], dtype=np.float32) for h in hashes])
 
 
 def load(name: str = "minilm", precision: str = "fp32", batch_size: int = 16) -> Embedder:
