@@ -250,20 +250,20 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
 def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
     home: Path, tmp_path: Path, store: Store
 ) -> None:
-    doc = make_doc(tmp_path / "long.pdf", 20, "Worker")
-    other = make_doc(tmp_path / "other.pdf", 4, "Bystander")
+    doc = make_doc(tmp_path / "long.pdf", 10, "Worker")
+    other = make_doc(tmp_path / "other.pdf", 2, "Bystander")
     job = submit(str(doc), str(other))
-    with workers(home, tmp_path, test_batch_delay="0.3") as w:
-        task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
+    with workers(home, tmp_path, test_batch_delay="1.0") as w:
+        task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30, every=0.02)
         horse = horse_of(store, task)
         victim = worker_pid(store, task.worker or "")
         checkpoint = store.task(task.id).pages_done
-        os.kill(victim, signal.SIGKILL)
+        os.kill(victim, signal.SIGKILL)  # just after a commit: the horse has ~1 s of batch left
         killed_at = time.monotonic()
-        # The supervisor gives the task back at once (no lease wait) ...
-        wait_for("the task given back", lambda: store.task(task.id).attempts == 2, timeout=15)
-        # ... and the orphaned horse does not go on working on it.
-        wait_for("the orphaned horse to die", lambda: gone(horse), timeout=5)
+        # The orphaned horse dies with its worker rather than finishing its batch ...
+        wait_for("the orphaned horse to die", lambda: gone(horse), timeout=0.5, every=0.01)
+        # ... and the supervisor gives the task back at once (no lease wait).
+        wait_for("the task given back", lambda: store.task(task.id).attempts == 2, timeout=10)
         wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
         took = time.monotonic() - killed_at
         w.track(store)
@@ -357,10 +357,13 @@ def test_redis_restarted_empty_mid_job_then_resume_loses_nothing(
 ) -> None:
     docs = [make_doc(tmp_path / f"d{i}.pdf", 10, f"Restart{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, test_batch_delay="0.2") as w:
+    with workers(home, tmp_path, test_batch_delay="0.2", lease="2") as w:
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         waiting = len(store.tasks_in(job, ("queued",)))
         assert waiting >= 1
+        redis_server.kill()
+        time.sleep(2.5)  # down for a while: sweeps (every 1 s here) fail meanwhile
+        assert w.proc.poll() is None, "the supervisor must outlive a Redis outage"
         redis_server.restart(keep_data=False)
         assert redis_server.client().dbsize() == 0
         resumed = cli("resume", str(job), "--json")
@@ -585,24 +588,63 @@ def test_redis_refusing_the_send_after_the_rows_are_written_leaves_a_resumable_j
 
 def test_a_task_sent_twice_runs_once(home: Path, docs: Path, store: Store) -> None:
     from longtask import settings as settings_mod
-    from longtask.jobs import control, queue
+    from longtask.jobs import queue, tasks
 
     job = submit(str(docs))
-    s = settings_mod.load()
-    conn = queue.connect(s)
-    drain_dispatch_only = store.tasks_in(job, ("pending",))
-    assert len(drain_dispatch_only) == 3
-    # Two senders race: the dispatch message and a rebuild (`resume`) both send.
-    control.rebuild(s, store, conn, job_ids=[job])
+    conn = queue.connect(settings_mod.load())
+    policy = store.job(job).policy
+    ids = [t.id for t in store.tasks_in(job, ("pending",))]
+    assert len(ids) == 3
+    # Two senders race over the same tasks (a resume and a sweep, say): each send gets
+    # its own message id, and only the one SQLite recorded last may run the task.
+    assert tasks.send(store, conn, "default", ids, policy) == 3
+    assert tasks.send(store, conn, "default", ids, policy) == 3
+    assert queue.queue(conn, "default").count == 1 + 6  # the dispatch, and two per task
     drain()
-    for t in store.tasks_in(job, ("done",)):
-        assert t.attempts == 1 and t.enqueues == 1
-        assert [e["kind"] for e in store.events(t.id)].count("running") == 1
-    # Messages sent again for a task already done are no-ops.
-    ids = [t.id for t in store.tasks_in(job, ("done",))]
+    for i in ids:
+        runs = [e["detail"] for e in store.events(i) if e["kind"] == "running"]
+        assert runs == [{"worker": runs[0]["worker"], "attempt": 1, "rq_id": f"lt{i}-2"}]
+        assert store.task(i).state == "done"
+    # Messages that arrive for a finished task are no-ops.
     queue.enqueue_tasks(conn, "default", [(i, f"lt{i}-9") for i in ids], 60)
     drain()
     assert all(store.task(i).attempts == 1 for i in ids)
+    assert store.job(job).state == "succeeded"
+
+
+def test_a_run_that_ended_without_recording_a_result_is_retried_by_the_sweep(
+    home: Path, docs: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Say the status database refused the failure record: RQ says the run is over,
+    SQLite still says running, and the worker is alive. The sweep retries it."""
+    from rq.job import Job as RQJob
+    from rq.serializers import JSONSerializer
+
+    from longtask import settings as settings_mod
+    from longtask.jobs import control, queue
+
+    monkeypatch.setenv("LONGTASK_LEASE", "0.5")
+    s = settings_mod.load()
+    conn = queue.connect(s)
+    job = submit(str(docs))
+    control.rebuild(s, store, conn, job_ids=[job])
+    task = store.tasks_in(job, ("queued",))[0]
+    assert store.claim(task.id, "alive-worker", task.rq_id) is not None
+    store.register_worker("alive-worker", os.getpid(), "here")
+    rq_job = RQJob.fetch(task.rq_id or "", connection=conn, serializer=JSONSerializer)
+    rq_job.set_status("started")
+    time.sleep(0.6)
+    store.heartbeat(["alive-worker"])
+    control.rebuild(s, store, conn)
+    assert store.task(task.id).state == "running"  # its message is still running: leave it
+    rq_job.set_status("failed")
+    control.rebuild(s, store, conn)
+    retried = store.task(task.id)
+    assert retried.state == "queued" and retried.kills == 0
+    lost = next(e for e in store.events(task.id) if e["kind"] == "retrying")["detail"]["message"]
+    assert "ended without recording a result (RQ status failed)" in lost
+    drain()
+    assert store.task(task.id).state == "done" and store.task(task.id).attempts == 2
     assert store.job(job).state == "succeeded"
 
 

@@ -92,3 +92,35 @@ def test_unreachable_redis_is_exit_3_and_writes_nothing(home: Path, docs: Path, 
     assert "redis://127.0.0.1:1/0" in result.stderr
     assert "unset LONGTASK_REDIS_URL" in result.stderr
     assert _store(home).jobs() == []
+
+
+def test_schema_version_matches_the_migrations(home: Path) -> None:
+    from longtask.jobs import store as store_mod
+    from longtask.jobs.schema import migrations
+
+    store = _store(home)
+    assert store_mod.SCHEMA_VERSION == len(migrations._migrations)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == store_mod.SCHEMA_VERSION
+
+
+def test_read_commands_do_not_import_heavy_modules(home: Path) -> None:
+    """status and watch start fast: no torch, numpy, pypdf, nor sqlite-utils (migrations
+    are checked with one PRAGMA once the database exists)."""
+    import subprocess
+    import sys
+
+    _store(home)  # the first open migrates; later ones only read
+    code = (
+        "import runpy, sys\n"
+        "for argv in (['longtask', 'status'], ['longtask', 'status', '--json']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        runpy.run_module('longtask', run_name='__main__')\n"
+        "    except SystemExit as e:\n"
+        "        assert not e.code, e.code\n"
+        "heavy = ('torch', 'sentence_transformers', 'numpy', 'sqlite_utils', 'pypdf')\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "[]"

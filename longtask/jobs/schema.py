@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-STATES = ("pending", "queued", "running", "done", "cached", "retrying", "dead", "canceled")
+from longtask.jobs.store import STATES
 
 migrations = Migrations("longtask")
 

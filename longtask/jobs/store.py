@@ -17,14 +17,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from longtask.errors import BackendUnavailable, NotFound, StaleTask
-from longtask.jobs.schema import STATES, migrations
-from longtask.pipelines.embed import text_hash
+from longtask.pipelines.hashing import text_hash
+
+if TYPE_CHECKING:
+    import numpy as np
+
+STATES = ("pending", "queued", "running", "done", "cached", "retrying", "dead", "canceled")
+# The number of migrations in schema.py; checked with one PRAGMA so that read-only
+# commands (status, watch) need not import sqlite-utils at all.
+SCHEMA_VERSION = 2
 
 FINAL = ("done", "cached", "dead", "canceled")
 UNFINISHED = ("pending", "queued", "running", "retrying")
@@ -177,20 +181,25 @@ class Store:
                 "permissions of LONGTASK_HOME"
             ) from e
         self.conn = conn
-        self.db = Database(conn)
         self._migrate()
 
     def close(self) -> None:
         self.conn.close()
 
     def _migrate(self) -> None:
-        if not migrations.pending(self.db):
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
             return
+        from sqlite_utils import Database
+
+        from longtask.jobs.schema import migrations
+
+        db = Database(self.conn)
         # Two processes starting together must not both apply a migration.
         with open(self.path.with_suffix(".migrate.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             with self._write():
-                migrations.apply(self.db)
+                migrations.apply(db)
+                self.conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -540,7 +549,7 @@ class Store:
             self._move(
                 task,
                 "running",
-                {"worker": worker, "attempt": attempt},
+                {"worker": worker, "attempt": attempt, "rq_id": message},
                 attempts=attempt,
                 worker=worker,
                 started_at=now,
@@ -630,6 +639,8 @@ class Store:
         warning: str | None = None,
     ) -> None:
         """Store a page batch's chunks and move the checkpoint, in one transaction."""
+        import numpy as np
+
         now = time.time()
         key = claim.task.doc_key
         with self._write() as c:
@@ -1076,6 +1087,8 @@ class Store:
 
     def embeddings(self, hashes: Sequence[str], model: str) -> dict[str, np.ndarray]:
         """Stored vectors of these chunk texts by this model (for reuse, not recompute)."""
+        import numpy as np
+
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             part = list(hashes[i : i + 500])
@@ -1096,6 +1109,8 @@ class Store:
 
     def iter_chunks(self, job_id: int | None = None, batch: int = 2048) -> Iterator[dict[str, Any]]:
         """Stream chunks (with their document's path) in bounded memory."""
+        import numpy as np
+
         if job_id is None:
             sql = (
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "

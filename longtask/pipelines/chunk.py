@@ -2,8 +2,9 @@
 
 A chunk longer than the model's maximum sequence length is silently truncated inside
 the embedding, so sizes are counted with the model's own tokenizer, never in words or
-characters. Windows end on word boundaries; a single "word" longer than a window (a
-long number, a run of CJK characters) is cut between its tokens.
+characters. Windows end where whitespace separates words, so a word that fits stays
+whole; a single word longer than a window (a long URL, a run of CJK characters) is cut
+at the tokenizer's word boundaries, or else between its tokens. No text is dropped.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def chunk_pages(
     pages: Sequence[Page], tokenizer: Tokenizer, size: int, overlap: int, first_seq: int = 0
 ) -> list[Chunk]:
     """Split the pages' text into windows of at most `size` tokens, `overlap` shared."""
+    if size < 1:
+        raise ValueError(f"chunk size must be at least 1 token, not {size}")
     parts: list[str] = []
     starts: list[int] = []  # char offset where each page's text begins
     numbers: list[int] = []
@@ -69,44 +72,71 @@ def chunk_pages(
     enc = tokenizer.encode(full, add_special_tokens=False)
     offsets, words = enc.offsets, enc.word_ids
     n = len(offsets)
+    # Where a window may end (or the next begin), best first: where whitespace separates
+    # two tokens, so words of the text stay whole; else at the tokenizer's own word
+    # boundaries, which split at punctuation ("don't" is three) and between CJK
+    # characters; else between any two tokens. cut[k] is the character position of the
+    # boundary before token k: after the last whitespace between the two tokens, so that
+    # characters the tokenizer drops (control and format characters, lone accents) stay
+    # with the word they belong to and no text falls between two windows.
+    cut = [0] * (n + 1)
+    spaced = [True] * (n + 1)
+    wordish = [True] * (n + 1)
+    cut[n] = len(full)
+    for k in range(1, n):
+        gap_start, gap_end = offsets[k - 1][1], offsets[k][0]
+        space = None
+        for m in _SPACE.finditer(full, gap_start, gap_end):
+            space = m
+        spaced[k] = space is not None
+        cut[k] = space.end() if space is not None else gap_end
+        wordish[k] = words[k] is None or words[k] != words[k - 1]
+
+    def window_end(i: int, j: int) -> int:
+        for ok in (spaced, wordish):
+            for k in range(j, i, -1):
+                if ok[k]:
+                    return k
+        return j
+
+    def span(i: int, j: int) -> tuple[int, int]:
+        a, b = cut[i], cut[j]
+        while a < b and full[a].isspace():
+            a += 1
+        while b > a and full[b - 1].isspace():
+            b -= 1
+        return a, b
+
     chunks: list[Chunk] = []
     i = 0
     while i < n:
-        j = min(n, i + size)
-        if j < n:
-            # Back off to a word boundary unless the word alone fills the window.
-            k = j
-            while k > i + 1 and words[k] is not None and words[k] == words[k - 1]:
-                k -= 1
-            if k > i + 1:
-                j = k
-        text = full[offsets[i][0] : offsets[j - 1][1]].strip()
+        j = window_end(i, min(n, i + size))
+        a, b = span(i, j)
+        # Re-count as the model will see the chunk alone: a window that starts inside a
+        # word can tokenize differently out of context. Shrink it rather than drop text.
+        while j > i + 1 and _count(tokenizer, full[a:b]) > size:
+            j = window_end(i, j - 1)
+            a, b = span(i, j)
+        text = _trim(tokenizer, full[a:b], size)
         if text:
-            first = numbers[bisect.bisect_right(starts, offsets[i][0]) - 1]
-            last = numbers[bisect.bisect_right(starts, offsets[j - 1][1] - 1) - 1]
+            first = numbers[bisect.bisect_right(starts, a) - 1]
+            last = numbers[bisect.bisect_right(starts, b - 1) - 1]
             chunks.append(Chunk(first_seq + len(chunks), first, last, text))
         if j >= n:
             break
-        nxt = max(j - overlap, i + 1)
-        while nxt < j and words[nxt] is not None and words[nxt] == words[nxt - 1]:
-            nxt += 1  # start the next window on a word boundary too
-        i = nxt
-    return _enforce(chunks, tokenizer, size)
+        lo = max(j - overlap, i + 1)
+        i = next((k for ok in (spaced, wordish) for k in range(lo, j) if ok[k]), j)
+    return chunks
 
 
-def _enforce(chunks: list[Chunk], tokenizer: Tokenizer, size: int) -> list[Chunk]:
-    """Re-count each chunk as the model will see it and trim any that came out long.
+def _count(tokenizer: Tokenizer, text: str) -> int:
+    return len(tokenizer.encode(text, add_special_tokens=False).ids)
 
-    Tokenizing a substring normally gives the same tokens; this guards the rare text
-    where it does not, so the limit holds by construction, not by hope.
-    """
-    counts = count_tokens(tokenizer, [c.text for c in chunks])
-    out = []
-    for chunk, count in zip(chunks, counts):
-        text = chunk.text
-        while count > size:
-            enc = tokenizer.encode(text, add_special_tokens=False)
-            text = text[: enc.offsets[size - 1][1]].rstrip()
-            count = count_tokens(tokenizer, [text])[0]
-        out.append(chunk if text == chunk.text else Chunk(chunk.seq, chunk.page_start, chunk.page_end, text))
-    return out
+
+def _trim(tokenizer: Tokenizer, text: str, size: int) -> str:
+    """Last resort for a one-token window that re-tokenizes longer than `size` (only
+    possible with a tiny `size`): cut it, so the limit holds by construction."""
+    while _count(tokenizer, text) > size:
+        enc = tokenizer.encode(text, add_special_tokens=False)
+        text = text[: min(enc.offsets[size - 1][1], len(text) - 1)].rstrip()
+    return text

@@ -8,7 +8,6 @@ resumed, so redoing a batch overwrites rather than duplicates.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,7 +17,10 @@ from tokenizers import Tokenizer
 
 from longtask.pipelines.chunk import Chunk, chunk_pages
 from longtask.pipelines.embed import Embedder
+from longtask.pipelines.hashing import sha256_file
 from longtask.pipelines.parse import PageProblems, read_pages
+
+__all__ = ["Batch", "process", "sha256_file"]
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,6 @@ class Batch:
     chunks: list[Chunk]
     embeddings: np.ndarray
     warning: str | None
-
-
-def sha256_file(path: str | bytes, block: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while data := f.read(block):
-            h.update(data)
-    return h.hexdigest()
 
 
 def process(

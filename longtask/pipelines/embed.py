@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from longtask.pipelines.hashing import text_hash
+
 DIM = 384
 MAX_TOKENS = 254  # 256 positions less [CLS] and [SEP]
 
@@ -133,10 +135,6 @@ class HashEmbedder:
             if norm:
                 out[row] /= norm
         return out
-
-
-def text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 class Reusing:
