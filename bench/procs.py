@@ -169,7 +169,7 @@ class LoadMeter:
         return max(0.0, busy - (self._ours() - ours0)) / max(elapsed, 1e-6)
 
 
-def wait_quiet(max_wait: float = 90.0, threshold: float = 0.25) -> float:
+def wait_quiet(max_wait: float = 30.0, threshold: float = 0.25) -> float:
     """Wait (up to max_wait) until other processes use under `threshold` cores; return it."""
     deadline = time.monotonic() + max_wait
     while True:
@@ -211,8 +211,9 @@ class RunResult:
 
     def phases(self, t0: float) -> str:
         j = self.job
+        started = j["started_at"] or j["finished_at"]  # a job of cache hits never 'runs'
         return (
-            f"start-up {j['started_at'] - t0:.1f}s, processing {self.span:.1f}s, "
+            f"start-up {started - t0:.1f}s, processing {j['finished_at'] - started:.1f}s, "
             f"shutdown {t0 + self.wall - j['finished_at']:.1f}s"
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += _guarded("5 resume waste", lambda: [scenarios.resume_waste(sz)])
     rows += _guarded("8 bf16", lambda: [scenarios.precision(sz)])
     rows.append(scenarios.dedup())
-    rows.sort(key=lambda r: int(r.scenario.split()[0]) if r.scenario[0].isdigit() else 99)
+    rows.sort(key=lambda r: int(re.match(r"\d*", r.scenario).group() or 99))
 
     minutes = (time.monotonic() - started) / 60
     header = (

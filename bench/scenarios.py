@@ -142,55 +142,66 @@ def _enqueue_baseline(h: Home, folder: Path, runs: int = 3) -> float:
 
 def submit_and_cli(sz: Sizes) -> list[Row]:
     tiny = corpus.tiny_copies(sz.tiny_files)
+    warmup = ROOT / "sample_docs" / "honeybees.pdf"
     rows: list[Row] = []
-    with home("submit") as h:
-        wait_quiet()
-        meter = LoadMeter()
-        log(f"1 submit: {sz.tiny_files} files x {sz.submit_runs}")
-
-        def submit_once() -> None:
+    wait_quiet()
+    meter = LoadMeter()
+    log(f"1 submit: {sz.tiny_files} files x {sz.submit_runs}")
+    times = []
+    # A fresh home per run: a folder already queued in a job is skipped by the next submit.
+    # Each home is warmed by submitting one other file (Redis started, database created).
+    for run in range(sz.submit_runs):
+        with home(f"submit-{run}") as h:
+            h.cli("submit", str(warmup))
+            start = time.perf_counter()
             r = h.cli("submit", str(tiny.folder), "--json")
+            times.append(time.perf_counter() - start)
             if r.returncode != 0 or json.loads(r.stdout)["tasks"] != sz.tiny_files:
                 raise RuntimeError(f"submit failed ({r.returncode}): {r.stderr[-1000:]}")
-
-        med, times = median_wall(submit_once, sz.submit_runs)
-        base = _enqueue_baseline(h, tiny.folder)
-        rows.append(
-            Row(
-                f"1 submit {sz.tiny_files:,} PDFs",
-                f"{_fmt_s(med)} (median of {sz.submit_runs})",
-                f"scan + enqueue_many {_fmt_s(base)}",
-                f"{base / med:.2f}x faster",
-                "< 1.0 s",
-                med < 1.0,
-                [
-                    f"submit runs: {', '.join(f'{t:.2f}' for t in times)} s (the first also starts Redis); "
-                    "submit writes rows and sends one dispatch message, a worker fans it out",
-                    _others(meter),
-                ],
-            )
-        )
-
-        log("6 CLI start-up: --help, status")
-        med_help, _ = median_wall(lambda: h.cli("--help"), sz.cli_runs)
-        med_status, _ = median_wall(lambda: h.cli("status"), sz.cli_runs)
-        python_only, _ = median_wall(
-            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), sz.cli_runs
-        )
-        for name, med in (("--help", med_help), ("status", med_status)):
+            if run < sz.submit_runs - 1:
+                continue
+            base = _enqueue_baseline(h, tiny.folder)
+            med = statistics.median(times)
             rows.append(
                 Row(
-                    f"6 longtask {name}",
-                    f"{_fmt_s(med)} (median of {sz.cli_runs})",
-                    f"python -c pass {_fmt_s(python_only)}",
-                    f"{med / python_only:.1f}x bare python",
-                    "<= 0.35 s",
-                    med <= 0.35,
-                    [f"status lists {sz.submit_runs} jobs of {sz.tiny_files:,} tasks"]
-                    if name == "status"
-                    else [],
+                    f"1 submit {sz.tiny_files:,} PDFs",
+                    f"{_fmt_s(med)} (median of {sz.submit_runs})",
+                    f"scan + enqueue_many {_fmt_s(base)}",
+                    f"{base / med:.2f}x faster",
+                    "< 1.0 s",
+                    med < 1.0,
+                    [
+                        f"submit runs: {', '.join(f'{t:.2f}' for t in times)} s, each in a fresh home "
+                        "with Redis already up; submit writes rows and sends one dispatch message, "
+                        "a worker fans it out",
+                        _others(meter),
+                    ],
                 )
             )
+            rows += _cli_rows(h, sz)
+    return rows
+
+
+def _cli_rows(h: Home, sz: Sizes) -> list[Row]:
+    log("6 CLI start-up: --help, status")
+    med_help, _ = median_wall(lambda: h.cli("--help"), sz.cli_runs)
+    med_status, _ = median_wall(lambda: h.cli("status"), sz.cli_runs)
+    python_only, _ = median_wall(
+        lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), sz.cli_runs
+    )
+    rows = []
+    for name, med in (("--help", med_help), ("status", med_status)):
+        rows.append(
+            Row(
+                f"6 longtask {name}",
+                f"{_fmt_s(med)} (median of {sz.cli_runs})",
+                f"python -c pass {_fmt_s(python_only)}",
+                f"{med / python_only:.1f}x bare python",
+                "<= 0.35 s",
+                med <= 0.35,
+                [f"status lists 2 jobs, one of {sz.tiny_files:,} tasks"] if name == "status" else [],
+            )
+        )
     return rows
 
 

@@ -68,6 +68,7 @@ class Settings:
     concurrency: int = 0  # 0: pick from the core count
     stall_after: float = 300.0
     lease: float = 30.0  # a worker silent this long is presumed dead
+    aging: float = 600.0  # seconds default/low work waits before it joins the high queue
     # Test hook (LONGTASK_TEST_BATCH_DELAY): seconds a task sleeps with each page batch
     # computed but not yet committed, so fault-injection tests can land a kill or a
     # cancel mid-document. Read here only; used by jobs/tasks.py.
@@ -130,6 +131,7 @@ def load() -> Settings:
         concurrency=_env("CONCURRENCY", int, 0),
         stall_after=_env("STALL_AFTER", float, 300.0),
         lease=_env("LEASE", float, 30.0),
+        aging=_env("AGING", float, 600.0),
         test_batch_delay=_env("TEST_BATCH_DELAY", float, 0.0),
     )
     validate(settings)

@@ -259,6 +259,27 @@ def rebuild(
     return sent
 
 
+def promote_aged(store: Store, conn: Any, after: float) -> int:
+    """Move documents that have waited `after` seconds in the default or low queue to
+    the back of the high queue, so a steady stream of high work delays them by at
+    most `after` plus the high work queued before them, never forever."""
+    if after <= 0:
+        return 0
+    waiting = store.aged(time.time() - after)
+    where = queue.origins(conn, [t.rq_id for t in waiting if t.rq_id])
+    stale = [t for t in waiting if t.rq_id and where.get(t.rq_id) not in (None, "high")]
+    if not stale:
+        return 0
+    queue.remove(conn, [t.rq_id for t in stale if t.rq_id])
+    by_job: dict[int, list[int]] = {}
+    for t in stale:
+        by_job.setdefault(t.job_id, []).append(t.id)
+    sent = 0
+    for job_id, ids in by_job.items():
+        sent += send(store, conn, "high", ids, store.job(job_id).policy, from_states=("queued",))
+    return sent
+
+
 def unfinished_count(store: Store, job_id: int) -> int:
     job = store.job(job_id)
     return sum(job.counts[s] for s in UNFINISHED)

@@ -131,6 +131,19 @@ def statuses(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
     return out
 
 
+def origins(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
+    """The queue each RQ job waits in ('high', 'default', 'low'), None if gone."""
+    out: dict[str, str | None] = {}
+    for i in range(0, len(rq_ids), ENQUEUE_BATCH):
+        part = rq_ids[i : i + ENQUEUE_BATCH]
+        with conn.pipeline() as pipe:
+            for rid in part:
+                pipe.hget(f"rq:job:{rid}", "origin")
+            found = pipe.execute()
+        out.update((rid, o.decode().split(":", 1)[-1] if o else None) for rid, o in zip(part, found))
+    return out
+
+
 def live(conn: redis.Redis, rq_ids: Sequence[str]) -> set[str]:
     """Which of these RQ jobs are still waiting or running (not spent, not missing)."""
     return {rid for rid, st in statuses(conn, rq_ids).items() if st in LIVE_STATUSES}

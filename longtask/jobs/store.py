@@ -1101,6 +1101,15 @@ class Store:
                 found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
 
+    def aged(self, before: float, limit: int = 1000) -> list[Task]:
+        """Queued tasks of default and low jobs that have waited since before `before`."""
+        rows = self._all(
+            "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' "
+            "AND j.priority != 'high' AND t.updated_at < ? ORDER BY t.updated_at LIMIT ?",
+            (before, limit),
+        )
+        return [Task(**dict(r)) for r in rows]
+
     # ---- output -------------------------------------------------------------------
 
     def chunk_count(self, doc_key: str) -> int:

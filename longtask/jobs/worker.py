@@ -177,6 +177,7 @@ class Supervisor:
                 last_retry = now
             if not self.stopping and now - last_sweep > self.settings.sweep_every:
                 self._guard(control.rebuild, self.settings, self.store, self.conn)
+                self._guard(control.promote_aged, self.store, self.conn, self.settings.aging)
                 last_sweep = now
         return 0
 

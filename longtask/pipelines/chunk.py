@@ -75,13 +75,15 @@ def chunk_pages(
     # Where a window may end (or the next begin), best first: where whitespace separates
     # two tokens, so words of the text stay whole; else at the tokenizer's own word
     # boundaries, which split at punctuation ("don't" is three) and between CJK
-    # characters; else between any two tokens. cut[k] is the character position of the
+    # characters; else between two characters (a Hangul syllable is several tokens);
+    # else between any two tokens. cut[k] is the character position of the
     # boundary before token k: after the last whitespace between the two tokens, so that
     # characters the tokenizer drops (control and format characters, lone accents) stay
     # with the word they belong to and no text falls between two windows.
     cut = [0] * (n + 1)
     spaced = [True] * (n + 1)
     wordish = [True] * (n + 1)
+    between_chars = [True] * (n + 1)
     cut[n] = len(full)
     for k in range(1, n):
         gap_start, gap_end = offsets[k - 1][1], offsets[k][0]
@@ -91,9 +93,10 @@ def chunk_pages(
         spaced[k] = space is not None
         cut[k] = space.end() if space is not None else gap_end
         wordish[k] = words[k] is None or words[k] != words[k - 1]
+        between_chars[k] = gap_start <= gap_end
 
     def window_end(i: int, j: int) -> int:
-        for ok in (spaced, wordish):
+        for ok in (spaced, wordish, between_chars):
             for k in range(j, i, -1):
                 if ok[k]:
                     return k
@@ -125,7 +128,7 @@ def chunk_pages(
         if j >= n:
             break
         lo = max(j - overlap, i + 1)
-        i = next((k for ok in (spaced, wordish) for k in range(lo, j) if ok[k]), j)
+        i = next((k for ok in (spaced, wordish, between_chars) for k in range(lo, j) if ok[k]), j)
     return chunks
 
 
