@@ -120,17 +120,18 @@ def rss_mb(pid: int) -> float | None:
 
 
 def children(pid: int) -> list[int]:
+    """Child processes of `pid`, oldest first (an RQ worker's scheduler, then its horse)."""
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            stat = Path(entry.path, "stat").read_text()
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
+        if int(fields[1]) == pid:
+            found.append((int(fields[19]), int(entry.name)))  # field 22: start time
+    return [child for _, child in sorted(found)]
 
 
 def alive(pid: int) -> bool:

@@ -167,7 +167,7 @@ def submit_and_cli(sz: Sizes) -> list[Row]:
                     f"1 submit {sz.tiny_files:,} PDFs",
                     f"{_fmt_s(med)} (median of {sz.submit_runs})",
                     f"scan + enqueue_many {_fmt_s(base)}",
-                    f"{base / med:.2f}x faster",
+                    f"{med / base:.1f}x the baseline's time",
                     "< 1.0 s",
                     med < 1.0,
                     [
@@ -337,36 +337,11 @@ def _raw_note(label: str, run: RawRun) -> str:
     )
 
 
-def _cache_warm(h: Home, folder: Path, n_files: int, runs: int = 3) -> tuple[float, list[float]]:
-    """Re-submit with workers already up (models loaded): submit until the job succeeds."""
-    logf = open(h.path / "worker.log", "wb")
-    worker = h.popen("worker", stderr=logf)
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            loaded = h.rows("SELECT model_loads FROM workers WHERE model_loads > 0")
-            if len(loaded) >= 2:
-                break
-            time.sleep(0.2)
-        time.sleep(2.0)  # let each RQ worker reach its first dequeue
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            r = h.cli("submit", str(folder), "--json")
-            job_id = json.loads(r.stdout)["id"]
-            while True:
-                job = h.one("SELECT state, n_cached FROM jobs WHERE id = ?", (job_id,))
-                if job and job["state"] in ("succeeded", "failed", "canceled"):
-                    break
-                time.sleep(0.01)
-            times.append(time.perf_counter() - start)
-            if job["state"] != "succeeded" or job["n_cached"] != n_files:
-                raise RuntimeError(f"cached re-run: {job}")
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=120)
-        logf.close()
-    return statistics.median(times), times
+def _touch(files: list[Path]) -> None:
+    """New mtimes, same bytes: submit's size+mtime check misses, the content hash hits."""
+    now = time.time()
+    for f in files:
+        os.utime(f, (now, now))
 
 
 def pipeline(sz: Sizes) -> list[Row]:
@@ -416,23 +391,24 @@ def pipeline(sz: Sizes) -> list[Row]:
         log("4 cache: longtask run again over the unchanged corpus")
         wait_quiet()
         rerun, t1 = longtask_run(h, [big.folder])
-        cached = rerun.job["n_cached"]
-        log("4 cache: re-submit with warm workers")
-        warm, warm_times = _cache_warm(h, big.folder, sz.big_files)
-    for label, seconds, note in (
-        ("warm workers", warm, f"submit -> succeeded, runs {', '.join(f'{t:.2f}' for t in warm_times)} s"),
-        ("longtask run", rerun.wall, f"{cached}/{sz.big_files} cached; " + rerun.phases(t1)),
-    ):
-        ratio = first.wall / seconds
+        log("4 cache: longtask run again after touching every file")
+        _touch(big.files)
+        touched, t2 = longtask_run(h, [big.folder])
+    for label, run, t, target in (("unchanged", rerun, t1, True), ("touched files", touched, t2, False)):
+        ratio = first.wall / run.wall
+        how = "at submit (size + mtime)" if target else "by workers (sha256 of each file)"
         rows.append(
             Row(
                 f"4 cache re-run ({label})",
-                _fmt_s(seconds),
+                _fmt_s(run.wall),
                 f"first run {_fmt_s(first.wall)}",
                 f"{ratio:.0f}x faster",
-                ">= 100x",
-                ratio >= 100,
-                [note],
+                ">= 100x" if target else "(info)",
+                ratio >= 100 if target else None,
+                [
+                    f"`longtask run` again: {run.job['n_cached']}/{sz.big_files} answered from the cache "
+                    f"{how}; " + run.phases(t)
+                ],
             )
         )
 
@@ -440,7 +416,7 @@ def pipeline(sz: Sizes) -> list[Row]:
         wait_quiet()
         meter = LoadMeter()
         log(f"3 longtask run, {small.pages} one-page PDFs")
-        many, t2 = longtask_run(h, [small.folder])
+        many, t3 = longtask_run(h, [small.folder])
         others_small = _others(meter)
     few_rate = first.job["pages_done"] / first.span
     many_rate = many.job["pages_done"] / many.span
@@ -456,7 +432,7 @@ def pipeline(sz: Sizes) -> list[Row]:
                 "pages/s over processing time (first task claimed -> job finished), start-up excluded; "
                 f"with start-up: {many.job['pages_done'] / many.wall:.2f} vs {pps:.2f} pages/s "
                 f"= {(many.job['pages_done'] / many.wall) / pps:.2f}",
-                f"{sz.small_files} x 1: {many.job['chunks_done']} chunks; " + many.phases(t2),
+                f"{sz.small_files} x 1: {many.job['chunks_done']} chunks; " + many.phases(t3),
                 others_small,
             ],
         )
@@ -542,6 +518,8 @@ def resume_waste(sz: Sizes) -> Row:
         proc = h.popen("run", str(path), stderr=logf)
         killed_at = horse = None
         p_kill = checkpoint = None
+        at_kill: dict[str, Any] = {}
+        killed_wall = 0.0
         horse_gone = None
         while proc.poll() is None:
             time.sleep(0.05)
@@ -554,10 +532,11 @@ def resume_waste(sz: Sizes) -> Row:
                     if w is None:
                         continue
                     kids = children(w["pid"])
-                    horse = kids[0] if kids else None
-                    p_kill = h.one("SELECT pages_done FROM tasks WHERE id = ?", (task["id"],))["pages_done"]
+                    horse = kids[-1] if kids else None  # the newest child: the work horse
+                    at_kill = h.one("SELECT * FROM tasks WHERE id = ?", (task["id"],)) or task
                     os.kill(w["pid"], signal.SIGKILL)
-                    killed_at = time.monotonic()
+                    killed_at, killed_wall = time.monotonic(), time.time()
+                    p_kill = at_kill["pages_done"]
                 continue
             if horse is not None and horse_gone is None and not alive(horse):
                 horse_gone = time.monotonic() - killed_at
@@ -589,6 +568,9 @@ def resume_waste(sz: Sizes) -> Row:
     retry_opens = [e for e in opened if e.get("attempt") == 2 and "from_page" in e]
     from_page = int(retry_opens[0]["from_page"]) if retry_opens else checkpoint[0]
     in_flight = min(pipe.page_batch, n - from_page)  # the batch the killed run had started
+    # How far into that batch it got, from its pace so far (pages per second of attempt 1).
+    pace = p_kill / max(at_kill["progress_at"] - at_kill["started_at"], 1e-6)
+    into_batch = min(in_flight, (killed_wall - at_kill["progress_at"]) * pace)
     lost_commits = max(0, p_kill - from_page)
     rewritten = int(chunk["top"]) - int(chunk["n"])  # INSERT OR REPLACE gives a redone chunk a new id
     chunks_per_page = int(chunk["n"]) / n
@@ -596,7 +578,7 @@ def resume_waste(sz: Sizes) -> Row:
     waste = lost_commits + in_flight + redone_pages
     expected = _expected_chunks(path, pipe.page_batch, pipe.chunk_tokens, pipe.chunk_overlap)
     orphan = (
-        "the work horse was killed with it"
+        "its work horse died with it"
         if horse_gone is not None and horse_gone < 0.5
         else f"its work horse ran on {horse_gone:.1f} s (orphaned, then fenced off)"
         if horse_gone is not None
@@ -604,15 +586,17 @@ def resume_waste(sz: Sizes) -> Row:
     )
     return Row(
         f"5 resume waste, {n}-page doc",
-        f"{waste:.0f} pages ({waste / n:.1%})",
+        f"<= {waste:.0f} pages ({waste / n:.1%})",
         f"{n} pages",
         f"{waste / n:.3f}",
         "<= 2%",
         waste / n <= 0.02,
         [
             f"killed the worker process at pages_done {p_kill}; {orphan}; the retry started at page "
-            f"{from_page}, {checkpoint[1]:.1f} s after the kill; waste counted as the whole page batch "
-            f"in flight ({in_flight}) + commits lost ({lost_commits}) + chunks re-committed ({rewritten})",
+            f"{from_page}, {checkpoint[1]:.1f} s after the kill",
+            f"pages processed twice <= the page batch in flight ({in_flight}) + commits lost "
+            f"({lost_commits}) + chunks committed twice ({rewritten}); by attempt 1's pace it was "
+            f"~{into_batch:.1f} pages into that batch",
             f"chunks stored {chunk['n']}, expected from an uninterrupted chunking {expected}; "
             f"attempts {task.get('attempts')}, kills {task.get('kills')}; whole run {total_s:.0f} s",
         ],

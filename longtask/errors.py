@@ -49,3 +49,12 @@ class TransientDocumentError(DocumentError):
 
 class SoftTimeout(Exception):
     """The soft time limit ran out between page batches; the checkpoint is saved."""
+
+
+def display(text: str) -> str:
+    """Text on one printable line: control characters (a newline in a file name) and
+    undecodable bytes shown escaped, so a reason naming a file stays one line."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

@@ -33,11 +33,12 @@ class Pipeline:
     embed_batch: int = 16
 
     def fingerprint(self) -> str:
+        from longtask.pipelines.chunk import CHUNKER_VERSION
         from longtask.pipelines.parse import PARSER_VERSION
 
         # embed_batch changes speed, not output, so it stays out of the key.
         return (
-            f"{PARSER_VERSION}|{self.embedder}|{self.precision}|"
+            f"{PARSER_VERSION}|{CHUNKER_VERSION}|{self.embedder}|{self.precision}|"
             f"{self.chunk_tokens}/{self.chunk_overlap}/{self.page_batch}"
         )
 
@@ -80,8 +81,22 @@ class Settings:
 
     @property
     def sweep_every(self) -> float:
-        """How often a supervisor sweeps: often enough that a lost task is found within a lease."""
+        """How often a supervisor rebuilds the queue from SQLite (a full sweep)."""
         return max(0.5, min(15.0, self.lease / 2))
+
+    @property
+    def heartbeat_every(self) -> float:
+        """How often a supervisor vouches for its workers: several times a lease."""
+        return max(0.2, min(5.0, self.lease / 4))
+
+    @property
+    def reap_every(self) -> float:
+        """How often a supervisor looks for tasks whose worker went silent (a cheap query).
+
+        With the 30 s lease: a task of a machine that died is found within ~35 s and,
+        after its first backoff (7.5-12.5 s), requeued within ~50 s of the kill.
+        """
+        return max(0.5, min(5.0, self.lease / 4))
 
     def workers(self) -> int:
         if self.concurrency > 0:

@@ -330,6 +330,9 @@ def test_a_document_that_keeps_killing_its_worker_goes_dead_then_retry_failed_re
             "the task to go dead", lambda: (t := store.task(task.id)).state == "dead" and t, timeout=15
         )
         assert (dead.attempts, dead.kills) == (3, 3)
+        assert (dead.error_message or "").startswith(
+            f"{doc}: the process working on it was killed (signal 9)"
+        )
         assert "took its worker down 3 times" in (dead.error_message or "")
         assert "retry-failed" in (dead.error_message or "")
         kept = dead.pages_done
@@ -665,3 +668,34 @@ def test_cancel_resume_and_retry_failed_on_edges(home: Path, docs: Path, store: 
     assert cli("retry-failed", "--json").stdout.strip() == '{"job": null, "requeued": 0}'
     assert cli("resume", "99").exit_code == 1
     assert cli("dead", "show", "12345").exit_code == 1
+
+
+def test_default_retry_policy_is_three_retries_from_ten_seconds_with_jitter() -> None:
+    from longtask.jobs.tasks import backoff
+    from longtask.settings import Policy
+
+    policy = Policy().as_dict()
+    assert (policy["retries"], policy["backoff"]) == (3, 10.0)
+    for attempt, base in ((1, 10.0), (2, 20.0), (3, 40.0)):
+        delays = [backoff(policy, attempt) for _ in range(200)]
+        assert all(0.75 * base <= d <= 1.25 * base for d in delays)
+        assert len({round(d, 6) for d in delays}) > 150  # jittered, not in lockstep
+
+
+def test_cancel_works_while_redis_is_down(
+    home: Path, docs: Path, store: Store, redis_server: RedisServer
+) -> None:
+    job = submit(str(docs))
+    redis_server.kill()
+    try:
+        result = cli("cancel", str(job), "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["canceled"] == 3
+        assert store.job(job).state == "canceled"
+        down = cli("resume", str(job))
+        assert down.exit_code == 3 and redis_server.url in down.stderr
+    finally:
+        redis_server.start()
+    # Nothing was lost or left to run: SQLite holds the cancel, whatever Redis held.
+    drain()
+    assert store.job(job).counts["canceled"] == 3 and store.job(job).pages_done == 0

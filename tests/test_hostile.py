@@ -25,6 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
+from longtask.errors import display
 from longtask.jobs.store import Store, Task
 from tests.conftest import ROOT, RedisServer, drain, make_hostile, make_text_pdf
 from tests.corpus.make_hostile import MANY_PAGES_COUNT
@@ -78,6 +79,15 @@ def run(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> 
     unreadable.unlink()
     cases["deleted"] = make_text_pdf(corpus / "deleted later.pdf", ["Removed before a worker saw it. " * 5])
     cases["rewritten"] = make_text_pdf(corpus / "rewritten.pdf", ["The first version. " * 5])
+    # Bad files with awkward names: the reason must still be one printable line.
+    cases["dead_newline"] = corpus / "bad\nname.pdf"
+    cases["dead_newline"].write_text("not a pdf\n")
+    raw = os.fsencode(corpus) + b"/bad\xff.pdf"
+    try:
+        os.close(os.open(raw, os.O_WRONLY | os.O_CREAT, 0o644))  # zero bytes
+        cases["dead_non_utf8"] = Path(os.fsdecode(raw))
+    except OSError:
+        pass  # a file system that refuses non-UTF-8 names
     with pytest.MonkeyPatch.context() as mp:
         _fresh_env(mp, base / "home", redis_server)
         result = runner.invoke(app, ["submit", str(corpus), "--json"])
@@ -104,7 +114,7 @@ def _dead(run: HostileRun, case: str, *, problem: str, fix: str) -> Task:
     assert task.error_type == "DocumentError"
     msg = task.error_message or ""
     assert "\n" not in msg
-    assert msg.startswith(f"{task.path}: "), msg
+    assert msg.startswith(f"{display(task.path)}: "), msg
     assert problem in msg, msg
     assert fix in msg, msg
     return task
@@ -130,7 +140,8 @@ def test_every_good_document_finishes_and_the_job_fails_only_for_the_bad(run: Ho
         "not_pdf_extension",
     ] + (["name_non_utf8"] if "name_non_utf8" in run.cases else [])
     bad = ["zero_byte", "truncated", "text_as_pdf", "encrypted_password", "bomb", "cyclic_pages"]
-    bad += ["deleted", "rewritten"]
+    bad += ["deleted", "rewritten", "dead_newline"]
+    bad += ["dead_non_utf8"] if "dead_non_utf8" in run.cases else []
     for case in good:
         _done(run, case)
     assert job.state == "failed"  # finished, with dead tasks: exit 4 for cron
@@ -231,6 +242,18 @@ def test_name_not_utf8(run: HostileRun) -> None:
     assert task.path.endswith("caf\\xe9.pdf")  # shown escaped, opened by its bytes
 
 
+def test_bad_file_with_a_newline_in_its_name_gets_a_one_line_reason(run: HostileRun) -> None:
+    task = _dead(run, "dead_newline", problem="is not a PDF", fix="convert it to PDF")
+    assert (task.error_message or "").startswith(f"{run.corpus}/bad\\nname.pdf: ")
+
+
+def test_bad_file_with_a_non_utf8_name_is_named_escaped(run: HostileRun) -> None:
+    if "dead_non_utf8" not in run.cases:
+        pytest.skip("this file system refuses non-UTF-8 names")
+    task = _dead(run, "dead_non_utf8", problem="is empty (0 bytes)", fix="re-copy")
+    assert (task.error_message or "").startswith(f"{run.corpus}/bad\\xff.pdf: ")
+
+
 def test_upper_case_extension(run: HostileRun) -> None:
     _done(run, "not_pdf_extension")
 
@@ -262,10 +285,11 @@ def test_dead_lists_them_with_reasons_and_show_gives_the_history(run: HostileRun
     text = runner.invoke(app, ["dead", "show", str(bomb.id)], env=env)
     assert text.exit_code == 0
     assert "decompression bomb" in text.stdout and "traceback:" in text.stdout and "events:" in text.stdout
-    table = runner.invoke(app, ["dead", str(run.job_id)], env=env)
-    assert table.exit_code == 0
-    first_cells = [line.split("│")[0].strip() for line in table.stdout.splitlines() if "│" in line]
-    assert {int(c) for c in first_cells if c.isdigit()} == {r["id"] for r in rows}
+    listing = runner.invoke(app, ["dead", str(run.job_id)], env=env)
+    assert listing.exit_code == 0
+    lines = listing.stdout.splitlines()  # not a terminal: one whole line per dead task
+    assert {int(line.split()[0]) for line in lines} == {r["id"] for r in rows}
+    assert all("attempts=1" in line for line in lines)
 
 
 # ---- unreadable file: a check that works as root too ----------------------------

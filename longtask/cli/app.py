@@ -31,7 +31,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-server_app = typer.Typer(help="The built-in Redis server.", no_args_is_help=True)
+server_app = typer.Typer(
+    help="The built-in Redis server.\n\nExample: longtask server status", no_args_is_help=True
+)
 app.add_typer(server_app, name="server")
 
 

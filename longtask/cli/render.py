@@ -117,7 +117,7 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
             total = r["pages_total"] or 0
             note = " [yellow]stalled[/]" if r["stalled"] else ""
             docs.add_row(
-                os.path.basename(r["path"]),
+                Text(os.path.basename(r["path"])),
                 _bar(r["pages_done"], total or 1, width=30),
                 Text.from_markup(f"{r['pages_done']}/{total or '?'} pages{note}"),
             )
@@ -135,9 +135,9 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
         for e in snap["errors"]:
             errors.add_row(
                 str(e["id"]),
-                os.path.basename(e["path"]),
+                Text(os.path.basename(e["path"])),
                 e["state"],
-                f"{e['error_type']}: {_one_line(e['error_message'])}",
+                Text(f"{e['error_type']}: {_one_line(e['error_message'])}"),
             )
         parts.append(errors)
     return Group(*parts)
@@ -195,7 +195,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
             str(j["chunks"]),
             str(j["counts"]["dead"]),
             time.strftime("%m-%d %H:%M", time.localtime(j["created_at"])),
-            _one_line(" ".join(os.path.basename(p.rstrip("/")) or p for p in j["paths"]), 40),
+            Text(_one_line(" ".join(os.path.basename(p.rstrip("/")) or p for p in j["paths"]), 40)),
         )
     return table
 
@@ -208,9 +208,9 @@ def dead_table(tasks: list[dict[str, Any]]) -> Table:
         table.add_row(
             str(t["id"]),
             str(t["job_id"]),
-            t["path"],
-            t["error_type"] or "",
-            _one_line(t["error_message"], 120),
+            Text(t["path"]),
+            Text(t["error_type"] or ""),
+            Text(_one_line(t["error_message"], 120)),
             str(t["attempts"]),
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["updated_at"])),
         )
@@ -224,7 +224,7 @@ def dead_lines(tasks: list[dict[str, Any]]) -> list[str]:
             (
                 str(t["id"]),
                 str(t["job_id"]),
-                t["path"].replace("\n", "\\n"),
+                t["path"].replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"),
                 t["error_type"] or "",
                 _one_line(t["error_message"], 400),
                 f"attempts={t['attempts']}",

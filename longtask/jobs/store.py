@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from longtask.errors import BackendUnavailable, NotFound, StaleTask
+from longtask.errors import BackendUnavailable, NotFound, StaleTask, display
 from longtask.pipelines.hashing import text_hash
 
 if TYPE_CHECKING:
@@ -928,7 +928,8 @@ class Store:
             if job.cancel_requested:
                 self._move(task, "canceled", {"reason": reason}, worker=None)
                 return "canceled"
-            return self._fail(task, job.policy, "WorkerLost", reason, None, False, retry_delay, killed)
+            message = f"{display(task.path)}: {reason}"
+            return self._fail(task, job.policy, "WorkerLost", message, None, False, retry_delay, killed)
 
     def quiet_running(self, quiet_for: float) -> list[Task]:
         """Running tasks whose progress has not moved for `quiet_for` seconds."""

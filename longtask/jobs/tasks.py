@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longtask import settings as settings_mod
-from longtask.errors import DocumentError, SoftTimeout, StaleTask, TransientDocumentError
+from longtask.errors import DocumentError, SoftTimeout, StaleTask, TransientDocumentError, display
 from longtask.jobs import queue
 from longtask.jobs.store import ChunkRow, Claim, Store
 from longtask.pipelines import embed as embed_mod
@@ -126,17 +126,6 @@ def schedule_retry(
         send(store, conn, priority, [task_id], policy, from_states=("retrying",))
     except queue.TRANSPORT_ERRORS as e:
         log.warning("task %s: retry not sent (%s); the next sweep sends it", task_id, e)
-
-
-def display(path: str) -> str:
-    """A path on one line: control characters (a newline in a name) shown escaped."""
-    if path.isprintable():
-        return path
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in path)
-
-
-def _one_line(text: str) -> str:
-    return display(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def run_task(task_id: int) -> str:
@@ -270,7 +259,7 @@ def _failed(ctx: Context, claim: Claim, exc: BaseException, permanent: bool, mes
     state = ctx.store.fail(
         claim,
         type(exc).__name__,
-        _one_line(message),
+        display(message),
         traceback.format_exc().encode("utf-8", "backslashreplace").decode("utf-8"),
         permanent,
         delay,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import signal
@@ -40,7 +41,6 @@ from longtask.jobs import control, logs, queue, tasks
 from longtask.jobs.store import Store
 from longtask.pipelines import embed as embed_mod
 
-HEARTBEAT_EVERY = 5.0
 RETRY_EVERY = 1.0
 STOP_GRACE = 20.0
 RESPAWN_MAX_DELAY = 10.0
@@ -55,13 +55,22 @@ def threads_per_worker(concurrency: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // max(1, concurrency))
 
 
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask Linux to send `sig` to this process when its parent dies; no-op elsewhere."""
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
+        return None
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send `sig` to this process when its parent dies; no-op elsewhere.
+
+    Also called between fork and exec, so libc is loaded beforehand (`_libc()`).
+    """
+    libc = _libc()
+    if libc is not None:
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
 
 
 @dataclass
@@ -89,6 +98,7 @@ class Supervisor:
         self.verbose = verbose
         self.store = Store(settings.db_path)
         self.conn = queue.connect(settings)
+        _libc()  # loaded here, not in the forked child before exec
         self.children: dict[int, Child] = {}
         self.respawn_at: dict[int, float] = {}  # slot -> when to start it again
         self.quick_deaths: dict[int, int] = {}  # slot -> deaths in a row soon after start
@@ -146,7 +156,7 @@ class Supervisor:
         control.rebuild(self.settings, self.store, self.conn)
         for slot in range(self.concurrency):
             self._spawn(slot)
-        last_beat = last_sweep = last_retry = time.monotonic()
+        last_beat = last_sweep = last_retry = last_reap = time.monotonic()
         while self.children or self.respawn_at:
             time.sleep(0.2)
             now = time.monotonic()
@@ -169,7 +179,7 @@ class Supervisor:
                     _signal(child.proc, signal.SIGTERM)  # a second SIGTERM is RQ's cold stop
                 self.stop_at = None if self.forced else now + 5
                 self.forced = False
-            if now - last_beat > HEARTBEAT_EVERY:
+            if now - last_beat > self.settings.heartbeat_every:
                 self._guard(self.store.heartbeat, [c.name for c in self.children.values()])
                 last_beat = now
             if not self.stopping and now - last_retry > RETRY_EVERY:
@@ -178,7 +188,10 @@ class Supervisor:
             if not self.stopping and now - last_sweep > self.settings.sweep_every:
                 self._guard(control.rebuild, self.settings, self.store, self.conn)
                 self._guard(control.promote_aged, self.store, self.conn, self.settings.aging)
-                last_sweep = now
+                last_sweep = last_reap = now
+            elif not self.stopping and now - last_reap > self.settings.reap_every:
+                self._guard(control.reap, self.settings, self.store, self.conn)
+                last_reap = now
         return 0
 
     def _schedule_respawn(self, slot: int, child: Child, now: float) -> None:
@@ -200,7 +213,7 @@ class Supervisor:
             self.store,
             self.conn,
             worker=child.name,
-            reason=f"worker process {child.name} died ({how}); resuming from the checkpoint",
+            reason=f"worker process {child.name} died ({how})",
             killed=rc < 0 and not self.stopping,
         )
         if lost:
@@ -234,7 +247,7 @@ def _horse_killed(store: Store, settings: settings_mod.Settings, conn: Any) -> C
                 return  # not this message's run (a newer one holds the task)
             j = store.job(task.job_id)
             delay = tasks.backoff(j.policy, task.attempts)
-            reason = f"the process working on it was killed ({how}); resuming from the checkpoint"
+            reason = f"the process working on it was killed ({how})"
             if store.lose(task_id, reason, True, delay, attempt=task.attempts) == "retrying":
                 tasks.schedule_retry(store, conn, task_id, j.priority, delay, j.policy)
         except OUTAGE_ERRORS as e:

@@ -20,6 +20,9 @@ from tokenizers import Tokenizer
 
 from longtask.pipelines.parse import Page
 
+# Part of the cache key: bump it whenever the same pages would give different chunks.
+CHUNKER_VERSION = "chunk-2"
+
 _SPACE = re.compile(r"\s+")
 
 

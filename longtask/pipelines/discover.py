@@ -51,6 +51,13 @@ def discover(paths: Iterable[str | bytes]) -> tuple[list[Found], list[Skipped]]:
     """Return the PDFs found (sorted, deduplicated) and what was skipped and why."""
     found: dict[bytes, Found] = {}
     skipped: list[Skipped] = []
+    inodes: dict[tuple[int, int], list[bytes]] = {}
+
+    def add(path: bytes, st: os.stat_result) -> None:
+        if path not in found:
+            inodes.setdefault((st.st_dev, st.st_ino), []).append(path)
+        found.setdefault(path, _entry(path, st))
+
     for given in paths:
         raw = os.fsencode(given)
         absolute = os.path.abspath(raw)
@@ -66,12 +73,21 @@ def discover(paths: Iterable[str | bytes]) -> tuple[list[Found], list[Skipped]]:
                 if reason:
                     skipped.append(Skipped(display(path), reason))
                 elif entry_st is not None:
-                    found.setdefault(path, _entry(path, entry_st))
+                    add(path, entry_st)
         elif stat.S_ISREG(st.st_mode):
             # A file named explicitly is taken whatever its extension; the worker checks it.
-            found.setdefault(absolute, _entry(absolute, st))
+            add(absolute, st)
         else:
             skipped.append(Skipped(display(raw), "not a regular file"))
+    # The same file reached twice (a folder and a symlink into it) is one document:
+    # keep the real path, report the other.
+    for paths_ in inodes.values():
+        if len(paths_) > 1:
+            keep = min(paths_, key=lambda p: (os.path.islink(p), p))
+            for other in paths_:
+                if other != keep:
+                    del found[other]
+                    skipped.append(Skipped(display(other), f"same file as {display(keep)}"))
     return [found[k] for k in sorted(found)], skipped
 
 

@@ -97,7 +97,9 @@ def _spans(numbers: list[int]) -> str:
 
 def open_pdf(path: str | bytes) -> PdfReader:
     """Open and, for an empty user password, decrypt; raise DocumentError otherwise."""
-    shown = os.fsdecode(path)
+    # Named the way discover shows it: a non-UTF-8 name escaped, so that the message
+    # can be printed and stored (os.fsdecode would leave lone surrogates in it).
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
     try:
         with open(path, "rb") as f:
             head = f.read(1024)

@@ -1,0 +1,115 @@
+"""The CLI path stays light: no torch, no sentence-transformers; every command is documented."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from longtask.cli.app import app
+from tests.conftest import ROOT
+
+HEAVY = ("torch", "sentence_transformers", "transformers")
+LONGTASK = Path(sys.executable).with_name("longtask")
+
+PROBE = """
+import json, sys
+{body}
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _heavy_after(body: str, tmp_path: Path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    env = {**os.environ, "LONGTASK_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(body=body, heavy=heavy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_cli_loads_no_model_code(tmp_path: Path) -> None:
+    assert _heavy_after("import longtask.cli.app", tmp_path) == []
+
+
+def test_help_loads_no_model_code(tmp_path: Path) -> None:
+    body = """
+import contextlib, io
+from longtask.cli.app import main
+sys.argv = ["longtask", "--help"]
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code in (0, None), e.code
+assert "Commands" in out.getvalue()
+"""
+    assert _heavy_after(body, tmp_path) == []
+
+
+def test_the_probe_sees_what_was_imported(tmp_path: Path) -> None:
+    """The checks above can fail: the same probe reports a module once it is imported."""
+    assert _heavy_after("import sqlite3", tmp_path, ("sqlite3", "torch")) == ["sqlite3"]
+
+
+def _commands() -> dict[tuple[str, ...], object]:
+    found: dict[tuple[str, ...], object] = {}
+
+    def walk(cmd: object, prefix: tuple[str, ...]) -> None:
+        for name, sub in getattr(cmd, "commands", {}).items():
+            found[(*prefix, name)] = sub
+            walk(sub, (*prefix, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+COMMANDS = sorted(_commands())
+TOP = sorted(path[0] for path in COMMANDS if len(path) == 1)
+
+
+def test_the_cli_has_the_documented_commands() -> None:
+    for name in ("submit", "watch", "status", "cancel", "resume", "retry-failed", "dead", "worker"):
+        assert name in TOP
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(LONGTASK), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LONGTASK_HOME": str(tmp_path / "home"), "COLUMNS": "120"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.split("Commands:")[1]
+    names = [line.split()[0] for line in listed.splitlines() if line.strip()]
+    assert sorted(names) == TOP
+    assert done.stderr == ""
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_every_command_help_has_an_example(path: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*path, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output and " ".join(path) in result.output
+    assert "Example:" in result.output
+    example = result.output.split("Example:")[1].split()
+    assert example[:1] == ["longtask"], example[:4]

@@ -1,0 +1,179 @@
+"""discover() on the hostile folder: what is found, what is skipped and why, never stuck."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from longtask.pipelines.discover import Found, discover
+from longtask.pipelines.parse import open_pdf
+from tests.corpus.make_hostile import make_hostile
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Fail, rather than hang the run, if the block takes longer than `seconds`."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"took longer than {seconds}s: a symlink loop was followed?")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    root = tmp_path_factory.mktemp("hostile")
+    cases = make_hostile(root)
+    # names that are not PDFs, and traps a walk could fall into
+    for name in ("readme.txt", "image.png", "pdf", "archive.pdf.bak", "notes.pdfx"):
+        (root / name).write_bytes(b"%PDF-1.4 not really")
+    (root / "folder.pdf").mkdir()  # a directory with a PDF's name is walked, not taken
+    (root / "folder.pdf" / "inner.pdf").write_bytes(b"%PDF-1.4")
+    (root / "up.pdf").symlink_to("..", target_is_directory=True)  # directory symlink
+    outside = tmp_path_factory.mktemp("outside") / "elsewhere.pdf"
+    outside.write_bytes((root / "good.pdf").read_bytes())
+    (root / "alias.pdf").symlink_to(outside)  # file symlinks are followed
+    (root / "twin.pdf").symlink_to("good.pdf")  # ...but one file reached twice is one document
+    os.mkfifo(root / "pipe.pdf")
+    deep = root / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    (deep / "deep.pdf").write_bytes(b"%PDF-1.4")
+    (deep / "back").symlink_to(root, target_is_directory=True)  # a loop to the top
+    return root, cases
+
+
+def _run(paths: list[str | bytes]) -> tuple[list[Found], dict[str, str]]:
+    with deadline(10):
+        found, skipped = discover(paths)
+    return found, {os.path.basename(s.path): s.reason for s in skipped}
+
+
+def test_walk_finds_exactly_the_pdfs(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    found, skipped = _run([str(root)])
+    names = {os.path.relpath(f.path, root) for f in found}
+    expected = {
+        "good.pdf", "zero_byte.pdf", "truncated.pdf", "notes.pdf", "encrypted_empty_password.pdf",
+        "encrypted_password.pdf", "image_only.pdf", "many_pages.pdf", "bomb.pdf", "unreadable.pdf",
+        "with spaces.pdf", "new\nline.pdf", "cyclic_pages.pdf", "report.PDF", "alias.pdf",
+        "folder.pdf/inner.pdf", "a/b/c/deep.pdf",
+    }  # fmt: skip
+    if "name_non_utf8" in cases:
+        expected.add("caf\\xe9.pdf")
+    assert names == expected
+    # not a PDF by name: ignored silently
+    assert not {"readme.txt", "image.png", "pdf", "archive.pdf.bak", "notes.pdfx"} & names
+    # reported, with the reason
+    assert skipped["dangling.pdf"] == "broken symlink"
+    assert skipped["up.pdf"] == "is a directory"
+    assert skipped["pipe.pdf"] == "not a regular file"
+    assert skipped["twin.pdf"] == f"same file as {cases['good']}"
+    assert set(skipped) == {"dangling.pdf", "up.pdf", "pipe.pdf", "twin.pdf"}
+
+
+def test_symlink_loops_are_not_followed(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    found, _ = _run([str(root)])
+    # nothing was reached through sub/loop, a/b/c/back or up.pdf
+    assert all("/loop/" not in f.path and "/back/" not in f.path and "/up.pdf/" not in f.path for f in found)
+    assert len({f.path for f in found}) == len(found)
+    # the loop named explicitly is walked once, without following itself
+    found, _ = _run([str(cases["symlink_loop"])])
+    assert found == []
+    # a link named explicitly is resolved once; the links below it are still not followed
+    back = root / "a" / "b" / "c" / "back"
+    found, _ = _run([str(back)])
+    assert f"{back}/a/b/c/deep.pdf" in {f.path for f in found}
+    assert not any("/back/a/b/c/back/" in f.path for f in found)
+
+
+def test_sizes_and_mtimes_are_the_files(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    found, _ = _run([str(root)])
+    by_path = {f.path: f for f in found}
+    good = by_path[str(cases["good"])]
+    st = os.stat(cases["good"])
+    assert (good.size, good.mtime_ns, good.raw_path) == (st.st_size, st.st_mtime_ns, None)
+    assert by_path[str(cases["zero_byte"])].size == 0
+    alias = by_path[str(root / "alias.pdf")]  # the link's own name, the target's size
+    assert alias.size == good.size
+
+
+def test_odd_names_are_found(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    found, _ = _run([str(root)])
+    paths = {f.path for f in found}
+    assert str(cases["name_spaces"]) in paths
+    assert str(cases["name_newline"]) in paths
+    assert str(cases["not_pdf_extension"]) in paths  # report.PDF: upper case is fine
+    assert all(f.raw_path is None for f in found if "caf" not in f.path)
+
+
+def test_non_utf8_name_keeps_bytes_that_open_the_file(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    if "name_non_utf8" not in cases:
+        pytest.skip("the file system refuses non-UTF-8 names")
+    found, _ = _run([str(root)])
+    (entry,) = [f for f in found if f.raw_path is not None]
+    assert entry.raw_path == os.fsencode(cases["name_non_utf8"])
+    assert entry.path.endswith("caf\\xe9.pdf")
+    entry.path.encode("utf-8")  # the shown name is valid text
+    with open(entry.raw_path, "rb") as f:
+        assert f.read(5) == b"%PDF-"
+    assert len(open_pdf(entry.raw_path).pages) == 1
+    # named explicitly, as bytes, it is found the same way
+    again, _ = _run([entry.raw_path])
+    assert again == [entry]
+
+
+def test_explicit_file_is_taken_whatever_its_extension(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, _ = corpus
+    found, skipped = _run([str(root / "readme.txt"), str(root / "pdf")])
+    assert [os.path.basename(f.path) for f in found] == ["pdf", "readme.txt"]
+    assert skipped == {}
+
+
+def test_explicit_relative_path_becomes_absolute(
+    corpus: tuple[Path, dict[str, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, cases = corpus
+    monkeypatch.chdir(root)
+    found, _ = _run(["good.pdf"])
+    assert [f.path for f in found] == [str(cases["good"])]
+
+
+def test_explicit_broken_symlink_and_fifo_are_skipped(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    found, skipped = _run([str(cases["broken_symlink"]), str(root / "pipe.pdf")])
+    assert found == []
+    assert skipped == {"dangling.pdf": "broken symlink", "pipe.pdf": "not a regular file"}
+
+
+def test_sorted_and_deduplicated(corpus: tuple[Path, dict[str, Path]]) -> None:
+    root, cases = corpus
+    whole, _ = _run([str(root)])
+    # the folder, a file inside it, the same file again and a subfolder, in any order
+    found, skipped = _run(
+        [str(cases["good"]), str(root / "a"), str(root), str(cases["good"]), str(root / "a") + "/"]
+    )
+    assert found == whole
+    keys = [f.raw_path or f.path.encode() for f in found]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+    # the skips of the folder are reported once per time it was named, not invented
+    assert set(skipped) == {"dangling.pdf", "up.pdf", "pipe.pdf", "twin.pdf"}
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    assert discover([str(tmp_path)]) == ([], [])
