@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from longtask.pipelines.discover import Found, discover
+from longtask.pipelines.discover import BROKEN, Found, discover
 from longtask.pipelines.parse import open_pdf
 from tests.corpus.make_hostile import make_hostile
 
@@ -75,11 +75,11 @@ def test_walk_finds_exactly_the_pdfs(corpus: tuple[Path, dict[str, Path]]) -> No
     # not a PDF by name: ignored silently
     assert not {"readme.txt", "image.png", "pdf", "archive.pdf.bak", "notes.pdfx"} & names
     # reported, with the reason
-    assert skipped["dangling.pdf"] == "broken symlink"
-    assert skipped["up.pdf"] == "is a directory"
+    assert skipped["dangling.pdf"] == BROKEN
+    assert skipped["up.pdf"].startswith("directory symlink not followed")
     assert skipped["pipe.pdf"] == "not a regular file"
     assert skipped["twin.pdf"] == f"same file as {cases['good']}"
-    assert set(skipped) == {"dangling.pdf", "up.pdf", "pipe.pdf", "twin.pdf"}
+    assert set(skipped) == {"dangling.pdf", "up.pdf", "pipe.pdf", "twin.pdf", "loop", "back"}
 
 
 def test_symlink_loops_are_not_followed(corpus: tuple[Path, dict[str, Path]]) -> None:
@@ -157,7 +157,7 @@ def test_explicit_broken_symlink_and_fifo_are_skipped(corpus: tuple[Path, dict[s
     root, cases = corpus
     found, skipped = _run([str(cases["broken_symlink"]), str(root / "pipe.pdf")])
     assert found == []
-    assert skipped == {"dangling.pdf": "broken symlink", "pipe.pdf": "not a regular file"}
+    assert skipped == {"dangling.pdf": BROKEN, "pipe.pdf": "not a regular file"}
 
 
 def test_sorted_and_deduplicated(corpus: tuple[Path, dict[str, Path]]) -> None:
@@ -172,7 +172,7 @@ def test_sorted_and_deduplicated(corpus: tuple[Path, dict[str, Path]]) -> None:
     assert keys == sorted(keys)
     assert len(set(keys)) == len(keys)
     # the skips of the folder are reported once per time it was named, not invented
-    assert set(skipped) == {"dangling.pdf", "up.pdf", "pipe.pdf", "twin.pdf"}
+    assert set(skipped) == {"dangling.pdf", "up.pdf", "pipe.pdf", "twin.pdf", "loop", "back"}
 
 
 def test_empty_folder(tmp_path: Path) -> None:

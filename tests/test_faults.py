@@ -699,3 +699,27 @@ def test_cancel_works_while_redis_is_down(
     # Nothing was lost or left to run: SQLite holds the cancel, whatever Redis held.
     drain()
     assert store.job(job).counts["canceled"] == 3 and store.job(job).pages_done == 0
+
+
+def test_a_retry_waits_in_sqlite_for_its_backoff_and_resume_sends_it_at_once(
+    home: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtask import settings as settings_mod
+    from longtask.jobs import control, queue
+
+    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "0.25")
+    doc = make_doc(tmp_path / "two.pdf", 4, "Backoff")
+    job = submit(str(doc), "--soft-timeout", "0.2", "--backoff", "100")
+    drain()
+    task = store.tasks_in(job, ("retrying",))[0]
+    assert task.pages_done == 2 and 75 <= (task.retry_at or 0) - time.time() <= 125
+    # Not in Redis, not due: the supervisor's timer and sweeps leave it be ...
+    conn = queue.connect(settings_mod.load())
+    assert control.send_due_retries(store, conn) == 0
+    assert control.rebuild(settings_mod.load(), store, conn) == 0
+    assert store.task(task.id).state == "retrying"
+    # ... and `resume` sends it now, to continue from page 2.
+    assert cli("resume", str(job)).stdout.strip() == f"job {job}: 1 task(s) requeued"
+    drain()
+    assert_exactly_once(store, store.task(task.id), doc)
+    assert opened_from(store, task.id) == [0, 2]

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from longtask.cli.app import app
 from longtask.errors import display
 from longtask.jobs.store import Store, Task
+from longtask.pipelines.discover import BROKEN
 from tests.conftest import ROOT, RedisServer, drain, make_hostile, make_text_pdf
 from tests.corpus.make_hostile import MANY_PAGES_COUNT
 
@@ -212,7 +213,7 @@ def test_cyclic_page_tree_is_dead(run: HostileRun) -> None:
 
 def test_broken_symlink_is_skipped_at_submit_with_its_name(run: HostileRun) -> None:
     link = str(run.cases["broken_symlink"])
-    assert {"path": link, "reason": "broken symlink"} in run.submit["skipped"]
+    assert {"path": link, "reason": BROKEN} in run.submit["skipped"]
     assert f"skipped {link}: broken symlink" in run.submit_stderr
     assert all(t.path != link for t in run.store.tasks_in(run.job_id, ("done", "dead")))
 

@@ -30,6 +30,9 @@ class Skipped:
         return {"path": self.path, "reason": self.reason}
 
 
+BROKEN = "broken symlink (its target is missing): fix or remove the link"
+
+
 def display(path: bytes) -> str:
     return path.decode("utf-8", "backslashreplace")
 
@@ -65,7 +68,7 @@ def discover(paths: Iterable[str | bytes]) -> tuple[list[Found], list[Skipped]]:
             st = os.stat(absolute)
         except FileNotFoundError:
             if os.path.islink(absolute):
-                skipped.append(Skipped(display(raw), "broken symlink"))
+                skipped.append(Skipped(display(raw), BROKEN))
                 continue
             raise
         if stat.S_ISDIR(st.st_mode):
@@ -107,15 +110,19 @@ def _walk(top: bytes) -> Iterator[tuple[bytes, os.stat_result | None, str | None
                 subdirs.append(entry.path)
                 continue
             if entry.is_symlink() and entry.is_dir(follow_symlinks=True):
-                if is_pdf_name(entry.name):
-                    yield entry.path, None, "is a directory"
-                continue  # directory symlinks are not followed: they can loop
+                # Directory symlinks are not followed (they can loop), and say so.
+                yield (
+                    entry.path,
+                    None,
+                    "directory symlink not followed (it may loop): submit its target directly",
+                )
+                continue
             if not is_pdf_name(entry.name):
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)
             except FileNotFoundError:
-                yield entry.path, None, "broken symlink"
+                yield entry.path, None, BROKEN
                 continue
             except OSError as e:
                 yield entry.path, None, f"cannot stat: {e.strerror}"
