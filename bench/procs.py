@@ -134,6 +134,12 @@ def children(pid: int) -> list[int]:
     return [child for _, child in sorted(found)]
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's reaped descendants (their children roll up into them)."""
+    t = os.times()
+    return t.children_user + t.children_system
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -203,6 +209,7 @@ class RunResult:
     rc: int
     job: dict[str, Any]
     sampled: Sampled
+    cpu: float  # CPU seconds of the whole `longtask run` process tree (Redis aside)
     watch_cpu: tuple[float, float] | None = None  # (cpu seconds, wall seconds)
 
     @property
@@ -236,6 +243,7 @@ class WatchProbe:
 
     def __init__(self, h: Home, job_id: int, window: float, settle: float = 3.0) -> None:
         self.result: tuple[float, float] | None = None
+        self.total_cpu = 0.0
         self._thread = threading.Thread(target=self._run, args=(h, job_id, window, settle), daemon=True)
         self._thread.start()
 
@@ -253,6 +261,7 @@ class WatchProbe:
         while time.monotonic() - t0 < window and proc.poll() is None:
             time.sleep(0.2)
         c1, t1 = cpu_seconds(proc.pid), time.monotonic()
+        self.total_cpu = c1 or 0.0
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
@@ -260,9 +269,9 @@ class WatchProbe:
         if c0 is not None and c1 is not None and t1 - t0 > 2:
             self.result = (c1 - c0, t1 - t0)
 
-    def join(self) -> tuple[float, float] | None:
+    def join(self) -> WatchProbe:
         self._thread.join(timeout=120)
-        return self.result
+        return self
 
 
 def _drain(fd: int) -> None:
@@ -277,6 +286,7 @@ def longtask_run(h: Home, paths: Sequence[Path], watch_window: float = 0.0) -> t
     """`longtask run PATHS`, sampled every 0.5 s; returns the result and its start time."""
     logf = open(h.path / "run.log", "wb")
     t0 = time.time()
+    cpu0 = children_cpu()
     start = time.perf_counter()
     proc = h.popen("run", *map(str, paths), stderr=logf)
     sampled = Sampled()
@@ -289,8 +299,10 @@ def longtask_run(h: Home, paths: Sequence[Path], watch_window: float = 0.0) -> t
         sample(h, sampled, steady=bool(job and job["started_at"]))
     elapsed = time.perf_counter() - start
     logf.close()
+    watch = probe.join() if probe else None
+    cpu = children_cpu() - cpu0 - (watch.total_cpu if watch else 0.0)
     job = h.one("SELECT * FROM jobs ORDER BY id DESC LIMIT 1") or {}
     if proc.returncode != 0 or job.get("state") != "succeeded":
         tail = (h.path / "run.log").read_text(errors="replace")[-2000:]
         raise RuntimeError(f"longtask run exited {proc.returncode}, job {job.get('state')}:\n{tail}")
-    return RunResult(elapsed, proc.returncode, job, sampled, probe.join() if probe else None), t0
+    return RunResult(elapsed, proc.returncode, job, sampled, cpu, watch.result if watch else None), t0

@@ -22,18 +22,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("files", type=Path, help="a text file listing the PDFs, one a line")
     args = parser.parse_args(argv)
 
-    import torch
     from pypdf import PdfReader
 
     from longtask import settings
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
-    from longtask.pipelines.embed import MiniLM, model_dir
+    from longtask.pipelines.embed import Embedder, HashEmbedder, MiniLM, model_dir
     from longtask.pipelines.parse import Page
 
     pipe = settings.load().pipeline  # the same environment gives the workers' settings
-    torch.set_num_threads(args.threads)
-    imported = time.perf_counter()
-    model = MiniLM(pipe.precision, pipe.embed_batch)
+    model: Embedder
+    if pipe.embedder == "hash":  # LONGTASK_EMBEDDER=hash: everything but the model
+        imported = time.perf_counter()
+        model = HashEmbedder()
+    else:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        imported = time.perf_counter()
+        model = MiniLM(pipe.precision, pipe.embed_batch)
     tokenizer = load_tokenizer(model_dir())
     loaded = time.perf_counter()
 

@@ -26,6 +26,7 @@ from bench.procs import (
     RunResult,
     alive,
     children,
+    children_cpu,
     home,
     log,
     longtask_run,
@@ -297,6 +298,7 @@ def watch_refresh(sz: Sizes) -> Row:
 @dataclass
 class RawRun:
     wall: float
+    cpu: float
     pages: int
     chunks: int
     parts: list[dict[str, Any]]
@@ -306,15 +308,17 @@ class RawRun:
         return self.pages / self.wall
 
 
-def raw_loop(name: str, files: list[Path], procs: int, threads: int) -> RawRun:
+def raw_loop(name: str, files: list[Path], procs: int, threads: int, **env: str) -> RawRun:
     """`procs` raw-loop processes of `threads` torch threads each, the files shared out."""
     lists = [_list_file(f"{name}-{i}", files[i::procs]) for i in range(procs)]
+    environ = _plain_env() | {f"LONGTASK_{k.upper()}": v for k, v in env.items()}
+    cpu0 = children_cpu()
     start = time.perf_counter()
     running = [
         subprocess.Popen(
             [sys.executable, "-m", "bench.raw", "--threads", str(threads), str(lst)],
             cwd=ROOT,
-            env=_plain_env(),
+            env=environ,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -322,17 +326,18 @@ def raw_loop(name: str, files: list[Path], procs: int, threads: int) -> RawRun:
     ]
     outputs = [p.communicate()[0] for p in running]
     elapsed = time.perf_counter() - start
+    cpu = children_cpu() - cpu0
     if any(p.returncode for p in running):
         raise RuntimeError(f"raw loop failed: {[p.returncode for p in running]}")
     parts = [json.loads(o.strip().splitlines()[-1]) for o in outputs]
-    return RawRun(elapsed, sum(p["pages"] for p in parts), sum(p["chunks"] for p in parts), parts)
+    return RawRun(elapsed, cpu, sum(p["pages"] for p in parts), sum(p["chunks"] for p in parts), parts)
 
 
 def _raw_note(label: str, run: RawRun) -> str:
     p = run.parts[0]
     return (
         f"raw {label}: {run.pages} pages, {run.chunks} chunks in {run.wall:.1f} s = "
-        f"{run.pages_per_s:.2f} pages/s ({run.chunks / run.wall:.1f} chunks/s); "
+        f"{run.pages_per_s:.2f} pages/s ({run.chunks / run.wall:.1f} chunks/s), {run.cpu:.0f} s CPU; "
         f"imports {p['imports']:.1f} s, model load {p['load']:.1f} s, loop {p['loop']:.1f} s"
     )
 
@@ -381,6 +386,9 @@ def pipeline(sz: Sizes) -> list[Row]:
                     _raw_note("2x1", raw21),
                     f"reference = the faster raw variant ({ref_name}); against the other: "
                     f"{pps / min(raw12.pages_per_s, raw21.pages_per_s):.2f}",
+                    f"CPU: longtask {first.cpu:.0f} s vs raw 2x1 {raw21.cpu:.0f} s, 1x2 {raw12.cpu:.0f} s: "
+                    f"CPU-efficiency ratio (raw 2x1 / longtask) {raw21.cpu / first.cpu:.2f}, which other "
+                    "load on the machine skews less than wall time",
                     f"raw: {others_raw}; longtask: {others_run}",
                 ],
             )
@@ -433,11 +441,38 @@ def pipeline(sz: Sizes) -> list[Row]:
                 f"with start-up: {many.job['pages_done'] / many.wall:.2f} vs {pps:.2f} pages/s "
                 f"= {(many.job['pages_done'] / many.wall) / pps:.2f}",
                 f"{sz.small_files} x 1: {many.job['chunks_done']} chunks; " + many.phases(t3),
-                others_small,
+                "one-page documents make more chunks per page (each ends in a partial chunk): per chunk "
+                f"the ratio is {(many.job['chunks_done'] / many.span) / (first.job['chunks_done'] / first.span):.2f}",
+                f"CPU per page: {1000 * many.cpu / many.job['pages_done']:.0f} ms vs "
+                f"{1000 * first.cpu / first.job['pages_done']:.0f} ms; {others_small}",
             ],
         )
     )
     return rows
+
+
+def per_doc_overhead(sz: Sizes) -> Row:
+    """What a document costs besides the model: the small corpus with the hash embedder."""
+    small = corpus.build(f"small-{sz.small_files}x1", sz.small_files, 1)
+    wait_quiet()
+    log(f"3 per-document overhead: {sz.small_files} one-page PDFs, hash embedder, raw loop")
+    raw = raw_loop("small-hash", small.files, 1, 1, embedder="hash")
+    with home("overhead", embedder="hash") as h:
+        log(f"3 per-document overhead: {sz.small_files} one-page PDFs, hash embedder, longtask run")
+        run, t0 = longtask_run(h, [small.folder])
+    n = sz.small_files
+    return Row(
+        "3 per-document cost w/o model",
+        f"{1000 * run.cpu / n:.0f} ms CPU/doc",
+        f"{1000 * raw.cpu / n:.0f} ms CPU/doc",
+        f"+{1000 * (run.cpu - raw.cpu) / n:.0f} ms/doc",
+        "(info)",
+        None,
+        [
+            f"LONGTASK_EMBEDDER=hash (parse, chunk, store; no model): longtask run {run.wall:.1f} s wall "
+            f"({run.phases(t0)}) vs one raw loop process {raw.wall:.1f} s",
+        ],
+    )
 
 
 def _memory_rows(run: RunResult) -> list[Row]:

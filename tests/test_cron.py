@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ SCRIPT = ROOT / "scripts" / "cron-example.sh"
 
 
 def _night(folder: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, LONGTASK_CRON_TIMEOUT="240", LONGTASK_CONCURRENCY="1")
+    # cron has no virtualenv activated: the script finds longtask on PATH
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = dict(os.environ, LONGTASK_CRON_TIMEOUT="240", LONGTASK_CONCURRENCY="1", PATH=path)
     return subprocess.run(
         ["bash", str(SCRIPT), str(folder)], env=env, capture_output=True, text=True, timeout=300
     )
