@@ -40,6 +40,7 @@ from longtask.errors import BackendUnavailable
 from longtask.jobs import control, logs, queue, tasks
 from longtask.jobs.store import Store
 from longtask.pipelines import embed as embed_mod
+from longtask.pipelines.chunk import load_tokenizer
 
 RETRY_EVERY = 1.0
 STOP_GRACE = 20.0
@@ -283,6 +284,9 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
         pipe.embedder, pipe.precision, pipe.embed_batch
     )
     store.count_model_load(name)
+    # Read the tokenizer once here too: every forked horse inherits it instead of
+    # parsing tokenizer.json per document.
+    load_tokenizer(embed_mod.model_dir())
     embed_mod.set_threads(1)
     tasks.worker_name = name
     tasks.torch_threads = threads
