@@ -20,16 +20,20 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtask import settings as settings_mod
 from longtask.errors import DocumentError, SoftTimeout, StaleTask, TransientDocumentError, display
 from longtask.jobs import queue
 from longtask.jobs.store import ChunkRow, Claim, Store
-from longtask.pipelines import embed as embed_mod
-from longtask.pipelines.chunk import load_tokenizer
-from longtask.pipelines.document import process, sha256_file
-from longtask.pipelines.parse import open_pdf
+from longtask.pipelines.hashing import sha256_file
+
+if TYPE_CHECKING:
+    from longtask.pipelines.embed import Embedder
+
+# The pipeline modules (numpy, pypdf, tokenizers) are imported where a task runs, not
+# here: `submit` imports this module and must start fast. Workers import them before
+# forking, so horses pay nothing.
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Context:
     settings: settings_mod.Settings
     store: Store
     redis: Any
-    embedders: dict[str, embed_mod.Embedder]
+    embedders: dict[str, Embedder]
     worker: str
 
 
@@ -48,7 +52,7 @@ log = logging.getLogger("longtask.tasks")
 
 _ctx: Context | None = None
 # Set by the worker before it forks: embedders loaded once per worker process.
-preloaded: dict[str, embed_mod.Embedder] = {}
+preloaded: dict[str, Embedder] = {}
 worker_name: str = ""
 torch_threads: int = 0
 
@@ -58,6 +62,8 @@ def context() -> Context:
     if _ctx is None or _ctx.pid != os.getpid():
         s = settings_mod.load()
         if torch_threads:
+            from longtask.pipelines import embed as embed_mod
+
             embed_mod.set_threads(torch_threads)
         _ctx = Context(
             os.getpid(),
@@ -70,7 +76,9 @@ def context() -> Context:
     return _ctx
 
 
-def embedder_for(ctx: Context, pipeline: dict[str, Any]) -> embed_mod.Embedder:
+def embedder_for(ctx: Context, pipeline: dict[str, Any]) -> Embedder:
+    from longtask.pipelines import embed as embed_mod
+
     key = f"{pipeline['embedder']}/{pipeline['precision']}"
     if key not in ctx.embedders:
         ctx.embedders[key] = embed_mod.load(
@@ -171,6 +179,11 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
     if doc is not None and doc.complete:
         ctx.store.mark_cached(claim, sha, key)
         return "cached"
+    from longtask.pipelines import embed as embed_mod
+    from longtask.pipelines.chunk import load_tokenizer
+    from longtask.pipelines.document import process
+    from longtask.pipelines.parse import open_pdf
+
     reader = open_pdf(task.fs_path)
     doc = ctx.store.open_document(claim, sha, key, job.fingerprint, len(reader.pages))
     model = embedder_for(ctx, pipe)
