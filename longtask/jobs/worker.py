@@ -39,8 +39,8 @@ from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
 from longtask.jobs import control, logs, queue, tasks
 from longtask.jobs.store import Store
-from longtask.pipelines import embed as embed_mod
 from longtask.pipelines import document, parse  # noqa: F401 - imported before forking: horses inherit them
+from longtask.pipelines import embed as embed_mod
 from longtask.pipelines.chunk import load_tokenizer
 
 RETRY_EVERY = 1.0
