@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import gc
 import logging
 import os
 import signal
@@ -288,6 +289,9 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     # Read the tokenizer once here too: every forked horse inherits it instead of
     # parsing tokenizer.json per document.
     load_tokenizer(embed_mod.model_dir())
+    # Python's docs: freeze before fork, so a horse's collector does not write to (and
+    # so copy) every page of the parent's objects.
+    gc.freeze()
     embed_mod.set_threads(1)
     tasks.worker_name = name
     tasks.torch_threads = threads
