@@ -138,15 +138,21 @@ def _reuse(folder: Path, stamp: str) -> bool:
     return False
 
 
-def build(name: str, n_files: int, pages_each: int) -> Corpus:
-    """`n_files` PDFs of `pages_each` pages under bench/out/corpus/NAME."""
+def build(name: str, n_files: int, pages_each: int, shared: int = 0) -> Corpus:
+    """`n_files` PDFs of `pages_each` pages under bench/out/corpus/NAME.
+
+    With `shared`, every file opens with the same `shared` pages (boilerplate: a cover
+    page, terms and conditions), followed by pages of its own.
+    """
     folder = OUT / "corpus" / name
-    stamp = f"v{VERSION} seed={SEED} files={n_files} pages={pages_each}"
+    stamp = f"v{VERSION} seed={SEED} files={n_files} pages={pages_each} shared={shared}"
     files = [folder / f"{name}-{i:05d}.pdf" for i in range(n_files)]
     if not _reuse(folder, stamp):
         make_text_pdf = _make_text_pdf()
+        boilerplate = document_pages(f"{name}-boilerplate", shared) if shared else []
         for path in files:
-            make_text_pdf(path, document_pages(path.stem, pages_each))  # type: ignore[operator]
+            pages = boilerplate + document_pages(path.stem, pages_each - shared)
+            make_text_pdf(path, pages)  # type: ignore[operator]
         (folder / ".complete").write_text(stamp)
     return Corpus(folder, files, n_files * pages_each)
 

@@ -176,7 +176,7 @@ class LoadMeter:
         return max(0.0, busy - (self._ours() - ours0)) / max(elapsed, 1e-6)
 
 
-def wait_quiet(max_wait: float = 30.0, threshold: float = 0.25) -> float:
+def wait_quiet(max_wait: float = 20.0, threshold: float = 0.25) -> float:
     """Wait (up to max_wait) until other processes use under `threshold` cores; return it."""
     deadline = time.monotonic() + max_wait
     while True:

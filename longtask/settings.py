@@ -26,7 +26,7 @@ class Pipeline:
     """What decides a document's output; its fingerprint is part of the cache key."""
 
     embedder: str = "minilm"
-    precision: str = "fp32"
+    precision: str = "auto"  # bf16 where the CPU runs it fast, else fp32
     chunk_tokens: int = 240
     chunk_overlap: int = 32
     page_batch: int = 8
@@ -103,6 +103,12 @@ class Settings:
             return self.concurrency
         return max(1, min(4, os.cpu_count() or 1))
 
+    def resolved(self) -> Settings:
+        """These settings with precision 'auto' decided for this machine."""
+        from longtask.pipelines.precision import resolve
+
+        return self.with_pipeline(precision=resolve(self.pipeline.precision, self.home))
+
     def with_pipeline(self, **changes: Any) -> Settings:
         return replace(self, pipeline=replace(self.pipeline, **changes))
 
@@ -157,8 +163,8 @@ def validate(settings: Settings) -> None:
     p = settings.pipeline
     if p.embedder not in ("minilm", "hash"):
         raise LongtaskError(f"unknown embedder {p.embedder!r}: use 'minilm'")
-    if p.precision not in ("fp32", "bf16"):
-        raise LongtaskError(f"unknown precision {p.precision!r}: use fp32 or bf16")
+    if p.precision not in ("auto", "fp32", "bf16"):
+        raise LongtaskError(f"unknown precision {p.precision!r}: use auto, fp32 or bf16")
     if not 16 <= p.chunk_tokens <= 254:
         raise LongtaskError(
             f"chunk size {p.chunk_tokens} tokens is out of range: the model reads at most "

@@ -628,7 +628,7 @@ def search(
         s = _settings()
         store = _store(s)
         job_id = store.resolve_job(job) if job is not None else None
-        pipe = store.job(job_id).pipeline if job_id is not None else s.pipeline.as_dict()
+        pipe = store.job(job_id).pipeline if job_id is not None else s.resolved().pipeline.as_dict()
         model = embed_mod.load(pipe["embedder"], pipe["precision"])
         vec = model.embed([query])[0]
         hits = top_k(vec, store.iter_chunks(job_id), k)

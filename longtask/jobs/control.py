@@ -77,7 +77,7 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
     if not found:
         where = ", ".join(os.fsdecode(p) for p in paths)
         raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case)")
-    pipeline = settings.pipeline
+    pipeline = settings.resolved().pipeline
     job_id = store.create_job(
         [os.path.abspath(os.fsdecode(p)) for p in paths],
         [FileEntry(f.path, f.raw_path, f.size, f.mtime_ns) for f in found],

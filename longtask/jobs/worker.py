@@ -40,7 +40,7 @@ from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
 from longtask.jobs import control, logs, queue, tasks
 from longtask.jobs.store import Store
-from longtask.pipelines import document, parse  # noqa: F401 - imported before forking: horses inherit them
+from longtask.pipelines import document, parse, precision  # noqa: F401 - imported before forking: horses inherit them
 from longtask.pipelines import embed as embed_mod
 from longtask.pipelines.chunk import load_tokenizer
 
@@ -279,7 +279,9 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     store = Store(settings.db_path)
     conn = queue.connect(settings)
     store.register_worker(name, os.getpid(), socket.gethostname())
-    pipe = settings.pipeline
+    if settings.pipeline.precision == "auto" and settings.pipeline.embedder != "hash":
+        precision.remember(settings.home, embed_mod.bf16_is_fast())  # measured once, single-threaded
+    pipe = settings.resolved().pipeline
     # Load before forking, single-threaded; each horse raises its own thread count.
     embed_mod.set_threads(1)
     tasks.preloaded[f"{pipe.embedder}/{pipe.precision}"] = embed_mod.load(
