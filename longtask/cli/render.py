@@ -126,6 +126,10 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
     parts.append(Text(counts or "no tasks", style="dim"))
     if snap["stalled"]:
         parts.append(Text(f"{snap['stalled']} task(s) stalled: no progress recently", style="yellow"))
+    for w in snap.get("warnings", []):
+        parts.append(
+            Text(f"warning: {os.path.basename(w['path'])}: {_one_line(w['warning'])}", style="yellow")
+        )
     if snap["errors"]:
         errors = Table(title="Recent errors", title_justify="left", show_edge=False, expand=False)
         errors.add_column("task")

@@ -149,3 +149,9 @@ def m002_history_and_reuse(db: Database) -> None:
         CREATE INDEX chunks_text ON chunks(text_hash, model);
         """
     )
+
+
+@migrations()
+def m003_warnings_index(db: Database) -> None:
+    """Recent warnings for `watch`, without scanning a large job's finished tasks."""
+    db.execute("CREATE INDEX tasks_warned ON tasks(job_id, updated_at) WHERE warning IS NOT NULL")

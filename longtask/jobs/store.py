@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 STATES = ("pending", "queued", "running", "done", "cached", "retrying", "dead", "canceled")
 # The number of migrations in schema.py; checked with one PRAGMA so that read-only
 # commands (status, watch) need not import sqlite-utils at all.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 FINAL = ("done", "cached", "dead", "canceled")
 UNFINISHED = ("pending", "queued", "running", "retrying")
@@ -978,8 +978,8 @@ class Store:
             (job_id,),
         )
         warnings = self._all(
-            "SELECT id, path, warning FROM tasks WHERE job_id = ? AND state = 'done' "
-            "AND warning IS NOT NULL ORDER BY updated_at DESC LIMIT 3",
+            "SELECT id, path, warning FROM tasks WHERE job_id = ? AND warning IS NOT NULL "
+            "ORDER BY updated_at DESC LIMIT 3",
             (job_id,),
         )
         alive = self._one("SELECT count(*) AS n FROM workers WHERE heartbeat_at > ?", (now - lease,))
