@@ -67,7 +67,10 @@ class MiniLM:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        # Normalised again in fp32: a bf16 model's unit vectors are only unit to ~3 digits,
+        # and stored vectors should have norm 1 whatever precision made them.
+        out = np.asarray(vectors, dtype=np.float32)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 @functools.cache
