@@ -4,8 +4,6 @@ Heavy imports (torch, sentence-transformers) never happen on this path; modules 
 pull in the job system are imported inside the commands that need them.
 """
 
-from __future__ import annotations
-
 import os
 import signal
 import subprocess

@@ -1,7 +1,5 @@
 """Operator commands: stats, health, prune, export."""
 
-from __future__ import annotations
-
 import json
 import os
 import subprocess
