@@ -118,30 +118,27 @@ def enqueue_dispatch(conn: redis.Redis, priority: str, job_id: int) -> None:
     )
 
 
-def statuses(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
-    """Each RQ job's status, None where Redis has no such job (spent, expired or flushed)."""
+def _field(conn: redis.Redis, rq_ids: Sequence[str], name: str) -> dict[str, str | None]:
+    """One field of each RQ job's hash, pipelined; None where Redis has no such job."""
     out: dict[str, str | None] = {}
     for i in range(0, len(rq_ids), ENQUEUE_BATCH):
         part = rq_ids[i : i + ENQUEUE_BATCH]
         with conn.pipeline() as pipe:
             for rid in part:
-                pipe.hget(f"rq:job:{rid}", "status")
+                pipe.hget(f"rq:job:{rid}", name)
             found = pipe.execute()
-        out.update((rid, st.decode() if st else None) for rid, st in zip(part, found))
+        out.update((rid, v.decode() if v else None) for rid, v in zip(part, found))
     return out
+
+
+def statuses(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
+    """Each RQ job's status, None where Redis has no such job (spent, expired or flushed)."""
+    return _field(conn, rq_ids, "status")
 
 
 def origins(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
     """The queue each RQ job waits in ('high', 'default', 'low'), None if gone."""
-    out: dict[str, str | None] = {}
-    for i in range(0, len(rq_ids), ENQUEUE_BATCH):
-        part = rq_ids[i : i + ENQUEUE_BATCH]
-        with conn.pipeline() as pipe:
-            for rid in part:
-                pipe.hget(f"rq:job:{rid}", "origin")
-            found = pipe.execute()
-        out.update((rid, o.decode().split(":", 1)[-1] if o else None) for rid, o in zip(part, found))
-    return out
+    return {rid: o.split(":", 1)[-1] if o else None for rid, o in _field(conn, rq_ids, "origin").items()}
 
 
 def live(conn: redis.Redis, rq_ids: Sequence[str]) -> set[str]:
