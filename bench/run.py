@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += _guarded("6 watch refresh", lambda: [scenarios.watch_refresh(sz)])
     rows += _guarded("2-4, 6-7 pipeline", lambda: scenarios.pipeline(sz))
     rows += _guarded("3 per-document cost", lambda: [scenarios.per_doc_overhead(sz)])
+    rows += _guarded("3 fork per document", lambda: [scenarios.fork_cost(sz)])
     rows += _guarded("5 resume waste", lambda: [scenarios.resume_waste(sz)])
     rows += _guarded("8 bf16", lambda: [scenarios.precision(sz)])
     rows += _guarded("9 duplicate chunks", lambda: [scenarios.dedup(sz)])
