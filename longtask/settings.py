@@ -33,8 +33,7 @@ class Pipeline:
     embed_batch: int = 16
 
     def fingerprint(self) -> str:
-        from longtask.pipelines.chunk import CHUNKER_VERSION
-        from longtask.pipelines.parse import PARSER_VERSION
+        from longtask.pipelines.versions import CHUNKER_VERSION, PARSER_VERSION
 
         # embed_batch changes speed, not output, so it stays out of the key.
         return (

@@ -19,9 +19,9 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from longtask.pipelines.parse import Page
+from longtask.pipelines.versions import CHUNKER_VERSION
 
-# Part of the cache key: bump it whenever the same pages would give different chunks.
-CHUNKER_VERSION = "chunk-2"
+__all__ = ["CHUNKER_VERSION", "Chunk", "chunk_pages", "count_tokens", "load_tokenizer"]
 
 _SPACE = re.compile(r"\s+")
 

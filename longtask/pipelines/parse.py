@@ -15,7 +15,6 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import pypdf
 from pypdf import PdfReader
 from pypdf.errors import (
     DependencyError,
@@ -28,8 +27,7 @@ from pypdf.errors import (
 )
 
 from longtask.errors import DocumentError, TransientDocumentError
-
-PARSER_VERSION = f"pypdf-{pypdf.__version__}"
+from longtask.pipelines.versions import PARSER_VERSION  # noqa: F401 - part of this stage's API
 
 # pypdf's recoverable complaints about broken files are ours to report, not to log.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
