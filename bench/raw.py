@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         json.dumps(
             {
+                "model": model.name,
                 "pages": pages,
                 "chunks": chunks,
                 "imports": imported - started,
