@@ -24,6 +24,8 @@ from typing import Any
 
 from bench.corpus import OUT
 
+ROOT = Path(__file__).resolve().parent.parent
+
 TICK = os.sysconf("SC_CLK_TCK")
 _BIN = Path(sys.executable).parent / "longtask"
 CLI = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "longtask"]
@@ -78,6 +80,8 @@ def home(name: str, **env: str) -> Iterator[Home]:
     path.mkdir(parents=True)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
     environ |= {"LONGTASK_HOME": str(path), **{f"LONGTASK_{k.upper()}": v for k, v in env.items()}}
+    # Workers import a fake embedder (tests.fakes) by name, from the repository root.
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
     h = Home(path, environ)
     try:
         yield h

@@ -14,6 +14,8 @@ import json
 import time
 from pathlib import Path
 
+from tests.fakes import HASH
+
 
 def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
@@ -26,12 +28,14 @@ def main(argv: list[str] | None = None) -> None:
 
     from longtask import settings
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
-    from longtask.pipelines.embed import Embedder, HashEmbedder, MiniLM, model_dir
+    from longtask.pipelines.embed import Embedder, MiniLM, model_dir
     from longtask.pipelines.parse import Page
 
     pipe = settings.load().pipeline  # the same environment gives the workers' settings
     model: Embedder
-    if pipe.embedder == "hash":  # LONGTASK_EMBEDDER=hash: everything but the model
+    if pipe.embedder == HASH:  # the fake embedder: everything but the model
+        from tests.fakes import HashEmbedder
+
         imported = time.perf_counter()
         model = HashEmbedder()
     else:

@@ -33,6 +33,7 @@ from bench.procs import (
     median_wall,
     wait_quiet,
 )
+from tests.fakes import HASH
 
 OUT = corpus.OUT
 ROOT = corpus.ROOT
@@ -316,6 +317,7 @@ def watch_refresh(sz: Sizes) -> Row:
 
     from longtask.cli import render
     from longtask.cli.watch import Rate
+    from longtask.jobs.estimate import estimate
     from longtask.jobs.store import FileEntry, Store
     from longtask.settings import Pipeline, Policy
 
@@ -326,9 +328,7 @@ def watch_refresh(sz: Sizes) -> Row:
         store = Store(h.db)
         files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
         pipe = Pipeline()
-        job_id = store.create_job(
-            ["/data/folder"], files, [], "default", pipe.as_dict(), Policy().as_dict(), pipe.fingerprint()
-        )
+        job_id = store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint())
         console = Console(file=io.StringIO(), width=100, force_terminal=True)
         for share in (0.2, 0.95):  # early in the job, and near its end
             _set_progress(store, job_id, n, int(n * share))
@@ -337,7 +337,7 @@ def watch_refresh(sz: Sizes) -> Row:
             def refresh() -> None:
                 snap = store.snapshot(job_id, 300.0, 30.0)
                 r = rate.update(snap)  # noqa: B023 - used at once, inside this iteration
-                snap["estimate"] = render.estimate(snap, r)
+                snap["estimate"] = estimate(snap, r)
                 console.print(render.live_view(snap, r))
                 console.file.seek(0)
                 console.file.truncate()
@@ -549,8 +549,8 @@ def per_doc_overhead(sz: Sizes) -> Row:
     small = corpus.build(f"small-{sz.small_files}x1", sz.small_files, 1)
     wait_quiet()
     log(f"3 per-document overhead: {sz.small_files} one-page PDFs, hash embedder, raw loop")
-    raw = raw_loop("small-hash", small.files, 1, 1, embedder="hash")
-    with home("overhead", embedder="hash") as h:
+    raw = raw_loop("small-hash", small.files, 1, 1, embedder=HASH)
+    with home("overhead", embedder=HASH) as h:
         log(f"3 per-document overhead: {sz.small_files} one-page PDFs, hash embedder, longtask run")
         run, t0 = longtask_run(h, [small.folder])
     n = sz.small_files
@@ -562,7 +562,7 @@ def per_doc_overhead(sz: Sizes) -> Row:
         "(info)",
         None,
         [
-            f"LONGTASK_EMBEDDER=hash (parse, chunk, store; no model): longtask run {run.wall:.1f} s wall "
+            f"the fake embedder (parse, chunk, store; no model): longtask run {run.wall:.1f} s wall "
             f"({run.phases(t0)}) vs one raw loop process {raw.wall:.1f} s",
         ],
     )

@@ -19,14 +19,6 @@ class BackendUnavailable(LongtaskError):
     exit_code = 3
 
 
-class JobFailed(LongtaskError):
-    exit_code = 4
-
-
-class JobCanceled(LongtaskError):
-    exit_code = 5
-
-
 class StaleTask(Exception):
     """This run lost its claim on a task (another run took it over); stop quietly."""
 

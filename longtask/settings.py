@@ -7,7 +7,8 @@ worker processes a job the way it was asked for, whatever its own environment sa
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ def default_home() -> Path:
 class Pipeline:
     """What decides a document's output; its fingerprint is part of the cache key."""
 
+    # "minilm" (the packaged all-MiniLM-L6-v2) or an importable factory "module:name"
+    # called as factory(precision=..., batch_size=...): how tests plug in a fake model.
     embedder: str = "minilm"
     precision: str = "auto"  # bf16 where the CPU runs it fast, else fp32
     chunk_tokens: int = 240
@@ -41,8 +44,17 @@ class Pipeline:
             f"{self.chunk_tokens}/{self.chunk_overlap}/{self.page_batch}"
         )
 
+    @property
+    def model_key(self) -> str:
+        """Which vectors are interchangeable: same model, same precision."""
+        return f"{self.embedder}/{self.precision}"
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Pipeline:
+        return cls(**_known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,16 @@ class Policy:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Policy:
+        return cls(**_known(cls, data))
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields this version knows: a row written by another version still loads."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -69,10 +91,9 @@ class Settings:
     stall_after: float = 300.0
     lease: float = 30.0  # a worker silent this long is presumed dead
     aging: float = 600.0  # seconds default/low work waits before it joins the high queue
-    # Test hook (LONGTASK_TEST_BATCH_DELAY): seconds a task sleeps with each page batch
-    # computed but not yet committed, so fault-injection tests can land a kill or a
-    # cancel mid-document. Read here only; used by jobs/tasks.py.
-    test_batch_delay: float = 0.0
+    # LONGTASK_WORKER_QUIET: worker logs to the file only (`run` sets it so that log
+    # lines do not tear through its live view).
+    worker_quiet: bool = False
 
     @property
     def db_path(self) -> Path:
@@ -152,7 +173,7 @@ def load() -> Settings:
         stall_after=_env("STALL_AFTER", float, 300.0),
         lease=_env("LEASE", float, 30.0),
         aging=_env("AGING", float, 600.0),
-        test_batch_delay=_env("TEST_BATCH_DELAY", float, 0.0),
+        worker_quiet=bool(os.environ.get("LONGTASK_WORKER_QUIET")),
     )
     validate(settings)
     return settings
@@ -160,8 +181,10 @@ def load() -> Settings:
 
 def validate(settings: Settings) -> None:
     p = settings.pipeline
-    if p.embedder not in ("minilm", "hash"):
-        raise LongtaskError(f"unknown embedder {p.embedder!r}: use 'minilm'")
+    if p.embedder != "minilm" and not re.fullmatch(r"[\w.]+:\w+", p.embedder):
+        raise LongtaskError(
+            f"unknown embedder {p.embedder!r}: use 'minilm', or an importable factory 'module:name'"
+        )
     if p.precision not in ("auto", "fp32", "bf16"):
         raise LongtaskError(f"unknown precision {p.precision!r}: use auto, fp32 or bf16")
     if not 16 <= p.chunk_tokens <= 254:

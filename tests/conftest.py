@@ -25,6 +25,7 @@ SAMPLE_DOCS = ROOT / "sample_docs"
 sys.path.insert(0, str(ROOT))
 
 from tests.corpus.make_hostile import make_hostile, make_text_pdf  # noqa: E402
+from tests.fakes import HASH  # noqa: E402
 
 __all__ = ["make_hostile", "make_text_pdf"]
 
@@ -120,12 +121,15 @@ def home(tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPa
             monkeypatch.delenv(key)
     monkeypatch.setenv("LONGTASK_HOME", str(h))
     monkeypatch.setenv("LONGTASK_REDIS_URL", redis_server.url)
-    monkeypatch.setenv("LONGTASK_EMBEDDER", "hash")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", HASH)
+    # Worker processes import the fake embedder by name, from the repository root.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("LONGTASK_BACKOFF", "0")
     # tasks.py keeps a per-process context; tests run tasks in this process.
     from longtask.jobs import tasks
 
     monkeypatch.setattr(tasks, "_ctx", None)
+    monkeypatch.setattr(tasks, "_process", None)
     return h
 
 

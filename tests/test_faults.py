@@ -3,7 +3,7 @@ exhaust retries, time limits. Each test asserts what survived: pages done, chunk
 present exactly once, states and attempt counts.
 
 The kill tests run real `longtask worker` processes (marked slow) with the hash
-embedder, two pages a batch and LONGTASK_TEST_BATCH_DELAY (a sleep with each batch
+embedder, two pages a batch and a slow fake embedder (tests.fakes, a sleep with each batch
 computed but not yet committed), so that a kill lands mid-document and mid-batch.
 The rest run in this process with RQ's SimpleWorker.
 """
@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from longtask.cli.app import app
 from longtask.jobs.store import Store, Task
 from tests.conftest import ROOT, RedisServer, drain, make_text_pdf
+from tests.fakes import SLOW, HashEmbedder
 
 runner = CliRunner()
 BATCH = 2  # pages a batch in these tests
@@ -51,12 +52,13 @@ def expected_chunks(path: Path, page_batch: int = BATCH) -> list[str]:
 
     reader = open_pdf(str(path))
     tok = load_tokenizer(embed.model_dir())
-    batches = process(reader, str(path), 0, 0, tok, embed.HashEmbedder(), 240, 32, page_batch)
+    batches = process(reader, str(path), 0, 0, tok, HashEmbedder(), 240, 32, page_batch)
     return [c.text for b in batches for c in b.chunks]
 
 
 def stored_chunks(store: Store, task: Task) -> list[str]:
-    rows = store._all("SELECT seq, text FROM chunks WHERE doc_key = ? ORDER BY seq", (task.doc_key,))
+    assert task.doc_key is not None
+    rows = store.chunks(task.doc_key)
     assert [r["seq"] for r in rows] == list(range(len(rows))), "chunk numbers have gaps or repeats"
     return [r["text"] for r in rows]
 
@@ -121,9 +123,9 @@ def children(pid: int) -> list[int]:
 
 
 def worker_pid(store: Store, name: str) -> int:
-    row = store._one("SELECT pid FROM workers WHERE name = ?", (name,))
-    assert row is not None, name
-    return int(row["pid"])
+    pids = store.worker_pids()
+    assert name in pids, name
+    return pids[name]
 
 
 def horse_of(store: Store, task: Task) -> int:
@@ -145,6 +147,8 @@ class Workers:
     def __init__(self, home: Path, concurrency: int, log: Path, **env: str) -> None:
         self.home = home
         full = dict(os.environ)
+        if "embed_delay" in env:  # every page batch takes this long: time to land a fault
+            full.update(LONGTASK_EMBEDDER=SLOW, FAKE_EMBED_DELAY=env.pop("embed_delay"))
         full.update({f"LONGTASK_{k.upper()}": v for k, v in env.items()})
         full["PYTHONUNBUFFERED"] = "1"
         self.log = log
@@ -159,7 +163,7 @@ class Workers:
         self.pids: set[int] = {self.proc.pid}
 
     def track(self, store: Store) -> None:
-        self.pids.update(int(r["pid"]) for r in store._all("SELECT pid FROM workers"))
+        self.pids.update(store.worker_pids().values())
 
     def kill_all(self) -> None:
         for pid in sorted(self.pids):
@@ -221,7 +225,7 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
 ) -> None:
     doc = make_doc(tmp_path / "long.pdf", 20, "Horse")
     job = submit(str(doc), "--backoff", "1")  # the retry waits ~1 s, timed in SQLite
-    with workers(home, tmp_path, test_batch_delay="0.3") as w:
+    with workers(home, tmp_path, embed_delay="0.3") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         horse = horse_of(store, task)
         checkpoint = store.task(task.id).pages_done
@@ -253,7 +257,7 @@ def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
     doc = make_doc(tmp_path / "long.pdf", 10, "Worker")
     other = make_doc(tmp_path / "other.pdf", 2, "Bystander")
     job = submit(str(doc), str(other))
-    with workers(home, tmp_path, test_batch_delay="1.0") as w:
+    with workers(home, tmp_path, embed_delay="1.0") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30, every=0.02)
         horse = horse_of(store, task)
         victim = worker_pid(store, task.worker or "")
@@ -286,7 +290,7 @@ def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
 ) -> None:
     doc = make_doc(tmp_path / "long.pdf", 16, "Tree")
     job = submit(str(doc))
-    with workers(home, tmp_path, test_batch_delay="0.3", lease="3") as first:
+    with workers(home, tmp_path, embed_delay="0.3", lease="3") as first:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         horse = horse_of(store, task)
         worker = worker_pid(store, task.worker or "")
@@ -296,7 +300,7 @@ def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
         # Its worker processes die with it, and their horses with them.
         wait_for("the worker and horse to die", lambda: gone(worker) and gone(horse), timeout=5)
         assert store.task(task.id).state == "running"  # nobody has noticed yet
-    with workers(home, tmp_path, test_batch_delay="0.3", lease="3"):
+    with workers(home, tmp_path, embed_delay="0.3", lease="3"):
         wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
         took = time.monotonic() - killed_at
     assert took < RECOVERY_BOUND
@@ -314,7 +318,7 @@ def test_a_document_that_keeps_killing_its_worker_goes_dead_then_retry_failed_re
 ) -> None:
     doc = make_doc(tmp_path / "killer.pdf", 24, "Killer")
     job = submit(str(doc))
-    with workers(home, tmp_path, test_batch_delay="0.25") as w:
+    with workers(home, tmp_path, embed_delay="0.25") as w:
         pages = 2
         for attempt in (1, 2, 3):  # max_kills is 2: the third kill is one too many
             task = wait_for(
@@ -360,7 +364,7 @@ def test_redis_restarted_empty_mid_job_then_resume_loses_nothing(
 ) -> None:
     docs = [make_doc(tmp_path / f"d{i}.pdf", 10, f"Restart{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, test_batch_delay="0.2", lease="2") as w:
+    with workers(home, tmp_path, embed_delay="0.2", lease="2") as w:
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         waiting = len(store.tasks_in(job, ("queued",)))
         assert waiting >= 1
@@ -387,7 +391,7 @@ def test_redis_flushed_while_queued_and_while_running_is_rebuilt_by_the_sweeps(
     docs = [make_doc(tmp_path / f"d{i}.pdf", 8, f"Flush{i}") for i in range(3)]
     job = submit(*map(str, docs))
     redis_server.client().flushall()  # the dispatch message is gone before any worker ran
-    with workers(home, tmp_path, test_batch_delay="0.2", lease="4") as w:
+    with workers(home, tmp_path, embed_delay="0.2", lease="4") as w:
         # The start-up sweep sends the tasks again from SQLite.
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         redis_server.client().flushall()  # and now the queued messages too
@@ -408,7 +412,7 @@ def test_cancel_stops_at_a_page_batch_keeps_pages_and_resume_continues(
 ) -> None:
     docs = [make_doc(tmp_path / f"c{i}.pdf", 16, f"Cancel{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, test_batch_delay="0.2") as w:
+    with workers(home, tmp_path, embed_delay="0.2") as w:
         running = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         result = cli("cancel", str(job), "--grace", "10", "--json")
         assert result.exit_code == 0, result.output
@@ -440,7 +444,7 @@ def test_cancel_stops_a_task_that_ignores_it_through_rq_after_the_grace(
 ) -> None:
     doc = make_doc(tmp_path / "slow.pdf", 8, "Stubborn")
     job = submit(str(doc))
-    with workers(home, tmp_path, test_batch_delay="2.5", stall_after="1") as w:
+    with workers(home, tmp_path, embed_delay="2.5", stall_after="1") as w:
         task = wait_for("a batch done", lambda: running_at(store, job, 2), timeout=30)
         horse = horse_of(store, task)
         # Stalled: no progress for longer than LONGTASK_STALL_AFTER (set for the CLI too).
@@ -492,7 +496,7 @@ def test_several_workers_writing_at_once_lose_no_progress_update(
     assert len(workers_used) >= 2
     job_row = store.job(job)
     assert job_row.pages_done == job_row.pages_total == 12 * 6
-    assert job_row.chunks_done == store._one("SELECT count(*) AS n FROM chunks")["n"]
+    assert job_row.chunks_done == store.total_chunks()
     assert_job_counters(store, job)
     for t in store.tasks_in(job, ("done",)):
         assert t.pages_done == 6
@@ -506,7 +510,8 @@ def test_several_workers_writing_at_once_lose_no_progress_update(
 def test_soft_limit_stops_cleanly_and_each_retry_continues(
     home: Path, tmp_path: Path, store: Store, monkeypatch
 ) -> None:
-    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "0.25")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
+    monkeypatch.setenv("FAKE_EMBED_DELAY", "0.25")
     doc = make_doc(tmp_path / "soft.pdf", 12, "Soft")
     job = submit(str(doc), "--soft-timeout", "0.2", "--retries", "6")
     drain()
@@ -522,7 +527,8 @@ def test_soft_limit_stops_cleanly_and_each_retry_continues(
 def test_exhausted_retries_go_dead_keeping_the_checkpoint_and_retry_failed_continues(
     home: Path, tmp_path: Path, store: Store, monkeypatch
 ) -> None:
-    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "0.25")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
+    monkeypatch.setenv("FAKE_EMBED_DELAY", "0.25")
     doc = make_doc(tmp_path / "tired.pdf", 12, "Tired")
     good = make_doc(tmp_path / "quick.pdf", 2, "Quick")
     job = submit(str(doc), str(good), "--soft-timeout", "0.2", "--retries", "2")
@@ -554,7 +560,8 @@ def test_hard_limit_is_recorded_and_reraised_never_swallowed(
     from longtask import settings as settings_mod
     from longtask.jobs import queue
 
-    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "1.5")  # one batch outlasts the hard limit
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
+    monkeypatch.setenv("FAKE_EMBED_DELAY", "1.5")  # one batch outlasts the hard limit
     doc = make_doc(tmp_path / "hard.pdf", 4, "Hard")
     job = submit(str(doc), "--soft-timeout", "0.5", "--hard-timeout", "1", "--retries", "1")
     drain()
@@ -591,7 +598,7 @@ def test_redis_refusing_the_send_after_the_rows_are_written_leaves_a_resumable_j
 
 def test_a_task_sent_twice_runs_once(home: Path, docs: Path, store: Store) -> None:
     from longtask import settings as settings_mod
-    from longtask.jobs import queue, tasks
+    from longtask.jobs import queue, sending
 
     job = submit(str(docs))
     conn = queue.connect(settings_mod.load())
@@ -600,8 +607,8 @@ def test_a_task_sent_twice_runs_once(home: Path, docs: Path, store: Store) -> No
     assert len(ids) == 3
     # Two senders race over the same tasks (a resume and a sweep, say): each send gets
     # its own message id, and only the one SQLite recorded last may run the task.
-    assert tasks.send(store, conn, "default", ids, policy) == 3
-    assert tasks.send(store, conn, "default", ids, policy) == 3
+    assert sending.send(store, conn, "default", ids, policy) == 3
+    assert sending.send(store, conn, "default", ids, policy) == 3
     assert queue.queue(conn, "default").count == 1 + 6  # the dispatch, and two per task
     drain()
     for i in ids:
@@ -624,13 +631,13 @@ def test_a_run_that_ended_without_recording_a_result_is_retried_by_the_sweep(
     from rq.serializers import JSONSerializer
 
     from longtask import settings as settings_mod
-    from longtask.jobs import control, queue
+    from longtask.jobs import queue, recovery
 
     monkeypatch.setenv("LONGTASK_LEASE", "0.5")
     s = settings_mod.load()
     conn = queue.connect(s)
     job = submit(str(docs))
-    control.rebuild(s, store, conn, job_ids=[job])
+    recovery.rebuild(s, store, conn, job_ids=[job])
     task = store.tasks_in(job, ("queued",))[0]
     assert store.claim(task.id, "alive-worker", task.rq_id) is not None
     store.register_worker("alive-worker", os.getpid(), "here")
@@ -638,10 +645,10 @@ def test_a_run_that_ended_without_recording_a_result_is_retried_by_the_sweep(
     rq_job.set_status("started")
     time.sleep(0.6)
     store.heartbeat(["alive-worker"])
-    control.rebuild(s, store, conn)
+    recovery.rebuild(s, store, conn)
     assert store.task(task.id).state == "running"  # its message is still running: leave it
     rq_job.set_status("failed")
-    control.rebuild(s, store, conn)
+    recovery.rebuild(s, store, conn)
     retried = store.task(task.id)
     assert retried.state == "queued" and retried.kills == 0
     lost = next(e for e in store.events(task.id) if e["kind"] == "retrying")["detail"]["message"]
@@ -671,11 +678,11 @@ def test_cancel_resume_and_retry_failed_on_edges(home: Path, docs: Path, store: 
 
 
 def test_default_retry_policy_is_three_retries_from_ten_seconds_with_jitter() -> None:
-    from longtask.jobs.tasks import backoff
+    from longtask.jobs.retry import backoff
     from longtask.settings import Policy
 
-    policy = Policy().as_dict()
-    assert (policy["retries"], policy["backoff"]) == (3, 10.0)
+    policy = Policy()
+    assert (policy.retries, policy.backoff) == (3, 10.0)
     for attempt, base in ((1, 10.0), (2, 20.0), (3, 40.0)):
         delays = [backoff(policy, attempt) for _ in range(200)]
         assert all(0.75 * base <= d <= 1.25 * base for d in delays)
@@ -705,9 +712,10 @@ def test_a_retry_waits_in_sqlite_for_its_backoff_and_resume_sends_it_at_once(
     home: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from longtask import settings as settings_mod
-    from longtask.jobs import control, queue
+    from longtask.jobs import queue, recovery, sending
 
-    monkeypatch.setenv("LONGTASK_TEST_BATCH_DELAY", "0.25")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
+    monkeypatch.setenv("FAKE_EMBED_DELAY", "0.25")
     doc = make_doc(tmp_path / "two.pdf", 4, "Backoff")
     job = submit(str(doc), "--soft-timeout", "0.2", "--backoff", "100")
     drain()
@@ -715,8 +723,8 @@ def test_a_retry_waits_in_sqlite_for_its_backoff_and_resume_sends_it_at_once(
     assert task.pages_done == 2 and 75 <= (task.retry_at or 0) - time.time() <= 125
     # Not in Redis, not due: the supervisor's timer and sweeps leave it be ...
     conn = queue.connect(settings_mod.load())
-    assert control.send_due_retries(store, conn) == 0
-    assert control.rebuild(settings_mod.load(), store, conn) == 0
+    assert sending.send_due_retries(store, conn) == 0
+    assert recovery.rebuild(settings_mod.load(), store, conn) == 0
     assert store.task(task.id).state == "retrying"
     # ... and `resume` sends it now, to continue from page 2.
     assert cli("resume", str(job)).stdout.strip() == f"job {job}: 1 task(s) requeued"

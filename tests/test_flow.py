@@ -96,7 +96,7 @@ def test_unreachable_redis_is_exit_3_and_writes_nothing(home: Path, docs: Path, 
 
 def test_schema_version_matches_the_migrations(home: Path) -> None:
     from longtask.jobs import store as store_mod
-    from longtask.jobs.schema import migrations
+    from longtask.jobs.store.schema import migrations
 
     store = _store(home)
     assert store_mod.SCHEMA_VERSION == len(migrations._migrations)

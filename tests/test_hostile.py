@@ -30,6 +30,7 @@ from longtask.jobs.store import Store, Task
 from longtask.pipelines.discover import BROKEN
 from tests.conftest import ROOT, RedisServer, drain, make_hostile, make_text_pdf
 from tests.corpus.make_hostile import MANY_PAGES_COUNT
+from tests.fakes import HASH
 
 runner = CliRunner()
 
@@ -62,11 +63,12 @@ def _fresh_env(mp: pytest.MonkeyPatch, home: Path, redis_server: RedisServer) ->
             mp.delenv(key)
     mp.setenv("LONGTASK_HOME", str(home))
     mp.setenv("LONGTASK_REDIS_URL", redis_server.url)
-    mp.setenv("LONGTASK_EMBEDDER", "hash")
+    mp.setenv("LONGTASK_EMBEDDER", HASH)
     mp.setenv("LONGTASK_BACKOFF", "0")
     from longtask.jobs import tasks
 
     mp.setattr(tasks, "_ctx", None)
+    mp.setattr(tasks, "_process", None)
 
 
 @pytest.fixture(scope="module")

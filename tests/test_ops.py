@@ -95,13 +95,14 @@ def test_health_dead_and_failure_rate_trip(home: Path, docs: Path) -> None:
 
 
 def test_health_oldest_age_and_stalled_trip(home: Path, docs: Path) -> None:
-    _submit(str(docs))
-    store = _store(home)
-    store.conn.execute("UPDATE tasks SET updated_at = ?", (time.time() - 600,))
-    store.conn.execute(
-        "UPDATE tasks SET state = 'running', progress_at = ? WHERE id = 1", (time.time() - 10_000,)
+    from longtask import settings
+    from longtask.jobs import control
+
+    # Submitted ten minutes ago; one document claimed long ago and silent since.
+    control.submit(
+        settings.load(), Store(home / "longtask.db", clock=lambda: time.time() - 600), [str(docs)], "default"
     )
-    store.conn.execute("UPDATE jobs SET n_pending = n_pending - 1, n_running = 1")
+    Store(home / "longtask.db", clock=lambda: time.time() - 10_000).claim(1, "a-worker")
     result = _health("--max-oldest-age", "60", "--max-stalled", "0")
     assert result.exit_code == 4
     lines = result.stdout.strip().splitlines()
@@ -154,12 +155,16 @@ def test_stats_json_has_the_gauges(home: Path, docs: Path) -> None:
 
 def test_prune_removes_old_jobs_but_keeps_shared_output(home: Path, docs: Path) -> None:
     _submit(str(docs))
+    from longtask.jobs import tasks
+
+    tasks.context().store.clock = lambda: time.time() - 40 * 86400  # job 1 finished 40 days ago
     drain()
+    tasks.context().store.clock = time.time
     make_text_pdf(docs / "delta.pdf", ["tidal pools and sea anemones " * 20])
     _submit(str(docs))  # job 2: three cached (sharing job 1's output) + one new
     drain()
     store = _store(home)
-    store.conn.execute("UPDATE jobs SET finished_at = ? WHERE id = 1", (time.time() - 40 * 86400,))
+    assert store.job(1).finished_at and store.job(1).finished_at < time.time() - 39 * 86400
     dry = runner.invoke(app, ["prune", "--older-than", "30d", "--dry-run", "--json"])
     assert json.loads(dry.stdout) == {"jobs": 1, "tasks": 3, "documents": 0, "chunks": 0, "dry_run": True}
     assert len(store.jobs()) == 2

@@ -71,7 +71,7 @@ def test_encrypted_with_a_password(cases: dict[str, Path]) -> None:
 
 
 def test_broken_symlink(cases: dict[str, Path]) -> None:
-    _bad(cases["broken_symlink"], "no longer exists", "restore it")
+    _bad(cases["broken_symlink"], "was deleted after it was submitted", "restore it")
 
 
 def test_directory_named_as_the_document(cases: dict[str, Path]) -> None:

@@ -34,9 +34,9 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     first = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
     precision.remember(home, bf16_fast=False)
     store = Store(home / "longtask.db")
-    store.conn.execute("UPDATE tasks SET state = 'dead'")  # let the second submit take the files
+    store.request_cancel(first["id"])  # let the second submit take the files
     second = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
     jobs = {j.id: j for j in store.jobs()}
-    assert jobs[first["id"]].pipeline["precision"] == "bf16"
-    assert jobs[second["id"]].pipeline["precision"] == "fp32"
+    assert jobs[first["id"]].pipeline.precision == "bf16"
+    assert jobs[second["id"]].pipeline.precision == "fp32"
     assert "|bf16|" in jobs[first["id"]].fingerprint and "|fp32|" in jobs[second["id"]].fingerprint

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from longtask import settings as settings_mod
 from longtask.cli.app import app
-from longtask.jobs import control, queue, tasks
+from longtask.jobs import queue, sending, tasks
 from longtask.jobs.store import Store
 from tests.conftest import drain, make_text_pdf
 
@@ -50,12 +50,12 @@ def test_waiting_low_work_is_promoted_to_the_high_queue(home: Path, tmp_path: Pa
     store = Store(s.db_path)
     conn = queue.connect(s)
     assert queue.queue(conn, "low").count == 3  # the dispatch message and two tasks
-    assert control.promote_aged(store, conn, after=600) == 0  # nothing has waited that long
-    store.conn.execute("UPDATE tasks SET updated_at = ?", (time.time() - 601,))
-    assert control.promote_aged(store, conn, after=600) == 2
+    assert sending.promote_aged(store, conn, after=600) == 0  # nothing has waited that long
+    later = Store(s.db_path, clock=lambda: time.time() + 601)  # the same store, ten minutes on
+    assert sending.promote_aged(later, conn, after=600) == 2
     assert queue.queue(conn, "low").count == 1 and queue.queue(conn, "high").count == 2
     ids = [t.rq_id for t in store.tasks_in(job, ("queued",))]
     assert set(queue.origins(conn, [i for i in ids if i]).values()) == {"high"}
-    assert control.promote_aged(store, conn, after=600) == 0  # not promoted twice
+    assert sending.promote_aged(store, conn, after=600) == 0  # not promoted twice
     drain()
     assert store.job(job).state == "succeeded"

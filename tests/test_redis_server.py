@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from longtask.jobs.redis_server import EmbeddedRedis, _client
+from longtask.jobs.redis_server import EmbeddedRedis, client
 
 
 def _ensure_pid(home: str) -> int | None:
@@ -28,7 +28,7 @@ def server(tmp_path: Path):
 def test_starts_once_and_is_reused(server: EmbeddedRedis) -> None:
     ep = server.ensure()
     pid = server.pid()
-    assert pid and _client(ep).ping()
+    assert pid and client(ep).ping()
     assert server.ensure() == ep and server.pid() == pid
 
 
@@ -46,17 +46,17 @@ def test_private_socket_password_and_persistence(server: EmbeddedRedis) -> None:
     assert ep.socket is not None and stat.S_IMODE(os.stat(ep.socket).st_mode) & 0o077 == 0
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(unix_socket_path=str(ep.socket)).ping()
-    config = _client(ep).config_get("appendonly")
+    config = client(ep).config_get("appendonly")
     assert config["appendonly"] == "yes"
 
 
 def test_queued_data_survives_a_stop_and_start(server: EmbeddedRedis) -> None:
     ep = server.ensure()
-    _client(ep).rpush("rq:queue:longtask:default", "lt1-1")
+    client(ep).rpush("rq:queue:longtask:default", "lt1-1")
     assert server.stop() is True
     assert server.endpoint() is None
     ep2 = server.ensure()
-    assert _client(ep2).lrange("rq:queue:longtask:default", 0, -1) == [b"lt1-1"]
+    assert client(ep2).lrange("rq:queue:longtask:default", 0, -1) == [b"lt1-1"]
 
 
 def test_long_home_paths_fall_back_to_loopback(tmp_path: Path) -> None:
@@ -65,6 +65,6 @@ def test_long_home_paths_fall_back_to_loopback(tmp_path: Path) -> None:
     try:
         ep = srv.ensure()
         assert ep.socket is None and ep.port
-        assert _client(ep).ping()
+        assert client(ep).ping()
     finally:
         srv.stop()

@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from longtask.cli.app import app
 from longtask.jobs.store import Store
-from longtask.pipelines.embed import HashEmbedder, Reusing
+from longtask.pipelines.embed import Reusing
 from tests.conftest import drain, make_text_pdf
+from tests.fakes import HashEmbedder
 
 
 class Counting(HashEmbedder):

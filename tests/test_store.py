@@ -9,7 +9,6 @@ import multiprocessing
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,17 +16,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from longtask.errors import StaleTask
-from longtask.jobs.store import SCHEMA_VERSION, STATES, ChunkRow, Claim, FileEntry, Store
+from longtask.jobs.states import STATES
+from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, Store
 from longtask.settings import Pipeline, Policy
 from tests.store_procs import commit_many, open_store
 
-PIPELINE = Pipeline().as_dict()
+PIPELINE = Pipeline()
 FINGERPRINT = Pipeline().fingerprint()
 MODEL = "hash-384"
 
 
-def _policy(retries: int = 2) -> dict[str, Any]:
-    return Policy(retries=retries, max_kills=2).as_dict()
+def _policy(retries: int = 2) -> Policy:
+    return Policy(retries=retries, max_kills=2)
 
 
 def new_job(store: Store, n: int, retries: int = 2, tag: str = "") -> tuple[int, list[int]]:

@@ -6,21 +6,23 @@ pull in the job system are imported inside the commands that need them.
 
 import os
 import signal
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from longtask import __version__
 from longtask.cli import ops
+from longtask.cli.context import Context, context
 from longtask.cli.output import duration, emit_json, err, note, out, reported_errors
 from longtask.errors import LongtaskError
+
+if TYPE_CHECKING:
+    from longtask.jobs.control import Submitted
+    from longtask.settings import Settings
 
 app = typer.Typer(
     help="Resumable batch jobs: turn folders of PDFs into searchable, embedded text chunks.",
@@ -52,19 +54,6 @@ NotifyOpt = Annotated[
 JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
 
 
-def _settings(**pipeline: Any) -> Any:
-    from longtask import settings
-
-    s = settings.load()
-    return s
-
-
-def _store(s: Any) -> Any:
-    from longtask.jobs.store import Store
-
-    return Store(s.db_path)
-
-
 def _version(value: bool) -> None:
     if value:
         out.print(f"longtask {__version__}")
@@ -94,8 +83,8 @@ def _read_paths(paths: list[str]) -> list[str | bytes]:
 
 
 def _policy_overrides(
-    s: Any, retries: int | None, backoff: float | None, soft: float | None, hard: float | None
-) -> Any:
+    s: "Settings", retries: int | None, backoff: float | None, soft: float | None, hard: float | None
+) -> "Settings":
     from longtask import settings as settings_mod
 
     changes = {
@@ -146,13 +135,13 @@ def submit(
     Example: longtask submit ./pdfs --priority high
     """
     with reported_errors():
-        from longtask.jobs import control
+        from longtask.jobs import control, runner
 
-        s = _policy_overrides(_settings(), retries, backoff, soft_timeout, hard_timeout)
-        store = _store(s)
+        base = context()
+        ctx = Context(_policy_overrides(base.settings, retries, backoff, soft_timeout, hard_timeout))
         read = _read_paths(paths)
-        with _path_lock(s, read) if watch_ else nullcontext():
-            result = control.submit(s, store, read, priority.value)
+        with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
+            result = control.submit(ctx.settings, ctx.store, read, priority.value)
             job = result.job
             if json_:
                 emit_json(result.as_dict())
@@ -180,20 +169,20 @@ def submit(
             job_id = _target_job(result)
             if not json_:
                 note("watching; Ctrl-C stops watching, the job keeps running")
-            code = _watch(s, store, job_id, json_, timeout)
-        _notify(notify_command, store, job_id, code)
+            code = _watch(ctx, job_id, json_, timeout)
+        _notify(notify_command, ctx, job_id, code)
         raise typer.Exit(code)
 
 
 def _watch(
-    s: Any, store: Any, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
+    ctx: Context, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
 ) -> int:
     from longtask.cli.watch import watch as watch_loop
 
     mode = "json" if json_ else ("live" if err.is_terminal else "plain")
     every = interval if interval is not None else (0.5 if mode == "live" else 5.0)
     try:
-        return watch_loop(s, store, job_id, mode, every, timeout)
+        return watch_loop(ctx.settings, ctx.store, job_id, mode, every, timeout)
     except KeyboardInterrupt:
         note(f"stopped watching; job {job_id} keeps running (`longtask watch {job_id}`)")
         return 130
@@ -217,11 +206,10 @@ def watch(
     Example: longtask watch latest
     """
     with reported_errors():
-        s = _settings()
-        store = _store(s)
-        job_id = store.resolve_job(job)
-        code = _watch(s, store, job_id, json_, timeout, interval)
-        _notify(notify_command, store, job_id, code)
+        ctx = context()
+        job_id = ctx.store.resolve_job(job)
+        code = _watch(ctx, job_id, json_, timeout, interval)
+        _notify(notify_command, ctx, job_id, code)
         raise typer.Exit(code)
 
 
@@ -237,9 +225,10 @@ def status(
     """
     with reported_errors():
         from longtask.cli import render
+        from longtask.jobs.estimate import average_rate, estimate
 
-        s = _settings()
-        store = _store(s)
+        ctx = context()
+        s, store = ctx.settings, ctx.store
         if job is None:
             jobs = [j.as_dict() for j in store.jobs(limit)]
             if json_:
@@ -250,8 +239,8 @@ def status(
                 note("no jobs yet: `longtask submit PATH` starts one")
             return
         snap = store.snapshot(store.resolve_job(job), s.stall_after, s.lease)
-        rate = render.average_rate(snap["job"])
-        snap["estimate"] = render.estimate(snap, rate)
+        rate = average_rate(snap["job"])
+        snap["estimate"] = estimate(snap, rate)
         if json_:
             emit_json(snap)
         else:
@@ -274,9 +263,8 @@ def cancel(
     with reported_errors():
         from longtask.jobs import control
 
-        s = _settings()
-        store = _store(s)
-        result = control.cancel(s, store, store.resolve_job(job), grace)
+        ctx = context()
+        result = control.cancel(ctx.settings, ctx.store, ctx.store.resolve_job(job), grace)
         if json_:
             emit_json(result.as_dict())
         elif result.already_ended:
@@ -299,10 +287,9 @@ def resume(job: JobArg, json_: JsonOpt = False) -> None:
     with reported_errors():
         from longtask.jobs import control
 
-        s = _settings()
-        store = _store(s)
-        job_id = store.resolve_job(job)
-        n = control.resume(s, store, job_id)
+        ctx = context()
+        job_id = ctx.store.resolve_job(job)
+        n = control.resume(ctx.settings, ctx.store, job_id)
         if json_:
             emit_json({"job": job_id, "requeued": n})
         else:
@@ -322,10 +309,9 @@ def retry_failed(
     with reported_errors():
         from longtask.jobs import control
 
-        s = _settings()
-        store = _store(s)
-        job_id = store.resolve_job(job) if job is not None else None
-        n = control.retry_failed(s, store, job_id, error_type)
+        ctx = context()
+        job_id = ctx.store.resolve_job(job) if job is not None else None
+        n = control.retry_failed(ctx.settings, ctx.store, job_id, error_type)
         if json_:
             emit_json({"job": job_id, "requeued": n})
         else:
@@ -350,8 +336,7 @@ def dead(
     with reported_errors():
         from longtask.cli import render
 
-        s = _settings()
-        store = _store(s)
+        store = context().store
         args = args or []
         if args and args[0] == "show":
             if len(args) != 2:
@@ -366,26 +351,8 @@ def dead(
             if json_:
                 emit_json(record)
                 return
-            for key in (
-                "id",
-                "job_id",
-                "path",
-                "state",
-                "error_type",
-                "error_message",
-                "attempts",
-                "kills",
-                "pages_done",
-                "pages_total",
-                "warning",
-            ):
-                out.print(f"{key:>14}: {record[key]}", markup=False)
-            out.print("     traceback:", markup=False)
-            out.print(record["traceback"] or "  (none)", markup=False)
-            out.print("        events:", markup=False)
-            for e in record["events"]:
-                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["at"]))
-                out.print(f"  {when}  {e['kind']:<9} {e['detail'] or ''}", markup=False)
+            for line in render.task_record(record):
+                out.print(line, markup=False)
             return
         if len(args) > 1:
             raise LongtaskError("usage: longtask dead [JOB] | longtask dead show TASK")
@@ -419,13 +386,12 @@ def worker(
     Example: longtask worker --concurrency 2
     """
     with reported_errors():
+        from longtask.jobs import logs
         from longtask.jobs.worker import Supervisor
 
-        s = _settings()
+        s = context().settings
         n = concurrency or s.workers()
-        from longtask.jobs import logs
-
-        logs.setup(s.home, verbose)
+        logs.setup(s.home, verbose, quiet=s.worker_quiet)
         sup = Supervisor(s, n, burst=burst, threads=threads, verbose=verbose)
         signal.signal(signal.SIGTERM, sup.request_stop)
         signal.signal(signal.SIGINT, sup.request_stop)
@@ -458,12 +424,13 @@ def run(
     Example: longtask run sample_docs/
     """
     with reported_errors():
-        from longtask.jobs import control
+        from longtask.jobs import control, runner
+        from longtask.jobs.logs import log_path
 
-        s = _settings()
-        store = _store(s)
+        ctx = context()
+        s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
-        with _path_lock(s, read):
+        with runner.path_lock(s, read):
             result = control.submit(s, store, read, priority.value)
             for sk in result.skipped:
                 note(f"skipped {sk['path']}: {sk['reason']}")
@@ -471,33 +438,29 @@ def run(
             if not result.queued:
                 raise LongtaskError(f"job {job_id} recorded but not queued: {result.error}")
             if store.job(job_id).finished:
-                code = _watch(s, store, job_id, json_, timeout)
-                _notify(notify_command, store, job_id, code)
+                code = _watch(ctx, job_id, json_, timeout)
+                _notify(notify_command, ctx, job_id, code)
                 raise typer.Exit(code)
             n = concurrency or s.workers()
-            from longtask.jobs.logs import log_path
-
-            log = log_path(s.home)
-            note(f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) (log: {log})")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "longtask", "worker", "--concurrency", str(n)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env={**os.environ, "LONGTASK_WORKER_QUIET": "1"},
-                start_new_session=True,  # Ctrl-C reaches us only; we stop the workers cleanly
+            note(
+                f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) "
+                f"(log: {log_path(s.home)})"
             )
+            proc = runner.start_workers(n)
             code = 130
             try:
-                code = _watch(s, store, job_id, json_, timeout)
+                code = _watch(ctx, job_id, json_, timeout)
             finally:
-                _stop_workers(proc, interrupted=code in (130, 124))
+                if code in (130, 124) and proc.poll() is None:
+                    note("stopping workers at the next page batch (Ctrl-C again to stop now)")
+                runner.stop_workers(proc)
         if code in (130, 124):
             note(f"job {job_id} is resumable: run the same command again, or `longtask worker`")
-        _notify(notify_command, store, job_id, code)
+        _notify(notify_command, ctx, job_id, code)
         raise typer.Exit(code)
 
 
-def _target_job(result: Any) -> int:
+def _target_job(result: "Submitted") -> int:
     """The job to follow: the new one, or the one already holding all these files."""
     if result.job.tasks_total == 0 and result.in_flight:
         job_id = int(result.in_flight[-1])
@@ -506,59 +469,19 @@ def _target_job(result: Any) -> int:
     return int(result.job.id)
 
 
-@contextmanager
-def _path_lock(s: Any, paths: list[str | bytes]) -> Iterator[None]:
-    """One `run` (or `submit --watch`) at a time over the same paths, so overlapping
-    cron runs do not both work on the folder."""
-    import fcntl
-    import hashlib
-
-    key = hashlib.sha1(b"\0".join(sorted(os.fsencode(os.path.abspath(p)) for p in paths))).hexdigest()[:16]
-    folder = s.home / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{key}.lock", "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "?"
-            raise LongtaskError(
-                f"another longtask run over these paths is in progress (pid {holder}); "
-                "it will finish the work: let it, or `longtask watch latest`"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        yield
-
-
-def _notify(command: str | None, store: Any, job_id: int, code: int) -> None:
+def _notify(command: str | None, ctx: Context, job_id: int, code: int) -> None:
+    """The user's notify command once the job has ended (not when watching was interrupted)."""
     if not command or code == 130:
         return
     from longtask.cli import render
+    from longtask.jobs import runner
 
-    job = store.job(job_id)
-    snap = store.snapshot(job_id, 300.0, 30.0)
-    ops.run_notify(
-        command,
-        {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": job.state, "LONGTASK_EXIT_CODE": str(code)},
-        render.summary(snap) + "\n",
-    )
-
-
-def _stop_workers(proc: subprocess.Popen[bytes], interrupted: bool) -> None:
-    if proc.poll() is not None:
-        return
-    if interrupted:
-        note("stopping workers at the next page batch (Ctrl-C again to stop now)")
-    proc.send_signal(signal.SIGTERM)
-    while True:
-        try:
-            proc.wait()
-            return
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGTERM)
+    job = ctx.store.job(job_id)
+    snap = ctx.store.snapshot(job_id, ctx.settings.stall_after, ctx.settings.lease)
+    env = {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": job.state, "LONGTASK_EXIT_CODE": str(code)}
+    warning = runner.notify(command, env, render.summary(snap) + "\n")
+    if warning:
+        note(warning)
 
 
 @server_app.command("status")
@@ -570,9 +493,9 @@ def server_status(json_: JsonOpt = False) -> None:
     with reported_errors():
         from longtask.jobs.redis_server import EmbeddedRedis
 
-        s = _settings()
+        s = context().settings
         if s.redis_url:
-            info = {"running": None, "external": s.redis_url}
+            info: dict[str, object] = {"running": None, "external": s.redis_url}
         else:
             server = EmbeddedRedis(s.home)
             ep = server.endpoint()
@@ -603,8 +526,7 @@ def server_stop() -> None:
     with reported_errors():
         from longtask.jobs.redis_server import EmbeddedRedis
 
-        s = _settings()
-        stopped = EmbeddedRedis(s.home).stop()
+        stopped = EmbeddedRedis(context().settings.home).stop()
         out.print("stopped" if stopped else "not running")
 
 
@@ -623,11 +545,11 @@ def search(
         from longtask.pipelines import embed as embed_mod
         from longtask.pipelines.search import top_k
 
-        s = _settings()
-        store = _store(s)
+        ctx = context()
+        store = ctx.store
         job_id = store.resolve_job(job) if job is not None else None
-        pipe = store.job(job_id).pipeline if job_id is not None else s.resolved().pipeline.as_dict()
-        model = embed_mod.load(pipe["embedder"], pipe["precision"])
+        pipe = store.job(job_id).pipeline if job_id is not None else ctx.settings.resolved().pipeline
+        model = embed_mod.load(pipe.embedder, pipe.precision)
         vec = model.embed([query])[0]
         hits = top_k(vec, store.iter_chunks(job_id), k)
         rows = [

@@ -1,8 +1,6 @@
 """Operator commands: stats, health, prune, export."""
 
 import json
-import os
-import subprocess
 import sys
 import time
 from enum import Enum
@@ -12,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from longtask.cli.context import context
 from longtask.cli.output import emit_json, note, out, reported_errors
 from longtask.errors import LongtaskError
 
@@ -29,14 +28,6 @@ class ExportFormat(str, Enum):
     parquet = "parquet"
 
 
-def _open() -> tuple[Any, Any]:
-    from longtask import settings
-    from longtask.jobs.store import Store
-
-    s = settings.load()
-    return s, Store(s.db_path)
-
-
 def stats(json_: JsonOpt = False) -> None:
     """Queue depths, live workers, throughput, failures, waiting and stalled work.
 
@@ -45,8 +36,8 @@ def stats(json_: JsonOpt = False) -> None:
     with reported_errors():
         from longtask.jobs import ops
 
-        s, store = _open()
-        g = ops.gather(s, store)
+        ctx = context()
+        g = ops.gather(ctx.settings, ctx.store)
         if json_:
             emit_json(g)
             return
@@ -56,11 +47,12 @@ def stats(json_: JsonOpt = False) -> None:
             f"{t['retrying']} retrying, {g['dead']} dead in all",
             markup=False,
         )
-        out.print(
-            "queues: "
-            + ", ".join(f"{p} {d['queued']} (+{d['scheduled']} scheduled)" for p, d in g["queues"].items()),
-            markup=False,
+        queues = (
+            ", ".join(f"{p} {d['queued']} (+{d['scheduled']} scheduled)" for p, d in g["queues"].items())
+            if g["queues"] is not None
+            else "unknown: the built-in Redis is not running (any submit, run or worker starts it)"
         )
+        out.print(f"queues: {queues}", markup=False)
         out.print(
             f"throughput: {g['pages_per_min_5m']:.1f} pages/min (5 min), {g['pages_per_min_60m']:.1f} (60 min); "
             f"failure rate {g['failure_rate_60m']:.1%} (60 min)",
@@ -107,8 +99,8 @@ def health(
     with reported_errors():
         from longtask.jobs import ops
 
-        s, store = _open()
-        g = ops.gather(s, store)
+        ctx = context()
+        g = ops.gather(ctx.settings, ctx.store)
         limits = {
             "max_queued": max_queued,
             "max_failure_rate": max_failure_rate,
@@ -130,21 +122,15 @@ def health(
             if not tripped:
                 out.print(f"ok ({len(checks)} check(s))", markup=False)
         if tripped and notify_command:
-            run_notify(notify_command, {"LONGTASK_HEALTH": "tripped"}, "\n".join(c.message for c in tripped))
+            from longtask.jobs import runner
+
+            warning = runner.notify(
+                notify_command, {"LONGTASK_HEALTH": "tripped"}, "\n".join(c.message for c in tripped)
+            )
+            if warning:
+                note(warning)
         if tripped:
             raise typer.Exit(4)
-
-
-def run_notify(command: str, env: dict[str, str], stdin: str = "") -> None:
-    """Run a user's notify command; its failure is reported, never fatal."""
-    try:
-        proc = subprocess.run(
-            command, shell=True, input=stdin, text=True, env={**os.environ, **env}, timeout=60, check=False
-        )
-        if proc.returncode:
-            note(f"warning: notify command exited {proc.returncode}: {command}")
-    except (OSError, subprocess.TimeoutExpired) as e:
-        note(f"warning: notify command failed ({e}): {command}")
 
 
 def prune(
@@ -159,8 +145,7 @@ def prune(
     with reported_errors():
         from longtask.jobs import ops
 
-        _, store = _open()
-        counts = store.prune(time.time() - ops.parse_age(older_than), dry_run)
+        counts = context().store.prune(time.time() - ops.parse_age(older_than), dry_run)
         if json_:
             emit_json(counts | {"dry_run": dry_run})
         else:
@@ -186,7 +171,7 @@ def export(
     Example: longtask export latest > chunks.jsonl
     """
     with reported_errors():
-        _, store = _open()
+        store = context().store
         job_id = store.resolve_job(job)
         rows = store.iter_chunks(job_id)
         if format_ is ExportFormat.jsonl:

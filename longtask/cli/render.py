@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from longtask.cli.output import duration
+from longtask.jobs.estimate import estimate
 
 STATE_STYLE = {
     "succeeded": "bold green",
@@ -26,44 +27,6 @@ STATE_STYLE = {
 ORDER = ("done", "cached", "running", "queued", "pending", "retrying", "dead", "canceled")
 
 
-def estimate(snap: dict[str, Any], rate: float | None) -> dict[str, Any]:
-    """Pages expected in all, and an ETA blending past throughput with the live rate.
-
-    Unopened documents count at the average pages per document so far (before any,
-    at past bytes per page). The ETA leans on history at the start and on the live
-    rate as the job progresses.
-    """
-    job = snap["job"]
-    hist = snap.get("history")
-    opened = snap["docs_opened"]
-    pages_total = job["pages_total"]
-    unopened = max(0, job["tasks"] - opened - job["counts"]["dead"] - job["counts"]["canceled"])
-    if opened:
-        expected = pages_total + (round(unopened * pages_total / opened) if unopened else 0)
-    elif hist and hist["bytes_per_page"]:
-        expected = round(job["bytes"] / hist["bytes_per_page"])
-    else:
-        expected = pages_total
-    exact = unopened == 0
-    remaining = max(0, expected - job["pages_done"])
-    live = remaining / rate if rate else None
-    past = remaining / hist["pages_per_s"] if hist and hist["pages_per_s"] else None
-    if live is not None and past is not None:
-        f = min(1.0, job["pages_done"] / expected) if expected else 1.0
-        eta: float | None = (1 - f) * past + f * live
-    else:
-        eta = live if live is not None else past
-    if job["state"] in ("succeeded", "failed", "canceled"):
-        eta = 0.0
-    return {
-        "pages_expected": expected,
-        "pages_exact": exact,
-        "eta": eta,
-        "rate": rate,
-        "from_history": past is not None,
-    }
-
-
 def finished_docs(job: dict[str, Any]) -> int:
     c = job["counts"]
     return int(c["done"] + c["cached"] + c["dead"] + c["canceled"])
@@ -71,14 +34,6 @@ def finished_docs(job: dict[str, Any]) -> int:
 
 def _bar(done: float, total: float, width: int = 40) -> ProgressBar:
     return ProgressBar(total=max(total, 1), completed=min(done, max(total, 1)), width=width)
-
-
-def average_rate(job: dict[str, Any], now: float | None = None) -> float | None:
-    """Pages per second since the job started: the rate to show when not sampling live."""
-    if not job["started_at"] or not job["pages_done"]:
-        return None
-    end = job["finished_at"] or now or time.time()
-    return float(job["pages_done"] / max(end - job["started_at"], 1e-3))
 
 
 def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None) -> RenderableType:
@@ -236,3 +191,30 @@ def dead_lines(tasks: list[dict[str, Any]]) -> list[str]:
         )
         for t in tasks
     ]
+
+
+RECORD_FIELDS = (
+    "id",
+    "job_id",
+    "path",
+    "state",
+    "error_type",
+    "error_message",
+    "attempts",
+    "kills",
+    "pages_done",
+    "pages_total",
+    "warning",
+)
+
+
+def task_record(record: dict[str, Any]) -> list[str]:
+    """`dead show`: one task in full, its traceback and its event history, as plain lines."""
+    lines = [f"{key:>14}: {record[key]}" for key in RECORD_FIELDS]
+    lines.append("     traceback:")
+    lines.append(record["traceback"] or "  (none)")
+    lines.append("        events:")
+    for e in record["events"]:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["at"]))
+        lines.append(f"  {when}  {e['kind']:<9} {e['detail'] or ''}")
+    return lines

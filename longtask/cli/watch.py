@@ -14,10 +14,10 @@ from rich.live import Live
 
 from longtask.cli import render
 from longtask.cli.output import emit_json, err, note, out
+from longtask.jobs.estimate import average_rate, estimate
+from longtask.jobs.states import JOB_ENDED, job_exit_code
 from longtask.jobs.store import Store
 from longtask.settings import Settings
-
-EXIT_FOR = {"succeeded": 0, "failed": 4, "canceled": 5}
 
 
 class Rate:
@@ -38,7 +38,7 @@ class Rate:
             t0 = job["started_at"]  # time spent queued is not processing time
         if now - t0 >= 3 and job["pages_done"] > p0:
             return (job["pages_done"] - p0) / (now - t0)
-        return render.average_rate(job, now)
+        return average_rate(job, now)
 
 
 def watch(
@@ -57,7 +57,7 @@ def watch(
     def snapshot() -> tuple[dict[str, Any], float | None]:
         snap = store.snapshot(job_id, settings.stall_after, settings.lease)
         r = rate.update(snap)
-        snap["estimate"] = render.estimate(snap, r)
+        snap["estimate"] = estimate(snap, r)
         return snap, r
 
     snap, r = snapshot()
@@ -86,11 +86,11 @@ def watch(
         return 124
     if mode != "json":
         out.print(render.summary(snap), markup=False)
-    return EXIT_FOR[snap["job"]["state"]]
+    return job_exit_code(snap["job"]["state"])
 
 
 def _ended(snap: dict[str, Any]) -> bool:
-    return snap["job"]["state"] in EXIT_FOR
+    return snap["job"]["state"] in JOB_ENDED
 
 
 def _expired(deadline: float | None) -> bool:

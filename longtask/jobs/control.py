@@ -1,6 +1,6 @@
-"""Job operations the CLI calls: submit, cancel, resume, retry-failed and the sweep.
+"""What a user asks of the job system: submit, cancel, resume, retry-failed.
 
-Each writes SQLite first and Redis second, so a Redis failure part-way leaves rows
+Each writes the store first and Redis second, so a Redis failure part-way leaves rows
 that `resume` (or any worker's sweep) turns back into messages: nothing is lost.
 """
 
@@ -13,15 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
-from longtask.jobs import queue
-from longtask.jobs.store import UNFINISHED, FileEntry, Job, Store
-from longtask.jobs.tasks import backoff, schedule_retry, send
+from longtask.jobs import queue, recovery
+from longtask.jobs.estimate import estimate
+from longtask.jobs.states import WAITING, JobState, TaskState
+from longtask.jobs.store import FileEntry, Job, Store
 from longtask.pipelines.discover import discover
 from longtask.settings import Settings
-
-
-def open_store(settings: Settings) -> Store:
-    return Store(settings.db_path)
 
 
 @dataclass
@@ -49,16 +46,14 @@ class Submitted:
         return d
 
 
-def estimate_seconds(store: Store, job: Job) -> float | None:
+def estimate_at_submit(store: Store, job: Job) -> float | None:
     """Time to finish from past throughput of this model, before any page is done."""
-    hist = store.history_rate(f"{job.pipeline['embedder']}/{job.pipeline['precision']}")
-    if not hist or not hist["bytes_per_s"]:
+    history = store.history_rate(job.pipeline.model_key)
+    if not history:
         return None
-    c = job.counts
-    waiting = c["pending"] + c["queued"] + c["running"] + c["retrying"]
-    if not waiting:
-        return 0.0
-    return job.bytes_total * waiting / max(1, job.tasks_total) / hist["bytes_per_s"]
+    snap = {"job": job.as_dict(), "history": history, "docs_opened": job.docs_opened}
+    eta: float | None = estimate(snap, None)["eta"]
+    return eta
 
 
 def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], priority: str) -> Submitted:
@@ -83,17 +78,17 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
         [FileEntry(f.path, f.raw_path, f.size, f.mtime_ns) for f in found],
         [s.as_dict() for s in skipped],
         priority,
-        pipeline.as_dict(),
-        settings.policy.as_dict(),
+        pipeline,
+        settings.policy,
         pipeline.fingerprint(),
     )
     job = store.job(job_id)
-    if job.counts["pending"]:
+    if job.counts[TaskState.pending]:
         try:
             queue.enqueue_dispatch(conn, priority, job_id)
         except Exception as e:  # noqa: BLE001 - any send failure leaves a resumable job
-            return Submitted(store.job(job_id), False, f"{e}", estimate_seconds(store, job))
-    return Submitted(job, True, None, estimate_seconds(store, job))
+            return Submitted(store.job(job_id), False, f"{e}", estimate_at_submit(store, job))
+    return Submitted(job, True, None, estimate_at_submit(store, job))
 
 
 @dataclass
@@ -113,7 +108,7 @@ class CancelResult:
 def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -> CancelResult:
     """Cancel: queued tasks now, running ones at their next page batch, stragglers by force.
 
-    SQLite first: the cancel flag and the canceled rows hold even when Redis is down
+    The store first: the cancel flag and the canceled rows hold even when Redis is down
     (a message that still arrives finds its task canceled and does nothing).
     """
     before = store.job(job_id)
@@ -123,7 +118,7 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
         conn: Any = queue.connect(settings)
     except BackendUnavailable:
         conn = None
-    waiting = store.tasks_in(job_id, ("pending", "queued", "retrying"))
+    waiting = store.tasks_in(job_id, WAITING)
     running = store.request_cancel(job_id)
     was_running = {t.id for t in running}
     if conn is not None:
@@ -134,7 +129,7 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
     deadline = time.monotonic() + grace
     while running and time.monotonic() < deadline:
         time.sleep(0.1)
-        running = store.tasks_in(job_id, ("running",))
+        running = store.tasks_in(job_id, (TaskState.running,))
     forced = [t for t in running if t.id in was_running]
     if forced:
         if conn is not None:
@@ -143,12 +138,14 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
             except queue.TRANSPORT_ERRORS:
                 pass  # fenced anyway: its next commit finds the task canceled and stops
         store.force_cancel([t.id for t in forced], f"did not stop within {grace:g}s of the cancel; stopped")
-    stopped = sum(1 for tid in was_running - {t.id for t in forced} if store.task(tid).state == "canceled")
+    stopped = sum(
+        1 for tid in was_running - {t.id for t in forced} if store.task(tid).state == TaskState.canceled
+    )
     after = store.job(job_id)
     return CancelResult(
         job_id,
         after.state,
-        after.counts["canceled"] - before.counts["canceled"],
+        after.counts[TaskState.canceled] - before.counts[TaskState.canceled],
         stopped,
         len(forced),
         after.pages_done,
@@ -163,10 +160,12 @@ def resume(settings: Settings, store: Store, job_id: int) -> int:
     """
     job = store.job(job_id)
     conn = queue.connect(settings)
-    if job.state == "succeeded" or (job.state == "failed" and not job.counts["canceled"]):
+    if job.state == JobState.succeeded or (
+        job.state == JobState.failed and not job.counts[TaskState.canceled]
+    ):
         return 0
-    store.reopen(job_id, ("canceled",))
-    return rebuild(settings, store, conn, job_ids=[job_id], retry_now=True)
+    store.reopen(job_id, (TaskState.canceled,))
+    return recovery.rebuild(settings, store, conn, job_ids=[job_id], retry_now=True)
 
 
 def retry_failed(settings: Settings, store: Store, job_id: int | None, error_type: str | None) -> int:
@@ -177,109 +176,6 @@ def retry_failed(settings: Settings, store: Store, job_id: int | None, error_typ
     conn = queue.connect(settings)
     total = 0
     for jid in job_ids:
-        total += len(store.reopen(jid, ("dead",), error_type))
-    rebuild(settings, store, conn, job_ids=job_ids)
+        total += len(store.reopen(jid, (TaskState.dead,), error_type))
+    recovery.rebuild(settings, store, conn, job_ids=job_ids)
     return total
-
-
-def reap(
-    settings: Settings,
-    store: Store,
-    conn: Any,
-    worker: str | None = None,
-    reason: str = "",
-    killed: bool = True,
-) -> int:
-    """Give orphaned running tasks back: from a worker known dead, or any silent one.
-
-    Without `worker` (a sweep) this also finds runs that ended without recording a
-    result (RQ says the message finished, failed or was stopped, and the task has not
-    moved for a lease): e.g. the status database refused the failure record.
-    """
-    lost = [
-        (t, reason or f"worker {t.worker} stopped answering", killed)
-        for t in store.orphaned(settings.lease, worker)
-    ]
-    if worker is None and conn is not None:
-        seen = {t.id for t, _, _ in lost}
-        quiet = [t for t in store.quiet_running(settings.lease) if t.id not in seen and t.rq_id]
-        status = queue.statuses(conn, [t.rq_id for t in quiet if t.rq_id])
-        for t in quiet:
-            if status.get(t.rq_id or "") in queue.ENDED_STATUSES:
-                why = f"its run ended without recording a result (RQ status {status[t.rq_id or '']})"
-                lost.append((t, why, False))
-    for task, why, was_killed in lost:
-        job = store.job(task.job_id)
-        delay = backoff(job.policy, task.attempts)
-        if (
-            store.lose(task.id, why, was_killed, delay, attempt=task.attempts) == "retrying"
-            and conn is not None
-        ):
-            schedule_retry(store, conn, task.id, job.priority, delay, job.policy)
-    return len(lost)
-
-
-def send_due_retries(store: Store, conn: Any) -> int:
-    """Send the retries whose backoff has passed (their due time lives in SQLite)."""
-    sent = 0
-    for job_id, ids in store.due_retries().items():
-        job = store.job(job_id)
-        sent += send(store, conn, job.priority, ids, job.policy, from_states=("retrying",))
-    return sent
-
-
-def rebuild(
-    settings: Settings,
-    store: Store,
-    conn: Any,
-    job_ids: Sequence[int] | None = None,
-    retry_now: bool = False,
-) -> int:
-    """Make Redis match SQLite: resend what should be queued and is not. Idempotent.
-
-    Pending tasks are sent; queued ones whose message Redis no longer holds are sent
-    again (under a new message id, so a stale copy is ignored); retrying ones when
-    their backoff has passed, or at once with `retry_now`.
-    """
-    reap(settings, store, conn)
-    tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
-    live = queue.live(conn, [t.rq_id for t in tasks if t.state == "queued" and t.rq_id])
-    now = time.time()
-    by_job: dict[int, list[int]] = {}
-    for t in tasks:
-        if t.state == "queued" and t.rq_id in live:
-            continue
-        if t.state == "retrying" and not retry_now and t.retry_at and t.retry_at > now:
-            continue  # the supervisor's timer sends it when due
-        by_job.setdefault(t.job_id, []).append(t.id)
-    sent = 0
-    for job_id, ids in by_job.items():
-        job: Job = store.job(job_id)
-        sent += send(store, conn, job.priority, ids, job.policy)
-    return sent
-
-
-def promote_aged(store: Store, conn: Any, after: float) -> int:
-    """Move documents that have waited `after` seconds in the default or low queue to
-    the back of the high queue, so a steady stream of high work delays them by at
-    most `after` plus the high work queued before them, never forever."""
-    if after <= 0:
-        return 0
-    waiting = store.aged(time.time() - after)
-    where = queue.origins(conn, [t.rq_id for t in waiting if t.rq_id])
-    stale = [t for t in waiting if t.rq_id and where.get(t.rq_id) not in (None, "high")]
-    if not stale:
-        return 0
-    queue.remove(conn, [t.rq_id for t in stale if t.rq_id])
-    by_job: dict[int, list[int]] = {}
-    for t in stale:
-        by_job.setdefault(t.job_id, []).append(t.id)
-    sent = 0
-    for job_id, ids in by_job.items():
-        sent += send(store, conn, "high", ids, store.job(job_id).policy, from_states=("queued",))
-    return sent
-
-
-def unfinished_count(store: Store, job_id: int) -> int:
-    job = store.job(job_id)
-    return sum(job.counts[s] for s in UNFINISHED)

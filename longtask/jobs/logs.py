@@ -1,14 +1,13 @@
 """Worker logs: a rotating file under the data directory, and stderr when attended.
 
-`longtask run` starts its workers with LONGTASK_WORKER_QUIET=1 so that their lines go
-to the file only and do not tear through the live progress view.
+`longtask run` starts its workers quiet (LONGTASK_WORKER_QUIET=1, read by settings) so
+that their lines go to the file only and do not tear through the live progress view.
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 from pathlib import Path
 
 MAX_BYTES = 5_000_000
@@ -21,13 +20,13 @@ def log_path(home: Path) -> Path:
     return folder / "worker.log"
 
 
-def setup(home: Path, verbose: bool = False) -> Path:
+def setup(home: Path, verbose: bool = False, quiet: bool = False) -> Path:
     path = log_path(home)
     fmt = logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     handlers: list[logging.Handler] = [
         logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS)
     ]
-    if not os.environ.get("LONGTASK_WORKER_QUIET"):
+    if not quiet:
         handlers.append(logging.StreamHandler())
     level = logging.INFO if verbose else logging.WARNING
     for name in ("rq", "longtask"):

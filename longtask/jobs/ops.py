@@ -11,16 +11,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from longtask.errors import LongtaskError
+from longtask.errors import BackendUnavailable, LongtaskError
 from longtask.jobs import queue
 from longtask.jobs.store import Store
 from longtask.settings import Settings
 
 
 def gather(settings: Settings, store: Store) -> dict[str, Any]:
+    """The gauges. A probe observes and never starts anything: with the built-in Redis
+    not running, the queue depths are unknown (None) and the rest is still reported."""
     gauges = store.stats(settings.stall_after, settings.lease)
-    conn = queue.connect(settings)
-    gauges["queues"] = queue.depths(conn)
+    try:
+        gauges["queues"] = queue.depths(queue.connect(settings, start=False))
+    except BackendUnavailable:
+        if settings.redis_url:
+            raise  # an external Redis that is down is an outage to report (exit 3)
+        gauges["queues"] = None
     return gauges
 
 
@@ -75,11 +81,12 @@ def prometheus(gauges: dict[str, Any], checks: list[Check]) -> str:
         "Documents of unfinished jobs by state.",
         [({"state": s}, n) for s, n in gauges["tasks"].items()],
     )
-    metric(
-        "queue_depth",
-        "Messages in the Redis queues by priority.",
-        [({"priority": p}, d["queued"]) for p, d in gauges["queues"].items()],
-    )
+    if gauges["queues"] is not None:
+        metric(
+            "queue_depth",
+            "Messages in the Redis queues by priority.",
+            [({"priority": p}, d["queued"]) for p, d in gauges["queues"].items()],
+        )
     metric("dead_tasks", "Dead documents in all jobs.", [({}, gauges["dead"])])
     metric(
         "pages_per_minute",

@@ -1,4 +1,4 @@
-"""The one importer of rq: connect, enqueue, remove and stop.
+"""The one importer of rq: connect, enqueue, remove, stop, and the RQ worker class.
 
 RQ is the transport only. Messages carry a task id (JSON, never pickle); what a task
 is, and whether it is finished, lives in SQLite. RQ job ids are `lt<task>-<n>`, where
@@ -9,7 +9,7 @@ spent one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -47,7 +47,7 @@ def connect(settings: Settings, start: bool = True) -> redis.Redis:
         if settings.redis_url:
             conn = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
         else:
-            from longtask.jobs.redis_server import EmbeddedRedis, _client
+            from longtask.jobs.redis_server import EmbeddedRedis, client
 
             server = EmbeddedRedis(settings.home)
             ep = server.ensure() if start else server.endpoint()
@@ -55,7 +55,7 @@ def connect(settings: Settings, start: bool = True) -> redis.Redis:
                 raise BackendUnavailable(
                     "the built-in Redis is not running: any `longtask submit`, `run` or `worker` starts it"
                 )
-            conn = _client(ep, timeout=2)
+            conn = client(ep, timeout=2)
         conn.ping()
         return conn
     except (redis.RedisError, OSError) as e:
@@ -69,6 +69,7 @@ def connect(settings: Settings, start: bool = True) -> redis.Redis:
 
 
 def queue(conn: redis.Redis, priority: str) -> Queue:
+    """The RQ queue of a priority; workers take from high, then default, then low."""
     return Queue(f"longtask:{priority}", connection=conn, serializer=JSONSerializer)
 
 
@@ -125,7 +126,7 @@ def _field(conn: redis.Redis, rq_ids: Sequence[str], name: str) -> dict[str, str
         part = rq_ids[i : i + ENQUEUE_BATCH]
         with conn.pipeline() as pipe:
             for rid in part:
-                pipe.hget(f"rq:job:{rid}", name)
+                pipe.hget(RQJob.key_for(rid), name)
             found = pipe.execute()
         out.update((rid, v.decode() if v else None) for rid, v in zip(part, found))
     return out
@@ -179,3 +180,35 @@ def depths(conn: redis.Redis) -> dict[str, Any]:
             "started": q.started_job_registry.count,
         }
     return out
+
+
+def work(
+    conn: redis.Redis,
+    name: str,
+    horse_killed: Callable[[Any, int, int, Any], None],
+    prepare_horse: Callable[[], None],
+    burst: bool,
+    verbose: bool,
+) -> None:
+    """Run RQ's forking Worker on the longtask queues until stopped (or empty, in burst).
+
+    `prepare_horse` runs first thing in each forked work horse (e.g. to die with the
+    worker process); `horse_killed` is told of a horse that died by a signal. No RQ
+    scheduler: retries are timed in the store and sent by the supervisor.
+    """
+    from rq import Worker
+
+    class HorseWorker(Worker):  # type: ignore[misc]
+        def main_work_horse(self, job: Any, queue_: Any) -> None:
+            prepare_horse()
+            super().main_work_horse(job, queue_)
+
+    worker = HorseWorker(
+        queues(conn),
+        connection=conn,
+        name=name,
+        serializer=JSONSerializer,
+        work_horse_killed_handler=horse_killed,
+        job_monitoring_interval=5,
+    )
+    worker.work(burst=burst, logging_level="INFO" if verbose else "WARNING")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from longtask.errors import BackendUnavailable
-from longtask.jobs.store import private_dir
+from longtask.fsutil import private_dir
 
 if TYPE_CHECKING:
     import redis
@@ -173,13 +173,13 @@ class EmbeddedRedis:
         if ep.socket is not None and not ep.socket.exists():
             return False
         try:
-            client = _client(ep, timeout=0.5, retries=0)
-            return bool(client.ping())
+            conn = client(ep, timeout=0.5, retries=0)
+            return bool(conn.ping())
         except (redis.RedisError, OSError):
             return False
 
 
-def _client(ep: Endpoint, timeout: float | None = None, retries: int = 3) -> redis.Redis:
+def client(ep: Endpoint, timeout: float | None = None, retries: int = 3) -> redis.Redis:
     import redis
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry

@@ -38,7 +38,7 @@ from typing import IO, Any
 
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
-from longtask.jobs import control, logs, queue, tasks
+from longtask.jobs import logs, queue, recovery, sending, tasks
 from longtask.jobs.store import Store
 from longtask.pipelines import document, parse, precision  # noqa: F401 - imported before forking: horses inherit them
 from longtask.pipelines import embed as embed_mod
@@ -74,6 +74,14 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
     if libc is not None:
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Duty:
+    name: str
+    every: float  # seconds between runs
+    run: Callable[[], object]
+    while_stopping: bool = False  # heartbeats go on while workers finish their batch
 
 
 @dataclass
@@ -146,35 +154,46 @@ class Supervisor:
         for child in self.children.values():
             _signal(child.proc, signal.SIGTERM)
 
-    def _guard(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _guard(self, fn: Callable[..., Any], *args: Any, name: str = "", **kwargs: Any) -> Any:
         """Run one housekeeping step; an outage is logged and the step tried again later."""
         try:
             return fn(*args, **kwargs)
         except OUTAGE_ERRORS as e:
-            log.warning("%s: backend unavailable (%s); will try again", getattr(fn, "__name__", fn), e)
+            log.warning(
+                "%s: backend unavailable (%s); will try again", name or getattr(fn, "__name__", fn), e
+            )
             return None
+
+    def duties(self) -> list[Duty]:
+        """The supervisor's periodic housekeeping, each on its own interval (as huey's
+        consumer and rq's pool have it): adding a duty is one entry here."""
+        s = self.settings
+        return [
+            Duty("heartbeat", s.heartbeat_every, self._heartbeat, while_stopping=True),
+            Duty("send due retries", RETRY_EVERY, lambda: sending.send_due_retries(self.store, self.conn)),
+            Duty("rebuild the queue", s.sweep_every, lambda: recovery.rebuild(s, self.store, self.conn)),
+            Duty(
+                "promote aged work",
+                s.sweep_every,
+                lambda: sending.promote_aged(self.store, self.conn, s.aging),
+            ),
+            Duty("reap silent workers", s.reap_every, lambda: recovery.reap(s, self.store, self.conn)),
+        ]
+
+    def _heartbeat(self) -> None:
+        self.store.heartbeat([c.name for c in self.children.values()])
 
     def run(self, until: Callable[[], bool] | None = None) -> int:
         """Supervise until stopped (or, in burst mode, until the queues are empty)."""
-        control.rebuild(self.settings, self.store, self.conn)
+        recovery.rebuild(self.settings, self.store, self.conn)
         for slot in range(self.concurrency):
             self._spawn(slot)
-        last_beat = last_sweep = last_retry = last_reap = time.monotonic()
+        duties = self.duties()
+        last = {d.name: time.monotonic() for d in duties}
         while self.children or self.respawn_at:
             time.sleep(0.2)
             now = time.monotonic()
-            for slot, child in list(self.children.items()):
-                rc = child.proc.poll()
-                if rc is None:
-                    continue
-                del self.children[slot]
-                self._reap(child, rc)
-                if not self.stopping and not (self.burst and rc == 0):
-                    self._schedule_respawn(slot, child, now)
-            for slot, at in list(self.respawn_at.items()):
-                if now >= at and not self.stopping:
-                    del self.respawn_at[slot]
-                    self._spawn(slot)
+            self._check_children(now)
             if not self.stopping and until is not None and until():
                 self.request_stop()
             if self.stopping and (self.forced or (self.stop_at and now > self.stop_at)):
@@ -182,20 +201,26 @@ class Supervisor:
                     _signal(child.proc, signal.SIGTERM)  # a second SIGTERM is RQ's cold stop
                 self.stop_at = None if self.forced else now + 5
                 self.forced = False
-            if now - last_beat > self.settings.heartbeat_every:
-                self._guard(self.store.heartbeat, [c.name for c in self.children.values()])
-                last_beat = now
-            if not self.stopping and now - last_retry > RETRY_EVERY:
-                self._guard(control.send_due_retries, self.store, self.conn)
-                last_retry = now
-            if not self.stopping and now - last_sweep > self.settings.sweep_every:
-                self._guard(control.rebuild, self.settings, self.store, self.conn)
-                self._guard(control.promote_aged, self.store, self.conn, self.settings.aging)
-                last_sweep = last_reap = now
-            elif not self.stopping and now - last_reap > self.settings.reap_every:
-                self._guard(control.reap, self.settings, self.store, self.conn)
-                last_reap = now
+            for duty in duties:
+                if (duty.while_stopping or not self.stopping) and now - last[duty.name] > duty.every:
+                    self._guard(duty.run, name=duty.name)
+                    last[duty.name] = now
         return 0
+
+    def _check_children(self, now: float) -> None:
+        """Reap worker processes that died; start due ones again."""
+        for slot, child in list(self.children.items()):
+            rc = child.proc.poll()
+            if rc is None:
+                continue
+            del self.children[slot]
+            self._reap(child, rc)
+            if not self.stopping and not (self.burst and rc == 0):
+                self._schedule_respawn(slot, child, now)
+        for slot, at in list(self.respawn_at.items()):
+            if now >= at and not self.stopping:
+                del self.respawn_at[slot]
+                self._spawn(slot)
 
     def _schedule_respawn(self, slot: int, child: Child, now: float) -> None:
         """Restart at once, or with a growing delay when it keeps dying at start (Redis down)."""
@@ -211,7 +236,7 @@ class Supervisor:
         # Only a signal (SIGKILL by the OOM killer, a segfault) counts against the
         # document; a worker that exits with an error (say Redis went away) does not.
         lost = self._guard(
-            control.reap,
+            recovery.reap,
             self.settings,
             self.store,
             self.conn,
@@ -234,25 +259,22 @@ def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
 # ---- the worker process ----------------------------------------------------------
 
 
-def _horse_killed(store: Store, settings: settings_mod.Settings, conn: Any) -> Callable[..., None]:
+def _horse_killed(store: Store, conn: Any) -> Callable[..., None]:
     def handler(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
         if job.func_name != queue.RUN_TASK:
             return
         try:
-            task_id = int(job.args[0])
+            task = store.task(int(job.args[0]))
+            if task.state != "running" or task.rq_id != job.id:
+                return  # not this message's run (a newer one holds the task)
             how = (
                 f"signal {os.WTERMSIG(ret_val)}"
                 if ret_val and os.WIFSIGNALED(ret_val)
                 else f"status {ret_val}"
             )
-            task = store.task(task_id)
-            if task.state != "running" or task.rq_id != job.id:
-                return  # not this message's run (a newer one holds the task)
-            j = store.job(task.job_id)
-            delay = tasks.backoff(j.policy, task.attempts)
-            reason = f"the process working on it was killed ({how})"
-            if store.lose(task_id, reason, True, delay, attempt=task.attempts) == "retrying":
-                tasks.schedule_retry(store, conn, task_id, j.priority, delay, j.policy)
+            recovery.give_back(
+                store, conn, task, f"the process working on it was killed ({how})", killed=True
+            )
         except OUTAGE_ERRORS as e:
             # The sweep finds the task later (its run ended without a result).
             log.warning("could not record a killed work horse (%s); the sweep will", e)
@@ -261,31 +283,26 @@ def _horse_killed(store: Store, settings: settings_mod.Settings, conn: Any) -> C
 
 
 def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
-    from rq import Worker
-    from rq.serializers import JSONSerializer
-
-    class HorseWorker(Worker):  # type: ignore[misc]
-        """RQ's forking Worker whose work horse dies with it (Linux)."""
-
-        def main_work_horse(self, job: Any, queue_: Any) -> None:
-            die_with_parent()
-            if os.getppid() != parent:
-                os._exit(1)  # the worker died between fork and prctl
-            super().main_work_horse(job, queue_)
-
     parent = os.getpid()
+
+    def prepare_horse() -> None:
+        die_with_parent()
+        if os.getppid() != parent:
+            os._exit(1)  # the worker died between fork and prctl
+
     settings = settings_mod.load()
-    logs.setup(settings.home, verbose)
+    logs.setup(settings.home, verbose, quiet=settings.worker_quiet)
     store = Store(settings.db_path)
     conn = queue.connect(settings)
     store.register_worker(name, os.getpid(), socket.gethostname())
-    if settings.pipeline.precision == "auto" and settings.pipeline.embedder != "hash":
+    pipe = settings.pipeline
+    if pipe.precision == "auto" and pipe.embedder == "minilm":
         precision.remember(settings.home, embed_mod.bf16_is_fast())  # measured once, single-threaded
     pipe = settings.resolved().pipeline
     # Load before forking, single-threaded; each horse raises its own thread count.
     embed_mod.set_threads(1)
-    tasks.preloaded[f"{pipe.embedder}/{pipe.precision}"] = embed_mod.load(
-        pipe.embedder, pipe.precision, pipe.embed_batch
+    process = tasks.Process(
+        name, {pipe.model_key: embed_mod.load(pipe.embedder, pipe.precision, pipe.embed_batch)}, threads
     )
     store.count_model_load(name)
     # Read the tokenizer once here too: every forked horse inherits it instead of
@@ -295,18 +312,8 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     # so copy) every page of the parent's objects.
     gc.freeze()
     embed_mod.set_threads(1)
-    tasks.worker_name = name
-    tasks.torch_threads = threads
-    worker = HorseWorker(
-        queue.queues(conn),
-        connection=conn,
-        name=name,
-        serializer=JSONSerializer,
-        work_horse_killed_handler=_horse_killed(store, settings, conn),
-        job_monitoring_interval=5,
-    )
-    # No RQ scheduler: retries are timed in SQLite and sent by the supervisor.
-    worker.work(burst=burst, logging_level="INFO" if verbose else "WARNING")
+    tasks.prepare(process)
+    queue.work(conn, name, _horse_killed(store, conn), prepare_horse, burst, verbose)
 
 
 if __name__ == "__main__":

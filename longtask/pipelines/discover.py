@@ -12,6 +12,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from longtask.pipelines import files
+
 
 @dataclass(frozen=True)
 class Found:
@@ -33,16 +35,12 @@ class Skipped:
 BROKEN = "broken symlink (its target is missing): fix or remove the link"
 
 
-def display(path: bytes) -> str:
-    return path.decode("utf-8", "backslashreplace")
-
-
 def _entry(path: bytes, st: os.stat_result) -> Found:
     try:
         text = path.decode("utf-8")
         raw = None
     except UnicodeDecodeError:
-        text, raw = display(path), path
+        text, raw = files.shown(path), path
     return Found(text, raw, st.st_size, st.st_mtime_ns)
 
 
@@ -68,20 +66,20 @@ def discover(paths: Iterable[str | bytes]) -> tuple[list[Found], list[Skipped]]:
             st = os.stat(absolute)
         except FileNotFoundError:
             if os.path.islink(absolute):
-                skipped.append(Skipped(display(raw), BROKEN))
+                skipped.append(Skipped(files.shown(raw), BROKEN))
                 continue
             raise
         if stat.S_ISDIR(st.st_mode):
             for path, entry_st, reason in _walk(absolute):
                 if reason:
-                    skipped.append(Skipped(display(path), reason))
+                    skipped.append(Skipped(files.shown(path), reason))
                 elif entry_st is not None:
                     add(path, entry_st)
         elif stat.S_ISREG(st.st_mode):
             # A file named explicitly is taken whatever its extension; the worker checks it.
             add(absolute, st)
         else:
-            skipped.append(Skipped(display(raw), "not a regular file"))
+            skipped.append(Skipped(files.shown(raw), "not a regular file"))
     # The same file reached twice (a folder and a symlink into it) is one document:
     # keep the real path, report the other.
     for paths_ in inodes.values():
@@ -90,7 +88,7 @@ def discover(paths: Iterable[str | bytes]) -> tuple[list[Found], list[Skipped]]:
             for other in paths_:
                 if other != keep:
                     del found[other]
-                    skipped.append(Skipped(display(other), f"same file as {display(keep)}"))
+                    skipped.append(Skipped(files.shown(other), f"same file as {files.shown(keep)}"))
     return [found[k] for k in sorted(found)], skipped
 
 

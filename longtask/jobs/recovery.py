@@ -1,0 +1,94 @@
+"""Recovery: work whose run was lost goes back to the queue, and Redis is made to
+match the store again.
+
+A run is lost when its process dies (a killed work horse, a dead worker process, a
+machine gone silent past the lease) or ends without recording a result. `give_back`
+is the one path for all of them: the store decides retry or dead (see `retry`), and a
+retry with no backoff due is sent at once. `rebuild` is the sweep that every worker
+runs at start and every few seconds, and that `resume` runs at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from longtask.jobs import queue, retry, sending
+from longtask.jobs.states import TaskState
+from longtask.jobs.store import Store, Task
+from longtask.settings import Settings
+
+
+def give_back(store: Store, conn: Any, task: Task, reason: str, killed: bool) -> str:
+    """Retry a lost run from its checkpoint (or bury it); returns the task's new state.
+
+    Only the run that was lost (`task.attempts`) is given up; a newer run is left alone.
+    """
+    job = store.job(task.job_id)
+    delay = retry.backoff(job.policy, task.attempts)
+    state = store.lose(task.id, reason, killed, delay, attempt=task.attempts)
+    if state == TaskState.retrying:
+        sending.send_retry(store, conn, task.id, job.priority, delay, job.policy)
+    return state
+
+
+def reap(
+    settings: Settings,
+    store: Store,
+    conn: Any,
+    worker: str | None = None,
+    reason: str = "",
+    killed: bool = True,
+) -> int:
+    """Give orphaned running tasks back: from a worker known dead, or any silent one.
+
+    Without `worker` (a sweep) this also finds runs that ended without recording a
+    result (RQ says the message finished, failed or was stopped, and the task has not
+    moved for a lease): e.g. the status database refused the failure record.
+    """
+    lost = [
+        (t, reason or f"worker {t.worker} stopped answering", killed)
+        for t in store.orphaned(settings.lease, worker)
+    ]
+    if worker is None and conn is not None:
+        seen = {t.id for t, _, _ in lost}
+        quiet = [t for t in store.quiet_running(settings.lease) if t.id not in seen and t.rq_id]
+        status = queue.statuses(conn, [t.rq_id for t in quiet if t.rq_id])
+        for t in quiet:
+            if status.get(t.rq_id or "") in queue.ENDED_STATUSES:
+                why = f"its run ended without recording a result (RQ status {status[t.rq_id or '']})"
+                lost.append((t, why, False))
+    for task, why, was_killed in lost:
+        give_back(store, conn, task, why, was_killed)
+    return len(lost)
+
+
+def rebuild(
+    settings: Settings,
+    store: Store,
+    conn: Any,
+    job_ids: Sequence[int] | None = None,
+    retry_now: bool = False,
+) -> int:
+    """Make Redis match the store: resend what should be queued and is not. Idempotent.
+
+    Pending tasks are sent; queued ones whose message Redis no longer holds are sent
+    again (under a new message id, so a stale copy is ignored); retrying ones when
+    their backoff has passed, or at once with `retry_now`.
+    """
+    reap(settings, store, conn)
+    tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
+    live = queue.live(conn, [t.rq_id for t in tasks if t.state == TaskState.queued and t.rq_id])
+    now = store.clock()
+    by_job: dict[int, list[int]] = {}
+    for t in tasks:
+        if t.state == TaskState.queued and t.rq_id in live:
+            continue
+        if t.state == TaskState.retrying and not retry_now and t.retry_at and t.retry_at > now:
+            continue  # the supervisor's timer sends it when due
+        by_job.setdefault(t.job_id, []).append(t.id)
+    sent = 0
+    for job_id, ids in by_job.items():
+        job = store.job(job_id)
+        sent += sending.send(store, conn, job.priority, ids, job.policy)
+    return sent

@@ -1,0 +1,42 @@
+"""The status store: the source of truth, and the only code that writes SQL.
+
+One class per concern, composed into `Store`:
+
+- `base`         the connection, transactions, migrations, the job counters
+- `transitions`  job and task state changes (claim, checkpoint, fail, cancel, reopen)
+- `views`        job lists, `watch` snapshots, fleet gauges, what the supervisor seeks
+- `registry`     worker heartbeats, model loads, stop requests
+- `output`       chunks and embeddings
+- `history`      throughput of finished jobs
+- `prune`        retention
+
+A second backend implements the same methods with the same guarantees: every state
+change one transaction, `claim` fencing by message id, exact job counters.
+"""
+
+from __future__ import annotations
+
+from longtask.jobs.store.base import SCHEMA_VERSION, Clock
+from longtask.jobs.store.output import Output
+from longtask.jobs.store.prune import Prune
+from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Job, Task
+from longtask.jobs.store.registry import Registry
+from longtask.jobs.store.transitions import Transitions, rq_id_for
+from longtask.jobs.store.views import Views
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ChunkRow",
+    "Claim",
+    "Clock",
+    "Document",
+    "FileEntry",
+    "Job",
+    "Store",
+    "Task",
+    "rq_id_for",
+]
+
+
+class Store(Transitions, Views, Registry, Output, Prune):
+    """The SQLite store (the embedded default): `Store(settings.db_path)`."""

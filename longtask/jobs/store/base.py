@@ -1,0 +1,163 @@
+"""The SQLite connection and the primitives every part of the store is built from.
+
+Every write runs in `BEGIN IMMEDIATE` (a plain BEGIN whose first statement reads fails
+with "database is locked" under concurrent writers, whatever the busy timeout).
+The per-job counters (tasks by state, pages, chunks) live in the jobs row and change
+only through `_count` and `_add_totals`, in the same transaction as the rows they
+count, so that a `watch` refresh costs the same for 10 tasks as for 100,000.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from longtask.errors import BackendUnavailable, NotFound
+from longtask.fsutil import private_dir
+from longtask.jobs.store.records import Document, Job, Task
+
+Clock = Callable[[], float]
+# The number of migrations in schema.py; checked with one PRAGMA so that read-only
+# commands (status, watch) need not import sqlite-utils at all.
+SCHEMA_VERSION = 3
+
+
+class StoreBase:
+    def __init__(self, path: Path, clock: Clock = time.time) -> None:
+        """`clock` gives the time every row is stamped with; tests pass their own to
+        age rows instead of rewriting them behind the store's back."""
+        self.path = path
+        self.clock = clock
+        private_dir(path.parent)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=60.0)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as e:
+            raise BackendUnavailable(
+                f"cannot open the status database {path}: {e}; check the disk and the "
+                "permissions of LONGTASK_HOME"
+            ) from e
+        self.conn = conn
+        self._migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        from sqlite_utils import Database
+
+        from longtask.jobs.store.schema import migrations
+
+        db = Database(self.conn)
+        # Two processes starting together must not both apply a migration.
+        with open(self.path.with_suffix(".migrate.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with self._write():
+                migrations.apply(db)
+                self.conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        cur = self.conn.execute(sql, params)
+        cur.row_factory = sqlite3.Row
+        row: sqlite3.Row | None = cur.fetchone()
+        return row
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        cur = self.conn.execute(sql, params)
+        cur.row_factory = sqlite3.Row
+        return cur.fetchall()
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def _event(self, job_id: int, task_id: int | None, kind: str, detail: Any = None) -> None:
+        self.conn.execute(
+            "INSERT INTO events (at, job_id, task_id, kind, detail) VALUES (?, ?, ?, ?, ?)",
+            (self.clock(), job_id, task_id, kind, None if detail is None else json.dumps(detail)),
+        )
+
+    # ---- the job counters: changed here only -------------------------------------
+
+    def _count(self, job_id: int, moves: Mapping[str, int]) -> None:
+        """Add to the job's per-state task counters, e.g. {'pending': -3, 'queued': 3}."""
+        deltas = {s: n for s, n in moves.items() if n}
+        if not deltas:
+            return
+        sets = ", ".join(f"n_{s} = n_{s} + ?" for s in deltas)
+        self.conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*deltas.values(), job_id))
+
+    def _add_totals(
+        self, job_id: int, pages_total: int = 0, pages_done: int = 0, chunks: int = 0, opened: int = 0
+    ) -> None:
+        """Add to the job's page, chunk and opened-document totals."""
+        self.conn.execute(
+            "UPDATE jobs SET pages_total = pages_total + ?, pages_done = pages_done + ?, "
+            "chunks_done = chunks_done + ?, docs_opened = docs_opened + ? WHERE id = ?",
+            (pages_total, pages_done, chunks, opened, job_id),
+        )
+
+    def _adopt_document(self, task: Task, doc: Document) -> None:
+        """Count a document's pages and chunks as the task's (opened or cached): what
+        the task had counted before (an earlier attempt) is replaced, not added."""
+        self._add_totals(
+            task.job_id,
+            pages_total=doc.pages_total - (task.pages_total or 0),
+            pages_done=doc.pages_done - task.pages_done,
+            chunks=doc.chunks_done - task.chunks,
+            opened=int(task.pages_total is None),
+        )
+
+    # ---- rows every part reads --------------------------------------------------
+
+    def job(self, job_id: int) -> Job:
+        row = self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise NotFound(f"no job {job_id}: `longtask status` lists the jobs there are")
+        return Job.from_row(row)
+
+    def task(self, task_id: int) -> Task:
+        row = self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        if row is None:
+            raise NotFound(f"no task {task_id}: `longtask dead` lists dead tasks with their ids")
+        return Task(**dict(row))
+
+    def document(self, key: str) -> Document | None:
+        row = self._one("SELECT * FROM documents WHERE key = ?", (key,))
+        if row is None:
+            return None
+        return Document(
+            row["key"], row["pages_total"], row["pages_done"], row["chunks_done"], bool(row["complete"])
+        )
+
+    def tasks_in(self, job_id: int, states: Iterable[str], limit: int = -1) -> list[Task]:
+        wanted = tuple(states)
+        marks = ",".join("?" * len(wanted))
+        rows = self._all(
+            f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) ORDER BY updated_at DESC LIMIT ?",
+            (job_id, *wanted, limit),
+        )
+        return [Task(**dict(r)) for r in rows]
+
+    def _tasks(self, sql: str, params: Sequence[Any] = ()) -> list[Task]:
+        return [Task(**dict(r)) for r in self._all(sql, params)]

@@ -1,0 +1,492 @@
+"""Job and task transitions: every state change is one transaction, fenced by attempt.
+
+A task's state and its job's counters change together in `_move`; a job's own state is
+derived from its counters (`_settle`) in the same transaction. A run holds a task by
+its attempt number: a run that was given up on (its worker presumed dead) finds, at
+its next write, that a newer attempt owns the task, and stops (`StaleTask`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from longtask.errors import StaleTask, display
+from longtask.jobs import retry
+from longtask.jobs.states import FINAL, JOB_ENDED, SENDABLE, UNFINISHED, WAITING, JobState, TaskState
+from longtask.jobs.store.history import HistoryStore
+from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Task
+from longtask.pipelines.hashing import text_hash
+from longtask.settings import Pipeline, Policy
+
+T = TaskState
+
+
+def rq_id_for(task_id: int, enqueues: int) -> str:
+    """The RQ job id of a task's next send: `lt<task>-<n>`, n counting its sends."""
+    return f"lt{task_id}-{enqueues + 1}"
+
+
+class Transitions(HistoryStore):
+    # ---- jobs ---------------------------------------------------------------------
+
+    def create_job(
+        self,
+        paths: Sequence[str],
+        files: Sequence[FileEntry],
+        skipped: Sequence[dict[str, Any]],
+        priority: str,
+        pipeline: Pipeline,
+        policy: Policy,
+        fingerprint: str,
+    ) -> int:
+        now = self.clock()
+        with self._write() as c:
+            busy = self._in_flight(files, fingerprint)
+            if busy:
+                # Another unfinished job already has this exact file: do not do it twice.
+                skipped = [
+                    *skipped,
+                    *(
+                        {
+                            "path": f.path,
+                            "reason": f"already queued in job {busy[f.path]}",
+                            "job": busy[f.path],
+                        }
+                        for f in files
+                        if f.path in busy
+                    ),
+                ]
+                files = [f for f in files if f.path not in busy]
+            cur = c.execute(
+                "INSERT INTO jobs (created_at, state, priority, paths, pipeline, policy, "
+                "fingerprint, tasks_total, bytes_total, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now,
+                    JobState.queued,
+                    priority,
+                    json.dumps(list(paths)),
+                    json.dumps(pipeline.as_dict()),
+                    json.dumps(policy.as_dict()),
+                    fingerprint,
+                    len(files),
+                    sum(f.size for f in files),
+                    json.dumps(list(skipped)),
+                ),
+            )
+            job_id = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT INTO tasks (job_id, path, raw_path, size, mtime_ns, state, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((job_id, f.path, f.raw_path, f.size, f.mtime_ns, T.pending, now, now) for f in files),
+            )
+            self._count(job_id, {T.pending: len(files)})
+            self._event(job_id, None, "submitted", {"tasks": len(files)})
+            self._stat_cache(job_id, fingerprint, now)
+            self._settle(job_id)
+        return job_id
+
+    def _in_flight(self, files: Sequence[FileEntry], fingerprint: str) -> dict[str, int]:
+        """Files (same path, size, mtime) that an unfinished job with these settings holds."""
+        if not files:
+            return {}
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size INT, mtime_ns INT)")
+        self.conn.execute("DELETE FROM new_files")
+        self.conn.executemany(
+            "INSERT INTO new_files VALUES (?, ?, ?)", ((f.path, f.size, f.mtime_ns) for f in files)
+        )
+        marks = ",".join("?" * len(UNFINISHED))
+        rows = self.conn.execute(
+            "SELECT n.path, max(t.job_id) FROM new_files n JOIN tasks t ON t.path = n.path "
+            "AND t.size = n.size AND t.mtime_ns = n.mtime_ns JOIN jobs j ON j.id = t.job_id "
+            f"WHERE t.state IN ({marks}) AND j.fingerprint = ? GROUP BY n.path",
+            (*UNFINISHED, fingerprint),
+        ).fetchall()
+        self.conn.execute("DELETE FROM new_files")
+        return {r[0]: int(r[1]) for r in rows}
+
+    def _stat_cache(self, job_id: int, fingerprint: str, now: float) -> None:
+        """Answer unchanged files (same path, size and mtime as a finished task) at submit.
+
+        Like make and rsync, this trusts size and mtime; it keeps a cron re-run over a
+        large unchanged folder from costing a hash per file.
+        """
+        self.conn.execute(
+            "UPDATE tasks SET state = 'cached', sha256 = m.sha256, doc_key = m.doc_key, "
+            "pages_total = m.pages_total, pages_done = m.pages_done, chunks = m.chunks_done, "
+            "finished_at = ?, updated_at = ? FROM (SELECT n.id AS id, p.sha256, p.doc_key, "
+            "d.pages_total, d.pages_done, d.chunks_done FROM tasks n JOIN tasks p ON "
+            "p.path = n.path AND p.size = n.size AND p.mtime_ns = n.mtime_ns AND p.id != n.id "
+            "AND p.state IN ('done', 'cached') JOIN documents d ON d.key = p.doc_key "
+            "AND d.complete = 1 AND d.fingerprint = ? WHERE n.job_id = ? GROUP BY n.id) AS m "
+            "WHERE tasks.id = m.id",
+            (now, now, fingerprint, job_id),
+        )
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(pages_total), 0), coalesce(sum(pages_done), 0), "
+            "coalesce(sum(chunks), 0) FROM tasks WHERE job_id = ? AND state = ?",
+            (job_id, T.cached),
+        ).fetchone()
+        n, pages_total, pages_done, chunks = row
+        if not n:
+            return
+        self._count(job_id, {T.pending: -n, T.cached: n})
+        self._add_totals(job_id, pages_total, pages_done, chunks, opened=n)
+        self._event(job_id, None, "cached-at-submit", {"tasks": n})
+
+    def _settle(self, job_id: int) -> None:
+        """Derive the job's state from its counters, inside the caller's transaction."""
+        job = self.job(job_id)
+        c = job.counts
+        finished = sum(c[s] for s in FINAL)
+        if finished == job.tasks_total:
+            if job.cancel_requested and c[T.canceled]:
+                state = JobState.canceled
+            elif c[T.dead]:
+                state = JobState.failed
+            else:
+                state = JobState.succeeded
+        elif c[T.running] or c[T.retrying] or finished:
+            state = JobState.running
+        else:
+            state = JobState.queued
+        if state == job.state:
+            return
+        now = self.clock()
+        ended = state in JOB_ENDED
+        self.conn.execute(
+            "UPDATE jobs SET state = ?, finished_at = ?, started_at = coalesce(started_at, ?) WHERE id = ?",
+            (state, now if ended else None, now if state == JobState.running else None, job_id),
+        )
+        self._event(job_id, None, state.value)
+        if ended and job.started_at:
+            self._record_history(job, now)
+
+    # ---- tasks ----------------------------------------------------------------------
+
+    def _move(self, task: Task, new: str, event: Any = None, **fields: Any) -> None:
+        """Change a task's state and the job's counters together."""
+        fields["updated_at"] = self.clock()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        cur = self.conn.execute(
+            f"UPDATE tasks SET state = ?, {sets} WHERE id = ? AND state = ?",
+            (new, *fields.values(), task.id, task.state),
+        )
+        if cur.rowcount != 1:
+            raise StaleTask(f"task {task.id} is no longer {task.state}")
+        if new != task.state:
+            self._count(task.job_id, {task.state: -1, new: 1})
+        self._event(task.job_id, task.id, str(new), event)
+        self._settle(task.job_id)
+
+    def mark_queued(
+        self, task_ids: Sequence[int], from_states: Sequence[str] = SENDABLE
+    ) -> list[tuple[int, str]]:
+        """Mark tasks queued, each with the RQ job id it is about to be sent as.
+
+        The id is derived from the task's send count inside this transaction, so two
+        senders racing over one task give it two different ids; only the last one
+        recorded runs it (`claim` ignores the other). Done in bulk: a dispatch marks
+        thousands of tasks at once. Returns (task id, RQ job id) for the tasks marked.
+        """
+        wanted = tuple(from_states)
+        now = self.clock()
+        with self._write() as c:
+            rows: list[sqlite3.Row] = []
+            ids = list(task_ids)
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                rows += self._all(
+                    f"SELECT id, job_id, state, enqueues FROM tasks WHERE id IN ({','.join('?' * len(part))}) "
+                    f"AND state IN ({','.join('?' * len(wanted))})",
+                    (*part, *wanted),
+                )
+            assigned = [(int(r["id"]), rq_id_for(int(r["id"]), int(r["enqueues"]))) for r in rows]
+            c.executemany(
+                "UPDATE tasks SET state = ?, rq_id = ?, enqueues = enqueues + 1, "
+                "retry_at = NULL, worker = NULL, updated_at = ? WHERE id = ?",
+                ((T.queued, rid, now, task_id) for task_id, rid in assigned),
+            )
+            moves: dict[int, dict[str, int]] = {}
+            for r in rows:
+                job_moves = moves.setdefault(r["job_id"], {})
+                job_moves[r["state"]] = job_moves.get(r["state"], 0) - 1
+                job_moves[T.queued] = job_moves.get(T.queued, 0) + 1
+            for job_id, job_moves in moves.items():
+                self._count(job_id, job_moves)
+            c.executemany(
+                "INSERT INTO events (at, job_id, task_id, kind, detail) VALUES (?, ?, ?, 'queued', ?)",
+                (
+                    (now, r["job_id"], r["id"], json.dumps({"rq_id": rid}))
+                    for r, (_, rid) in zip(rows, assigned)
+                ),
+            )
+            for job_id in moves:
+                self._settle(job_id)
+        return assigned
+
+    def claim(self, task_id: int, worker: str, message: str | None = None) -> Claim | None:
+        """Take a task for this run; None when there is nothing to do.
+
+        `message` is the RQ job id this run was sent as. A message that is not the
+        task's latest (superseded by a resend) or that arrives while another run holds
+        the task is ignored, so a task sent twice still runs once.
+        """
+        with self._write():
+            task = self.task(task_id)
+            if task.state in FINAL or task.state == T.running:
+                return None
+            if message is not None and task.state != T.pending and message != task.rq_id:
+                return None
+            job = self.job(task.job_id)
+            if job.cancel_requested:
+                self._move(task, T.canceled, {"reason": "job canceled before the task ran"})
+                return None
+            attempt = task.attempts + 1
+            now = self.clock()
+            self._move(
+                task,
+                T.running,
+                {"worker": worker, "attempt": attempt, "rq_id": message},
+                attempts=attempt,
+                worker=worker,
+                started_at=now,
+                progress_at=now,
+                retry_at=None,
+            )
+        task.attempts, task.state, task.worker = attempt, T.running, worker
+        return Claim(task, attempt, job.pipeline, job.policy, job.priority)
+
+    def _owned(self, claim: Claim) -> Task:
+        task = self.task(claim.task.id)
+        if task.state != T.running or task.attempts != claim.attempt:
+            raise StaleTask(f"task {task.id} was taken over (now {task.state})")
+        return task
+
+    def cancel_requested(self, claim: Claim) -> bool:
+        """Should this run stop at its next page batch (its job canceled, its worker stopping)?"""
+        row = self._one(
+            "SELECT j.cancel_requested OR coalesce(w.stop_requested, 0) AS stop FROM jobs j "
+            "LEFT JOIN workers w ON w.name = ? WHERE j.id = ?",
+            (claim.task.worker, claim.task.job_id),
+        )
+        return bool(row and row["stop"])
+
+    def job_cancel_requested(self, job_id: int) -> bool:
+        return bool(self._scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)))
+
+    def open_document(
+        self, claim: Claim, sha256: str, key: str, fingerprint: str, pages_total: int
+    ) -> Document:
+        """Attach the task to its document (creating it); the checkpoint lives there."""
+        now = self.clock()
+        with self._write():
+            task = self._owned(claim)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO documents (key, sha256, fingerprint, pages_total, "
+                "created_at) VALUES (?, ?, ?, ?, ?)",
+                (key, sha256, fingerprint, pages_total, now),
+            )
+            doc = self.document(key)
+            assert doc is not None
+            self._event(
+                task.job_id, task.id, "opened", {"attempt": claim.attempt, "from_page": doc.pages_done}
+            )
+            # Pages a previous attempt (or another job with the same content) committed.
+            self.conn.execute(
+                "UPDATE tasks SET sha256 = ?, doc_key = ?, pages_total = ?, pages_done = ?, "
+                "chunks = ?, progress_at = ?, updated_at = ? WHERE id = ?",
+                (sha256, key, doc.pages_total, doc.pages_done, doc.chunks_done, now, now, task.id),
+            )
+            self._adopt_document(task, doc)
+        return doc
+
+    def commit_batch(
+        self,
+        claim: Claim,
+        pages_done: int,
+        chunks: Sequence[ChunkRow],
+        model: str,
+        warning: str | None = None,
+    ) -> None:
+        """Store a page batch's chunks and move the checkpoint, in one transaction."""
+        import numpy as np
+
+        now = self.clock()
+        with self._write() as c:
+            task = self._owned(claim)
+            key = task.doc_key
+            assert key is not None
+            c.executemany(
+                "INSERT OR REPLACE INTO chunks (doc_key, seq, page_start, page_end, text, "
+                "embedding, model, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        key,
+                        ch.seq,
+                        ch.page_start,
+                        ch.page_end,
+                        ch.text,
+                        np.asarray(ch.embedding, dtype=np.float32).tobytes(),
+                        model,
+                        text_hash(ch.text),
+                    )
+                    for ch in chunks
+                ),
+            )
+            # Chunk numbers are contiguous from 0, so the count is the last one + 1.
+            n_chunks = max(task.chunks, chunks[-1].seq + 1) if chunks else task.chunks
+            c.execute(
+                "INSERT INTO progress (at, job_id, pages, chunks, model) VALUES (?, ?, ?, ?, ?)",
+                (now, task.job_id, max(0, pages_done - task.pages_done), len(chunks), model),
+            )
+            c.execute(
+                "UPDATE documents SET pages_done = max(pages_done, ?), chunks_done = ?, "
+                "warning = coalesce(?, warning) WHERE key = ?",
+                (pages_done, n_chunks, warning, key),
+            )
+            c.execute(
+                "UPDATE tasks SET pages_done = ?, chunks = ?, progress_at = ?, updated_at = ?, "
+                "warning = coalesce(?, warning) WHERE id = ?",
+                (pages_done, n_chunks, now, now, warning, task.id),
+            )
+            self._add_totals(
+                task.job_id, pages_done=pages_done - task.pages_done, chunks=n_chunks - task.chunks
+            )
+        claim.task.pages_done = pages_done
+        claim.task.chunks = n_chunks
+
+    def finish(self, claim: Claim) -> None:
+        with self._write() as c:
+            task = self._owned(claim)
+            now = self.clock()
+            c.execute(
+                "UPDATE documents SET complete = 1, completed_at = ? WHERE key = ?", (now, task.doc_key)
+            )
+            self._move(
+                task,
+                T.done,
+                {"pages": task.pages_done, "chunks": task.chunks},
+                finished_at=now,
+                error_type=None,
+                error_message=None,
+                error_traceback=None,
+            )
+
+    def mark_cached(self, claim: Claim, sha256: str, key: str) -> None:
+        with self._write():
+            task = self._owned(claim)
+            doc = self.document(key)
+            assert doc is not None and doc.complete
+            self._adopt_document(task, doc)
+            self._move(
+                task,
+                T.cached,
+                {"doc_key": key},
+                sha256=sha256,
+                doc_key=key,
+                pages_total=doc.pages_total,
+                pages_done=doc.pages_done,
+                chunks=doc.chunks_done,
+                finished_at=self.clock(),
+            )
+
+    def fail(
+        self,
+        claim: Claim,
+        error_type: str,
+        message: str,
+        traceback: str | None,
+        permanent: bool,
+        retry_delay: float,
+        killed: bool = False,
+    ) -> str:
+        """Record a failed attempt; returns the new state, 'retrying' or 'dead' ('stale'
+        when a newer attempt owns the task)."""
+        with self._write():
+            try:
+                task = self._owned(claim)
+            except StaleTask:
+                return "stale"
+            failure = retry.Failure(error_type, message, traceback, permanent, killed)
+            return self._fail(task, claim.policy, failure, retry_delay)
+
+    def lose(
+        self, task_id: int, reason: str, killed: bool, retry_delay: float, attempt: int | None = None
+    ) -> str:
+        """A running task lost its worker: retry it from its checkpoint (or give up).
+
+        With `attempt`, only that run is given up (a newer run is left alone).
+        """
+        with self._write():
+            task = self.task(task_id)
+            if task.state != T.running or (attempt is not None and task.attempts != attempt):
+                return task.state
+            job = self.job(task.job_id)
+            if job.cancel_requested:
+                self._move(task, T.canceled, {"reason": reason}, worker=None)
+                return T.canceled
+            failure = retry.Failure("WorkerLost", f"{display(task.path)}: {reason}", killed=killed)
+            return self._fail(task, job.policy, failure, retry_delay)
+
+    def _fail(self, task: Task, policy: Policy, failure: retry.Failure, retry_delay: float) -> str:
+        verdict = retry.decide(task, policy, failure)
+        now = self.clock()
+        dead = verdict.state == T.dead
+        self._move(
+            task,
+            verdict.state,
+            {"error_type": failure.error_type, "message": verdict.message, "attempt": task.attempts},
+            error_type=failure.error_type,
+            error_message=verdict.message,
+            error_traceback=failure.traceback,
+            kills=verdict.kills,
+            retry_at=None if dead else now + retry_delay,
+            finished_at=now if dead else None,
+        )
+        return verdict.state.value
+
+    def cancel_task(self, claim: Claim, reason: str) -> None:
+        with self._write():
+            self._move(self._owned(claim), T.canceled, {"reason": reason})
+
+    def requeue_after_stop(self, claim: Claim, reason: str) -> None:
+        """A run stopped on request (worker shutdown): back to pending for the next sweep."""
+        with self._write():
+            self._move(self._owned(claim), T.pending, {"reason": reason}, worker=None)
+
+    # ---- cancel, resume, retry ----------------------------------------------------
+
+    def request_cancel(self, job_id: int) -> list[Task]:
+        """Flag the job and cancel what has not started; returns the tasks still running."""
+        with self._write() as c:
+            c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+            self._event(job_id, None, "cancel-requested")
+            for task in self.tasks_in(job_id, WAITING):
+                self._move(task, T.canceled, {"reason": "canceled before it ran"})
+        return self.tasks_in(job_id, (T.running,))
+
+    def force_cancel(self, task_ids: Sequence[int], reason: str) -> None:
+        with self._write():
+            for task_id in task_ids:
+                task = self.task(task_id)
+                if task.state in UNFINISHED:
+                    self._move(task, T.canceled, {"reason": reason}, worker=None)
+
+    def reopen(self, job_id: int, states: Sequence[str], error_type: str | None = None) -> list[int]:
+        """Move tasks back to pending (resume, retry-failed); returns their ids."""
+        with self._write() as c:
+            c.execute("UPDATE jobs SET cancel_requested = 0 WHERE id = ?", (job_id,))
+            ids = []
+            for task in self.tasks_in(job_id, states):
+                if error_type and task.error_type != error_type:
+                    continue
+                extra: dict[str, Any] = {}
+                if task.state == T.dead:
+                    # A fresh set of tries, resuming from the checkpoint.
+                    extra = {"attempts": 0, "kills": 0}
+                self._move(task, T.pending, {"reason": "reopened"}, worker=None, finished_at=None, **extra)
+                ids.append(task.id)
+        return ids

@@ -1,0 +1,208 @@
+"""What readers ask of the store: job lists, snapshots for `watch`, fleet gauges, and
+the work the supervisor looks for (orphans, due retries, what Redis should hold).
+
+Each is an indexed query whose cost does not grow with the size of a job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from longtask.errors import NotFound
+from longtask.jobs.states import JOB_LIVE, SENDABLE, UNFINISHED, TaskState, sql_list
+from longtask.jobs.store.history import HistoryStore
+from longtask.jobs.store.records import Job, Task
+
+T = TaskState
+LIVE_JOBS = sql_list(JOB_LIVE)
+
+
+class Views(HistoryStore):
+    def resolve_job(self, ref: str | int | None) -> int:
+        """A job id from what a user typed: a number, '#3', or 'latest' (and None)."""
+        if ref is None or ref == "latest":
+            job_id = self._scalar("SELECT max(id) FROM jobs")
+            if job_id is None:
+                raise NotFound("there are no jobs yet: submit one with `longtask submit PATH`")
+            return int(job_id)
+        try:
+            job_id = int(str(ref).lstrip("#"))
+        except ValueError:
+            raise NotFound(
+                f"{ref!r} is not a job id: use a number from `longtask status`, or 'latest'"
+            ) from None
+        if self._one("SELECT 1 FROM jobs WHERE id = ?", (job_id,)) is None:
+            raise NotFound(f"no job {job_id}: `longtask status` lists the jobs there are")
+        return int(job_id)
+
+    def jobs(self, limit: int = 20) -> list[Job]:
+        return [Job.from_row(r) for r in self._all("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
+
+    def dead_tasks(self, job_id: int | None, error_type: str | None = None, limit: int = 1000) -> list[Task]:
+        sql = "SELECT * FROM tasks WHERE state = 'dead'"
+        params: list[Any] = []
+        if job_id is not None:
+            sql += " AND job_id = ?"
+            params.append(job_id)
+        if error_type:
+            sql += " AND error_type = ?"
+            params.append(error_type)
+        sql += " ORDER BY updated_at DESC LIMIT ?"
+        params.append(limit)
+        return self._tasks(sql, params)
+
+    def jobs_with_dead(self) -> list[int]:
+        return [int(r["id"]) for r in self._all("SELECT id FROM jobs WHERE n_dead > 0 ORDER BY id")]
+
+    def events(self, task_id: int) -> list[dict[str, Any]]:
+        import json
+
+        rows = self._all("SELECT at, kind, detail FROM events WHERE task_id = ? ORDER BY id", (task_id,))
+        return [
+            {"at": r["at"], "kind": r["kind"], "detail": json.loads(r["detail"]) if r["detail"] else None}
+            for r in rows
+        ]
+
+    def live_workers(self, lease: float) -> int:
+        """Workers heard from within the lease."""
+        return int(
+            self._scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (self.clock() - lease,))
+        )
+
+    # ---- what watch, status and stats draw ----------------------------------------
+
+    def snapshot(self, job_id: int, stall_after: float, lease: float) -> dict[str, Any]:
+        """Everything `watch` draws, from indexed queries whose cost does not grow with the job."""
+        now = self.clock()
+        job = self.job(job_id)
+        running = self._all(
+            "SELECT id, path, pages_done, pages_total, chunks, attempts, progress_at, worker "
+            "FROM tasks WHERE job_id = ? AND state = 'running' ORDER BY started_at LIMIT 50",
+            (job_id,),
+        )
+        errors = self._all(
+            "SELECT id, path, state, error_type, error_message, attempts, updated_at FROM tasks "
+            "WHERE job_id = ? AND state IN ('dead', 'retrying') ORDER BY updated_at DESC LIMIT 5",
+            (job_id,),
+        )
+        warnings = self._all(
+            "SELECT id, path, warning FROM tasks WHERE job_id = ? AND warning IS NOT NULL "
+            "ORDER BY updated_at DESC LIMIT 3",
+            (job_id,),
+        )
+        run_list = [dict(r) for r in running]
+        for r in run_list:
+            r["stalled"] = bool(r["progress_at"] and now - r["progress_at"] > stall_after)
+        workers = self.live_workers(lease)
+        return {
+            "job": job.as_dict(),
+            "history": self.history_rate(job.pipeline.model_key, workers or None),
+            "docs_opened": job.docs_opened,
+            "running": run_list[:8],
+            "stalled": sum(r["stalled"] for r in run_list),
+            "errors": [dict(r) for r in errors],
+            "warnings": [dict(r) for r in warnings],
+            "workers": workers,
+            "at": now,
+        }
+
+    def stats(self, stall_after: float, lease: float) -> dict[str, Any]:
+        """Fleet-wide gauges for `longtask stats` and `health`."""
+        now = self.clock()
+        counts = {
+            s.value: int(
+                self._scalar(f"SELECT coalesce(sum(n_{s}), 0) FROM jobs WHERE state IN {LIVE_JOBS}") or 0
+            )
+            for s in UNFINISHED
+        }
+        finished = self._all(
+            "SELECT state, count(*) AS n FROM tasks WHERE finished_at > ? GROUP BY state", (now - 3600,)
+        )
+        by_state = {r["state"]: int(r["n"]) for r in finished}
+        attempted = by_state.get(T.done, 0) + by_state.get(T.dead, 0)
+        oldest = self._scalar(
+            "SELECT min(t.updated_at) FROM tasks t JOIN jobs j ON j.id = t.job_id "
+            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN ('pending', 'queued')"
+        )
+
+        def pages_since(seconds: float) -> float:
+            return float(
+                self._scalar("SELECT coalesce(sum(pages), 0) FROM progress WHERE at > ?", (now - seconds,))
+                or 0
+            )
+
+        return {
+            "tasks": counts,
+            "dead": int(self._scalar("SELECT count(*) FROM tasks WHERE state = 'dead'") or 0),
+            "pages_per_min_5m": pages_since(300) / 5,
+            "pages_per_min_60m": pages_since(3600) / 60,
+            "finished_60m": {s: by_state.get(s, 0) for s in ("done", "dead", "cached")},
+            "failure_rate_60m": by_state.get(T.dead, 0) / attempted if attempted else 0.0,
+            "oldest_queued_age": now - oldest if oldest else 0.0,
+            "stalled": int(
+                self._scalar(
+                    "SELECT count(*) FROM tasks WHERE state = 'running' AND progress_at < ?",
+                    (now - stall_after,),
+                )
+                or 0
+            ),
+            "workers": self.workers(lease),
+            "at": now,
+        }
+
+    def workers(self, lease: float) -> list[dict[str, Any]]:
+        """Live workers (heard from within the lease) and what each is working on."""
+        rows = self._all(
+            "SELECT w.*, t.id AS task_id, t.path AS task_path FROM workers w "
+            "LEFT JOIN tasks t ON t.worker = w.name AND t.state = 'running' "
+            "WHERE w.heartbeat_at > ? ORDER BY w.name",
+            (self.clock() - lease,),
+        )
+        return [dict(r) for r in rows]
+
+    # ---- what the supervisor looks for ----------------------------------------------
+
+    def orphaned(self, lease: float, worker: str | None = None) -> list[Task]:
+        """Running tasks whose worker is gone (or is `worker`, known to be dead)."""
+        if worker is not None:
+            return self._tasks("SELECT * FROM tasks WHERE state = 'running' AND worker = ?", (worker,))
+        return self._tasks(
+            "SELECT t.* FROM tasks t LEFT JOIN workers w ON w.name = t.worker "
+            "WHERE t.state = 'running' AND (w.name IS NULL OR w.heartbeat_at < ?)",
+            (self.clock() - lease,),
+        )
+
+    def quiet_running(self, quiet_for: float) -> list[Task]:
+        """Running tasks whose progress has not moved for `quiet_for` seconds."""
+        return self._tasks(
+            "SELECT * FROM tasks WHERE state = 'running' AND coalesce(progress_at, 0) < ?",
+            (self.clock() - quiet_for,),
+        )
+
+    def due_retries(self, now: float | None = None) -> dict[int, list[int]]:
+        """Retrying tasks of live jobs whose backoff has passed, by job."""
+        rows = self._all(
+            "SELECT t.id, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.state = 'retrying' AND coalesce(t.retry_at, 0) <= ? "
+            f"AND j.state IN {LIVE_JOBS} ORDER BY t.id",
+            (self.clock() if now is None else now,),
+        )
+        out: dict[int, list[int]] = {}
+        for r in rows:
+            out.setdefault(int(r["job_id"]), []).append(int(r["id"]))
+        return out
+
+    def unqueued(self) -> list[Task]:
+        """Tasks of live jobs that should be in Redis: pending, queued, or due retries."""
+        return self._tasks(
+            "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
+            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(SENDABLE)} ORDER BY t.id"
+        )
+
+    def aged(self, before: float, limit: int = 1000) -> list[Task]:
+        """Queued tasks of default and low jobs that have waited since before `before`."""
+        return self._tasks(
+            "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' "
+            "AND j.priority != 'high' AND t.updated_at < ? ORDER BY t.updated_at LIMIT ?",
+            (before, limit),
+        )

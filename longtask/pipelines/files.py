@@ -1,0 +1,61 @@
+"""The one map from what the file system says about a document to a DocumentError.
+
+Every place that touches a submitted file (the check that it is unchanged, hashing,
+opening it for pypdf) goes through here, so a given problem always reads the same and
+always names the same fix.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from longtask.errors import DocumentError, TransientDocumentError
+
+# Errors a flaky or remote file system gives that may pass by themselves.
+TRANSIENT_ERRNOS = frozenset({errno.EIO, errno.EAGAIN, errno.ESTALE, errno.ETIMEDOUT})
+
+
+def shown(path: str | bytes) -> str:
+    """A path as messages name it: a non-UTF-8 name escaped, so that it prints and stores."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def document_error(name: str, exc: OSError) -> DocumentError:
+    """What a failed stat, open or read of a submitted file means, and what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return DocumentError(
+            name, "was deleted after it was submitted", "restore it, then `longtask retry-failed`"
+        )
+    if isinstance(exc, PermissionError):
+        return DocumentError(
+            name,
+            "cannot be read: permission denied",
+            "make it readable by the worker's user (chmod/chown), then `longtask retry-failed`",
+        )
+    if isinstance(exc, IsADirectoryError):
+        return DocumentError(name, "is a directory, not a PDF", "submit the files inside it")
+    if exc.errno in TRANSIENT_ERRNOS:
+        return TransientDocumentError(name, f"read error ({exc.strerror})", "it will be retried")
+    return DocumentError(name, f"cannot be read ({exc.strerror})", "check the file")
+
+
+@contextmanager
+def reading(name: str) -> Iterator[None]:
+    """Turn file-system errors inside the block into the document's error."""
+    try:
+        yield
+    except OSError as e:
+        raise document_error(name, e) from e
+
+
+def check_unchanged(path: str | bytes, size: int, mtime_ns: int, name: str) -> None:
+    """The file is still the one that was submitted (same size and mtime)."""
+    with reading(name):
+        st = os.stat(path)
+    if st.st_size != size or st.st_mtime_ns != mtime_ns:
+        raise DocumentError(
+            name, "changed after it was submitted", "submit it again so the new version is processed"
+        )

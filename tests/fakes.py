@@ -1,0 +1,56 @@
+"""Test doubles plugged in through the embedder seam (`LONGTASK_EMBEDDER=module:name`).
+
+They live here, not in the package: production code has no test flags. A worker
+process imports them by name, so the tests put the repository root on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from longtask.pipelines.embed import DIM
+
+HASH = "tests.fakes:hash_embedder"
+SLOW = "tests.fakes:slow_hash_embedder"
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words unit vectors: fast, no model, for the other stages."""
+
+    name = "hash-384"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[row, h % DIM] += 1.0 if h & 1 << 20 else -1.0
+            norm = np.linalg.norm(out[row])
+            if norm:
+                out[row] /= norm
+        return out
+
+
+class SlowHashEmbedder(HashEmbedder):
+    """The hash embedder taking FAKE_EMBED_DELAY seconds a batch: fault tests use the
+    pause (a batch computed, not yet committed) to land a kill or a cancel mid-document."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(self.delay)
+        return super().embed(texts)
+
+
+def hash_embedder(precision: str = "fp32", batch_size: int = 16) -> HashEmbedder:
+    return HashEmbedder()
+
+
+def slow_hash_embedder(precision: str = "fp32", batch_size: int = 16) -> SlowHashEmbedder:
+    return SlowHashEmbedder(float(os.environ.get("FAKE_EMBED_DELAY", "0.3")))
