@@ -731,3 +731,13 @@ def test_a_retry_waits_in_sqlite_for_its_backoff_and_resume_sends_it_at_once(
     drain()
     assert_exactly_once(store, store.task(task.id), doc)
     assert opened_from(store, task.id) == [0, 2]
+
+
+def test_a_worker_that_keeps_dying_at_start_is_restarted_with_a_growing_capped_delay() -> None:
+    from longtask.jobs.worker import RESPAWN_MAX_DELAY, respawn_delay
+
+    delays = [respawn_delay(n) for n in range(0, 10)]
+    assert delays[:2] == [0.0, 0.0]  # a single death: at once
+    assert delays[2:5] == [1.0, 2.0, 4.0]
+    assert delays == sorted(delays)
+    assert max(delays) == RESPAWN_MAX_DELAY == delays[-1]

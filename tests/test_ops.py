@@ -184,3 +184,19 @@ def test_export_jsonl_streams_every_chunk(home: Path, docs: Path, tmp_path: Path
     assert {Path(r["path"]).name for r in rows} == {"alpha.pdf", "beta.pdf", "gamma.pdf"}
     vec = np.array(rows[0]["embedding"])
     assert vec.shape == (384,) and abs(np.linalg.norm(vec) - 1) < 1e-4
+
+
+def test_health_and_stats_observe_the_built_in_redis_and_never_start_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtask.jobs.redis_server import EmbeddedRedis
+
+    monkeypatch.delenv("LONGTASK_REDIS_URL")
+    result = runner.invoke(app, ["health", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["gauges"]["queues"] is None
+    stats = runner.invoke(app, ["stats"])
+    assert stats.exit_code == 0 and "queues: unknown: the built-in Redis is not running" in stats.stdout
+    prom = runner.invoke(app, ["health", "--format", "prometheus"])
+    assert "longtask_queue_depth" not in prom.stdout and "longtask_health_ok 1" in prom.stdout
+    assert EmbeddedRedis(home).endpoint() is None  # still not running

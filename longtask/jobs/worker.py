@@ -58,6 +58,13 @@ def threads_per_worker(concurrency: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // max(1, concurrency))
 
 
+def respawn_delay(quick_deaths: int) -> float:
+    """Seconds before a worker process is started again after `quick_deaths` deaths in a
+    row soon after start: at once for the first, then doubling up to a cap, so that a
+    worker that cannot start (Redis down) does not spin."""
+    return 0.0 if quick_deaths <= 1 else min(RESPAWN_MAX_DELAY, 0.5 * 2 ** (quick_deaths - 1))
+
+
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
@@ -228,8 +235,7 @@ class Supervisor:
             self.quick_deaths[slot] = self.quick_deaths.get(slot, 0) + 1
         else:
             self.quick_deaths[slot] = 0
-        n = self.quick_deaths[slot]
-        self.respawn_at[slot] = now + (0.0 if n <= 1 else min(RESPAWN_MAX_DELAY, 0.5 * 2 ** (n - 1)))
+        self.respawn_at[slot] = now + respawn_delay(self.quick_deaths[slot])
 
     def _reap(self, child: Child, rc: int) -> None:
         how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
