@@ -313,35 +313,39 @@ def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
 
 
 @pytest.mark.slow
-def test_a_document_that_keeps_killing_its_worker_goes_dead_then_retry_failed_resumes(
+def test_a_document_that_keeps_killing_its_worker_at_one_page_goes_dead_then_retry_failed_resumes(
     home: Path, tmp_path: Path, store: Store
 ) -> None:
+    """A poison page kills at the same place every time: three kills at one checkpoint
+    (max_kills is 2) and the document is quarantined, with the page named."""
     doc = make_doc(tmp_path / "killer.pdf", 24, "Killer")
     job = submit(str(doc))
-    with workers(home, tmp_path, embed_delay="0.25") as w:
-        pages = 2
-        for attempt in (1, 2, 3):  # max_kills is 2: the third kill is one too many
+    with workers(home, tmp_path, embed_delay="0.4") as w:
+        first = wait_for("attempt 1 past page 2", lambda: running_at(store, job, 2), timeout=30)
+        os.kill(horse_of(store, first), signal.SIGKILL)
+        checkpoint = store.task(first.id).pages_done
+        for attempt in (2, 3):  # killed again before it commits anything: same checkpoint
             task = wait_for(
                 f"attempt {attempt} under way",
-                lambda a=attempt, p=pages: (
-                    (t := running_at(store, job, p)) and t.attempts == a and t.pages_done >= p and t
-                ),
+                lambda a=attempt: (t := store.task(first.id)).state == "running" and t.attempts == a and t,
                 timeout=30,
             )
             os.kill(horse_of(store, task), signal.SIGKILL)
-            pages = store.task(task.id).pages_done + BATCH
+            assert store.task(task.id).pages_done == checkpoint
         dead = wait_for(
-            "the task to go dead", lambda: (t := store.task(task.id)).state == "dead" and t, timeout=15
+            "the task to go dead", lambda: (t := store.task(first.id)).state == "dead" and t, timeout=15
         )
-        assert (dead.attempts, dead.kills) == (3, 3)
+        assert (dead.attempts, dead.kills, dead.kill_streak) == (3, 3, 3)
         assert (dead.error_message or "").startswith(
             f"{doc}: the process working on it was killed (signal 9)"
         )
-        assert "took its worker down 3 times" in (dead.error_message or "")
+        assert f"took its worker down 3 times at page {checkpoint}" in (dead.error_message or "")
         assert "retry-failed" in (dead.error_message or "")
         kept = dead.pages_done
-        assert kept >= 6
+        assert kept == checkpoint >= 2
         assert store.job(job).state == "failed"
+        kills = [e for e in store.events(dead.id) if e["kind"] in ("retrying", "dead")]
+        assert [e["detail"]["killed"] for e in kills] == [True, True, True]  # the story is kept
         # Listed with its reason; retried on request, from where it stopped.
         listed = json.loads(cli("dead", "--json").stdout)
         assert [t["id"] for t in listed] == [dead.id]
@@ -351,8 +355,35 @@ def test_a_document_that_keeps_killing_its_worker_goes_dead_then_retry_failed_re
         w.track(store)
     task = store.task(dead.id)
     assert_exactly_once(store, task, doc)
-    assert task.attempts == 1 and task.kills == 0  # a fresh set of tries
+    assert task.attempts == 4 and task.kill_streak == 0  # a fresh set of tries
     assert opened_from(store, task.id)[-1] >= kept
+
+
+@pytest.mark.slow
+def test_a_document_killed_after_progress_each_time_is_never_quarantined(
+    home: Path, tmp_path: Path, store: Store
+) -> None:
+    """Kills that land after the checkpoint moved (an OOM killer picking the biggest
+    process, a crash elsewhere) are not the document's fault: it finishes."""
+    doc = make_doc(tmp_path / "long.pdf", 24, "Unlucky")
+    job = submit(str(doc), "--retries", "1")
+    with workers(home, tmp_path, embed_delay="0.25") as w:
+        pages = 2
+        for attempt in (1, 2, 3, 4):  # more kills than max_kills (2) and than --retries (1)
+            task = wait_for(
+                f"attempt {attempt} under way",
+                lambda a=attempt, p=pages: (
+                    (t := running_at(store, job, p)) and t.attempts == a and t.pages_done >= p and t
+                ),
+                timeout=30,
+            )
+            os.kill(horse_of(store, task), signal.SIGKILL)
+            pages = store.task(task.id).pages_done + BATCH
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        w.track(store)
+    task = store.task(task.id)
+    assert_exactly_once(store, task, doc)
+    assert task.kills == 4 and task.attempts == 5
 
 
 # ---- Redis lost: restarted empty, or flushed ---------------------------------------

@@ -261,7 +261,7 @@ def test_retries_exhausted_go_dead_with_the_count(store: Store) -> None:
     task = store.task(task_id)
     assert task.state == "dead" and task.attempts == 3
     assert task.error_type == "TimeoutError"
-    assert task.error_message == "slow disk (gave up after 3 attempts)"
+    assert task.error_message == "slow disk (gave up after 3 attempts without progress)"
     assert task.error_traceback == "Traceback ..."
     assert task.finished_at is not None
     job = store.job(job_id)
@@ -298,7 +298,12 @@ def test_retry_failed_reopens_dead_tasks_with_fresh_tries(store: Store) -> None:
     assert store.job(job_id).state == "failed"
     assert store.reopen(job_id, ("dead",)) == [task_id]
     task = store.task(task_id)
-    assert (task.state, task.attempts) == ("pending", 0)
+    assert (task.state, task.fail_streak, task.kill_streak, task.fail_page) == ("pending", 0, 0, None)
+    assert task.attempts == 1  # kept: attempt numbers fence runs, so they only grow
+    again = claim(store, task_id)
+    assert again.attempt == 2
+    assert store.fail(again, "RuntimeError", "boom", None, False, 0) == "dead"  # retries=0: one try again
+    assert store.reopen(job_id, ("dead",)) == [task_id]
     assert store.job(job_id).state != "failed"
     check_counters(store, job_id)
 

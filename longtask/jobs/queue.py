@@ -8,7 +8,10 @@ spent one.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +36,7 @@ ENDED_STATUSES = {"finished", "failed", "stopped", "canceled"}
 ENQUEUE_BATCH = 1000
 # What a lost connection to Redis (or a refused write) raises.
 TRANSPORT_ERRORS = (redis.RedisError, OSError)
+REDIS_ERRORS = (redis.RedisError,)  # the same, where an OSError may be the file's
 
 
 def describe(settings: Settings) -> str:
@@ -195,13 +199,65 @@ def work(
     `prepare_horse` runs first thing in each forked work horse (e.g. to die with the
     worker process); `horse_killed` is told of a horse that died by a signal. No RQ
     scheduler: retries are timed in the store and sent by the supervisor.
+
+    Redis is the transport only, so losing it must not stop the work: RQ's own
+    bookkeeping (heartbeats, registries, job status) is best effort here. A worker
+    whose Redis went away keeps waiting for its running horse, which goes on
+    committing pages to the store, and takes new work once Redis is back.
     """
     from rq import Worker
 
+    log = logging.getLogger("longtask.worker")
+
+    def tolerant(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except TRANSPORT_ERRORS as e:
+                log.warning("Redis unavailable (%s: %s); %s skipped", type(e).__name__, e, method.__name__)
+                return None
+
+        return call
+
     class HorseWorker(Worker):  # type: ignore[misc]
+        last_wait: tuple[Any, Any, Any] = (None, None, None)
+
         def main_work_horse(self, job: Any, queue_: Any) -> None:
             prepare_horse()
             super().main_work_horse(job, queue_)
+
+        heartbeat = tolerant(Worker.heartbeat)
+        maintain_heartbeats = tolerant(Worker.maintain_heartbeats)
+        set_state = tolerant(Worker.set_state)
+        run_maintenance_tasks = tolerant(Worker.run_maintenance_tasks)
+        check_for_suspension = tolerant(Worker.check_for_suspension)
+        execute_job = tolerant(Worker.execute_job)
+
+        def dequeue_job_and_maintain_ttl(self, timeout: Any, max_idle_time: Any = None) -> Any:
+            # rq retries a refused connection but quits on a timed-out one (a cut link).
+            while True:
+                try:
+                    return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+                except redis.TimeoutError as e:
+                    log.warning("Redis timed out (%s); trying again", e)
+                    time.sleep(1.0)
+
+        def wait_for_horse(self) -> tuple[Any, Any, Any]:
+            self.last_wait = super().wait_for_horse()
+            return self.last_wait
+
+        def monitor_work_horse(self, job: Any, queue_: Any) -> None:
+            self.last_wait = (None, None, None)
+            try:
+                super().monitor_work_horse(job, queue_)
+            except TRANSPORT_ERRORS as e:
+                log.warning("Redis unavailable (%s) while job %s ran; waiting for its horse", e, job.id)
+                if self._horse_pid:  # still running: wait for it, without heartbeats
+                    self.wait_for_horse()
+                    self._horse_pid = 0
+                retpid, ret_val, rusage = self.last_wait
+                if ret_val and os.WIFSIGNALED(ret_val):
+                    horse_killed(job, retpid or 0, ret_val, rusage)
 
     worker = HorseWorker(
         queues(conn),
@@ -211,4 +267,6 @@ def work(
         work_horse_killed_handler=horse_killed,
         job_monitoring_interval=5,
     )
+    # Back within a couple of seconds of Redis (rq's default waits up to a minute).
+    worker.max_connection_wait_time = 2
     worker.work(burst=burst, logging_level="INFO" if verbose else "WARNING")

@@ -13,22 +13,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from longtask.jobs import queue, retry, sending
+from longtask.jobs import queue, sending
 from longtask.jobs.states import TaskState
 from longtask.jobs.store import Store, Task
 from longtask.settings import Settings
 
 
-def give_back(store: Store, conn: Any, task: Task, reason: str, killed: bool) -> str:
+def give_back(
+    store: Store, conn: Any, task: Task, reason: str, killed: bool = False, outside: bool = False
+) -> str:
     """Retry a lost run from its checkpoint (or bury it); returns the task's new state.
 
     Only the run that was lost (`task.attempts`) is given up; a newer run is left alone.
     """
-    job = store.job(task.job_id)
-    delay = retry.backoff(job.policy, task.attempts)
-    state = store.lose(task.id, reason, killed, delay, attempt=task.attempts)
+    state = store.lose(task.id, reason, killed, attempt=task.attempts, outside=outside)
     if state == TaskState.retrying:
-        sending.send_retry(store, conn, task.id, job.priority, delay, job.policy)
+        sending.send_retry(store, conn, task.id)
     return state
 
 
@@ -38,28 +38,28 @@ def reap(
     conn: Any,
     worker: str | None = None,
     reason: str = "",
-    killed: bool = True,
 ) -> int:
     """Give orphaned running tasks back: from a worker known dead, or any silent one.
 
     Without `worker` (a sweep) this also finds runs that ended without recording a
     result (RQ says the message finished, failed or was stopped, and the task has not
-    moved for a lease): e.g. the status database refused the failure record.
+    moved for a lease): e.g. the status database refused the failure record. None of
+    these is the document's doing, so none counts against it.
     """
     lost = [
-        (t, reason or f"worker {t.worker} stopped answering", killed)
-        for t in store.orphaned(settings.lease, worker)
+        (t, reason or f"worker {t.worker} stopped answering") for t in store.orphaned(settings.lease, worker)
     ]
     if worker is None and conn is not None:
-        seen = {t.id for t, _, _ in lost}
+        seen = {t.id for t, _ in lost}
         quiet = [t for t in store.quiet_running(settings.lease) if t.id not in seen and t.rq_id]
         status = queue.statuses(conn, [t.rq_id for t in quiet if t.rq_id])
         for t in quiet:
             if status.get(t.rq_id or "") in queue.ENDED_STATUSES:
-                why = f"its run ended without recording a result (RQ status {status[t.rq_id or '']})"
-                lost.append((t, why, False))
-    for task, why, was_killed in lost:
-        give_back(store, conn, task, why, was_killed)
+                lost.append(
+                    (t, f"its run ended without recording a result (RQ status {status[t.rq_id or '']})")
+                )
+    for task, why in lost:
+        give_back(store, conn, task, why, outside=True)
     return len(lost)
 
 

@@ -42,16 +42,19 @@ def send_job(store: Store, conn: Any, job_id: int) -> int:
     return send(store, conn, job.priority, [t.id for t in tasks], job.policy)
 
 
-def send_retry(store: Store, conn: Any, task_id: int, priority: str, delay: float, policy: Policy) -> None:
-    """Send a retry now when no backoff is due; otherwise the supervisor sends it at `retry_at`.
+def send_retry(store: Store, conn: Any, task_id: int) -> None:
+    """Send a retry now when its backoff is already over; otherwise the supervisor sends
+    it at `retry_at`.
 
     A send that fails here (Redis down) is left to the next sweep: the task is already
     'retrying' in the store, so it cannot be lost.
     """
-    if delay > 0 or conn is None:
+    task = store.task(task_id)
+    if conn is None or task.state != TaskState.retrying or (task.retry_at or 0) > store.clock():
         return
+    job = store.job(task.job_id)
     try:
-        send(store, conn, priority, [task_id], policy, from_states=(TaskState.retrying,))
+        send(store, conn, job.priority, [task_id], job.policy, from_states=(TaskState.retrying,))
     except queue.TRANSPORT_ERRORS as e:
         log.warning("task %s: retry not sent (%s); the next sweep sends it", task_id, e)
 

@@ -10,16 +10,19 @@ store (`retry_at`) and the supervisor sends it, so a Redis restart cannot lose o
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import sqlite3
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from longtask import settings as settings_mod
 from longtask.errors import DocumentError, SoftTimeout, StaleTask, display
-from longtask.jobs import queue, retry, sending
+from longtask.jobs import queue, sending
 from longtask.jobs.store import ChunkRow, Claim, Store
 from longtask.pipelines import files
 from longtask.pipelines.hashing import sha256_file
@@ -50,9 +53,18 @@ class Context:
     pid: int
     settings: settings_mod.Settings
     store: Store
-    redis: Any
     process: Process
 
+    @cached_property
+    def redis(self) -> Any:
+        """Connected on first use: a run needs Redis only to send a retry, so a horse
+        keeps working (and committing) while Redis is away."""
+        return queue.connect(self.settings)
+
+
+log = logging.getLogger("longtask.tasks")
+# What a lost backend raises inside a run: Redis, or the status database refusing a write.
+OUTAGES = (*queue.REDIS_ERRORS, sqlite3.OperationalError)
 
 _process: Process | None = None
 _ctx: Context | None = None
@@ -73,7 +85,7 @@ def context() -> Context:
             from longtask.pipelines import embed as embed_mod
 
             embed_mod.set_threads(process.threads)
-        _ctx = Context(os.getpid(), s, Store(s.db_path), queue.connect(s), process)
+        _ctx = Context(os.getpid(), s, Store(s.db_path), process)
     return _ctx
 
 
@@ -110,6 +122,9 @@ def run_task(task_id: int) -> str:
         return _failed(ctx, claim, e, e.permanent, f"{shown}: {e.problem}; {e.fix}")
     except SoftTimeout as e:
         return _failed(ctx, claim, e, False, str(e))
+    except OUTAGES as e:
+        # The status database or Redis, not the document: retried, never counted.
+        return _failed(ctx, claim, e, False, f"{shown}: {type(e).__name__}: {e}", outside=True)
     except Exception as e:
         if queue.is_hard_timeout(e):
             # RQ's hard limit: recorded as a transient failure (the retry continues from
@@ -165,7 +180,7 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
             ChunkRow(c.seq, c.page_start, c.page_end, c.text, v)
             for c, v in zip(batch.chunks, batch.embeddings)
         ]
-        ctx.store.commit_batch(claim, batch.pages_done, rows, embedder.name, batch.warning)
+        _commit(ctx, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)
         if batch.pages_done >= len(reader.pages):
             break
         if ctx.store.cancel_requested(claim):
@@ -183,16 +198,54 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
     return "done"
 
 
-def _failed(ctx: Context, claim: Claim, exc: BaseException, permanent: bool, message: str) -> str:
-    delay = retry.backoff(claim.policy, claim.attempt)
+def _commit(
+    ctx: Context,
+    claim: Claim,
+    pages_done: int,
+    rows: list[ChunkRow],
+    model: str,
+    warning: str | None,
+    deadline: float,
+) -> None:
+    """Commit a computed batch; while the database is full or locked, wait and try again
+    (the batch is kept in memory), so a full disk pauses the work instead of failing it.
+    Past the soft time limit the error stands and the task is retried like an outage."""
+    pause = 1.0
+    while True:
+        try:
+            ctx.store.commit_batch(claim, pages_done, rows, model, warning)
+            return
+        except sqlite3.OperationalError as e:
+            if not _pausable(e) or time.monotonic() + pause > deadline:
+                raise
+            log.warning(
+                "task %s: cannot commit page %d (%s); paused, trying again in %gs",
+                claim.task.id,
+                pages_done,
+                e,
+                pause,
+            )
+            time.sleep(pause)
+            pause = min(30.0, pause * 2)
+
+
+def _pausable(e: sqlite3.OperationalError) -> bool:
+    """A full disk or a long-held lock: conditions that pass without anyone touching the task."""
+    text = str(e).lower()
+    return "full" in text or "locked" in text or "busy" in text or "disk i/o" in text
+
+
+def _failed(
+    ctx: Context, claim: Claim, exc: BaseException, permanent: bool, message: str, outside: bool = False
+) -> str:
     state = ctx.store.fail(
         claim,
         type(exc).__name__,
         display(message),
         traceback.format_exc().encode("utf-8", "backslashreplace").decode("utf-8"),
         permanent,
-        delay,
+        outside=outside,
     )
     if state == "retrying":
-        sending.send_retry(ctx.store, ctx.redis, claim.task.id, claim.priority, delay, claim.policy)
+        sending.send_retry(ctx.store, ctx.redis, claim.task.id)
     return state

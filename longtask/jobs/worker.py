@@ -45,6 +45,7 @@ from longtask.pipelines import embed as embed_mod
 from longtask.pipelines.chunk import load_tokenizer
 
 RETRY_EVERY = 1.0
+REDIS_CHECK_EVERY = 1.0
 STOP_GRACE = 20.0
 RESPAWN_MAX_DELAY = 10.0
 # What a backend outage raises in the supervisor's loop: wait and try again.
@@ -175,7 +176,11 @@ class Supervisor:
         """The supervisor's periodic housekeeping, each on its own interval (as huey's
         consumer and rq's pool have it): adding a duty is one entry here."""
         s = self.settings
+        own_redis = (
+            [] if s.redis_url else [Duty("keep the built-in Redis up", REDIS_CHECK_EVERY, self._keep_redis)]
+        )
         return [
+            *own_redis,
             Duty("heartbeat", s.heartbeat_every, self._heartbeat, while_stopping=True),
             Duty("send due retries", RETRY_EVERY, lambda: sending.send_due_retries(self.store, self.conn)),
             Duty("rebuild the queue", s.sweep_every, lambda: recovery.rebuild(s, self.store, self.conn)),
@@ -186,6 +191,16 @@ class Supervisor:
             ),
             Duty("reap silent workers", s.reap_every, lambda: recovery.reap(s, self.store, self.conn)),
         ]
+
+    def _keep_redis(self) -> None:
+        """The supervisor owns the built-in Redis: if it died, start it again (its AOF
+        brings the queue back; the next rebuild sends whatever it had lost)."""
+        from longtask.jobs.redis_server import EmbeddedRedis
+
+        server = EmbeddedRedis(self.settings.home)
+        if server.endpoint() is None:
+            server.ensure()
+            log.warning("the built-in Redis was down; started it again")
 
     def _heartbeat(self) -> None:
         self.store.heartbeat([c.name for c in self.children.values()])
@@ -239,8 +254,8 @@ class Supervisor:
 
     def _reap(self, child: Child, rc: int) -> None:
         how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
-        # Only a signal (SIGKILL by the OOM killer, a segfault) counts against the
-        # document; a worker that exits with an error (say Redis went away) does not.
+        # Never the document's doing: its own crashes kill the work horse, not the
+        # worker process (the horse's death is handled by the worker, `_horse_killed`).
         lost = self._guard(
             recovery.reap,
             self.settings,
@@ -248,7 +263,6 @@ class Supervisor:
             self.conn,
             worker=child.name,
             reason=f"worker process {child.name} died ({how})",
-            killed=rc < 0 and not self.stopping,
         )
         if lost:
             log.warning("worker %s died (%s); %d task(s) given back", child.name, how, lost)

@@ -25,7 +25,7 @@ from longtask.jobs.store.records import Document, Job, Task
 Clock = Callable[[], float]
 # The number of migrations in schema.py; checked with one PRAGMA so that read-only
 # commands (status, watch) need not import sqlite-utils at all.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class StoreBase:

@@ -119,6 +119,9 @@ class Task:
     finished_at: float | None
     retry_at: float | None
     progress_at: float | None
+    fail_streak: int = 0  # failed attempts since the checkpoint last moved
+    kill_streak: int = 0  # of those, the ones that took the work horse down
+    fail_page: int | None = None  # the checkpoint at the last failure
 
     @property
     def fs_path(self) -> str | bytes:

@@ -155,3 +155,16 @@ def m002_history_and_reuse(db: Database) -> None:
 def m003_warnings_index(db: Database) -> None:
     """Recent warnings for `watch`, without scanning a large job's finished tasks."""
     db.execute("CREATE INDEX tasks_warned ON tasks(job_id, updated_at) WHERE warning IS NOT NULL")
+
+
+@migrations()
+def m004_failure_streaks(db: Database) -> None:
+    """Retries and the poison-pill count judge a document by failures with no progress
+    between them: the streaks restart whenever its checkpoint has moved."""
+    db.executescript(
+        """
+        ALTER TABLE tasks ADD COLUMN fail_streak INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN kill_streak INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN fail_page INTEGER;
+        """
+    )

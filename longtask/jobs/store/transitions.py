@@ -400,24 +400,34 @@ class Transitions(HistoryStore):
         message: str,
         traceback: str | None,
         permanent: bool,
-        retry_delay: float,
+        retry_delay: float | None = None,
         killed: bool = False,
+        outside: bool = False,
     ) -> str:
         """Record a failed attempt; returns the new state, 'retrying' or 'dead' ('stale'
-        when a newer attempt owns the task)."""
+        when a newer attempt owns the task). Without `retry_delay`, the backoff follows
+        the document's failure streak (see `retry`)."""
         with self._write():
             try:
                 task = self._owned(claim)
             except StaleTask:
                 return "stale"
-            failure = retry.Failure(error_type, message, traceback, permanent, killed)
+            failure = retry.Failure(error_type, message, traceback, permanent, killed, outside)
             return self._fail(task, claim.policy, failure, retry_delay)
 
     def lose(
-        self, task_id: int, reason: str, killed: bool, retry_delay: float, attempt: int | None = None
+        self,
+        task_id: int,
+        reason: str,
+        killed: bool,
+        retry_delay: float | None = None,
+        attempt: int | None = None,
+        outside: bool = False,
     ) -> str:
-        """A running task lost its worker: retry it from its checkpoint (or give up).
+        """A running task lost its run: retry it from its checkpoint (or give up).
 
+        `killed`: its work horse died by a signal (it may be the document's doing);
+        `outside`: its worker, machine or backend went away (never the document's).
         With `attempt`, only that run is given up (a newer run is left alone).
         """
         with self._write():
@@ -428,21 +438,35 @@ class Transitions(HistoryStore):
             if job.cancel_requested:
                 self._move(task, T.canceled, {"reason": reason}, worker=None)
                 return T.canceled
-            failure = retry.Failure("WorkerLost", f"{display(task.path)}: {reason}", killed=killed)
+            failure = retry.Failure(
+                "WorkerLost", f"{display(task.path)}: {reason}", killed=killed, outside=outside
+            )
             return self._fail(task, job.policy, failure, retry_delay)
 
-    def _fail(self, task: Task, policy: Policy, failure: retry.Failure, retry_delay: float) -> str:
+    def _fail(self, task: Task, policy: Policy, failure: retry.Failure, retry_delay: float | None) -> str:
         verdict = retry.decide(task, policy, failure)
+        if retry_delay is None:
+            retry_delay = 0.0 if failure.outside else retry.backoff(policy, verdict.fail_streak)
         now = self.clock()
         dead = verdict.state == T.dead
         self._move(
             task,
             verdict.state,
-            {"error_type": failure.error_type, "message": verdict.message, "attempt": task.attempts},
+            {
+                "error_type": failure.error_type,
+                "message": verdict.message,
+                "attempt": task.attempts,
+                "at_page": task.pages_done,
+                "killed": failure.killed,
+                "outside": failure.outside,
+            },
             error_type=failure.error_type,
             error_message=verdict.message,
             error_traceback=failure.traceback,
             kills=verdict.kills,
+            fail_streak=verdict.fail_streak,
+            kill_streak=verdict.kill_streak,
+            fail_page=verdict.fail_page,
             retry_at=None if dead else now + retry_delay,
             finished_at=now if dead else None,
         )
@@ -486,7 +510,7 @@ class Transitions(HistoryStore):
                 extra: dict[str, Any] = {}
                 if task.state == T.dead:
                     # A fresh set of tries, resuming from the checkpoint.
-                    extra = {"attempts": 0, "kills": 0}
+                    extra = {"fail_streak": 0, "kill_streak": 0, "fail_page": None}
                 self._move(task, T.pending, {"reason": "reopened"}, worker=None, finished_at=None, **extra)
                 ids.append(task.id)
         return ids
