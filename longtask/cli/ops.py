@@ -83,6 +83,9 @@ def health(
     ] = None,
     max_dead: Annotated[Optional[int], typer.Option(help="Most dead documents in all.")] = None,
     min_workers: Annotated[Optional[int], typer.Option(help="Fewest live workers.")] = None,
+    min_disk_free: Annotated[
+        float, typer.Option(help="Fewest MiB free for the data directory; 0 turns the check off.")
+    ] = 64.0,
     format_: Annotated[
         HealthFormat, typer.Option("--format", help="text, json or prometheus.")
     ] = HealthFormat.text,
@@ -108,6 +111,7 @@ def health(
             "max_stalled": max_stalled,
             "max_dead": max_dead,
             "min_workers": min_workers,
+            "min_disk_free": min_disk_free or None,
         }
         checks = ops.check(g, limits)
         tripped = [c for c in checks if not c.ok]

@@ -8,6 +8,7 @@ node-exporter textfile collector.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ def gather(settings: Settings, store: Store) -> dict[str, Any]:
     """The gauges. A probe observes and never starts anything: with the built-in Redis
     not running, the queue depths are unknown (None) and the rest is still reported."""
     gauges = store.stats(settings.stall_after, settings.lease)
+    # A full disk pauses every commit (workers wait and try again): worth an alert.
+    gauges["disk_free_bytes"] = shutil.disk_usage(settings.home).free
     try:
         gauges["queues"] = queue.depths(queue.connect(settings, start=False))
     except BackendUnavailable:
@@ -52,6 +55,10 @@ def check(gauges: dict[str, Any], limits: dict[str, float | None]) -> list[Check
         "max_stalled": (gauges["stalled"], "running documents with no progress"),
         "max_dead": (gauges["dead"], "dead documents"),
         "min_workers": (len(gauges["workers"]), "live workers"),
+        "min_disk_free": (
+            gauges["disk_free_bytes"] / 2**20,
+            "MiB free for the data directory (workers pause when it is full)",
+        ),
     }
     checks = []
     for name, limit in limits.items():
@@ -101,6 +108,7 @@ def prometheus(gauges: dict[str, Any], checks: list[Check]) -> str:
     )
     metric("stalled_tasks", "Running documents with no progress lately.", [({}, gauges["stalled"])])
     metric("workers", "Live worker processes.", [({}, len(gauges["workers"]))])
+    metric("disk_free_bytes", "Free space for the data directory.", [({}, gauges["disk_free_bytes"])])
     if checks:
         metric(
             "health_check_ok", "1 when the threshold holds.", [({"check": c.name}, int(c.ok)) for c in checks]
