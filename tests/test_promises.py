@@ -369,6 +369,17 @@ def test_export_parquet_rows_equal_the_jsonl_rows(home: Path, docs: Path, tmp_pa
         assert len(g["embedding"]) == len(e["embedding"]) == 384
         # jsonl rounds to 7 decimals; parquet keeps the float32 values
         assert np.allclose(g["embedding"], e["embedding"], rtol=0, atol=1e-7)
+        assert abs(np.linalg.norm(g["embedding"]) - 1) < 1e-4
+    # and both hold the documents themselves: every page, each document's text to its end
+    last = {Path(r["path"]).name: r for r in got}  # rows are in order within a document
+    assert {n: (r["page_end"], r["text"].split()[-1]) for n, r in last.items()} == {
+        "alpha.pdf": (3, "basalt"),
+        "beta.pdf": (2, "cello"),
+        "gamma.pdf": (1, "nebula"),
+    }
+    text = " ".join(r["text"] for r in got)
+    for page in ("Alpha page 1.", "Alpha page 2.", "Alpha page 3.", "Beta page 2.", "Gamma only page."):
+        assert page in text
 
 
 def test_export_parquet_of_a_job_without_chunks_is_an_empty_table(
