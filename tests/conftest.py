@@ -145,22 +145,31 @@ def docs(tmp_path: Path) -> Path:
 
 
 def drain(timeout: float = 60.0) -> None:
-    """Run queued work in this process (RQ SimpleWorker, burst) until nothing is left."""
+    """Run queued work in this process (RQ SimpleWorker, burst) until nothing is left.
+
+    As in production, RQ's scheduler never runs: retry delays live in SQLite, and
+    between bursts this sends the retries that are due, as the supervisor does
+    (`sending.send_due_retries`). A retry not yet due stays 'retrying'.
+    """
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
     from longtask import settings as settings_mod
-    from longtask.jobs import queue
+    from longtask.jobs import queue, sending
+    from longtask.jobs.store import Store
 
     s = settings_mod.load()
     conn = queue.connect(s)
+    store = Store(s.db_path)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        worker = SimpleWorker(queue.queues(conn), connection=conn, serializer=JSONSerializer)
-        if not worker.work(burst=True, with_scheduler=True, logging_level="WARNING"):
-            if not any(q.scheduled_job_registry.count for q in queue.queues(conn)):
+    try:
+        while time.monotonic() < deadline:
+            worker = SimpleWorker(queue.queues(conn), connection=conn, serializer=JSONSerializer)
+            worked = worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+            if not sending.send_due_retries(store, conn) and not worked:
                 return
-            time.sleep(0.2)
+    finally:
+        store.close()
     raise TimeoutError("queues did not drain")
 
 

@@ -151,7 +151,7 @@ def test_property_default_window(ps: list[Page], first_seq: int) -> None:
     check_chunks(ps, SIZE, OVERLAP, first_seq)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages(), st.integers(4, 64), st.integers(0, 16))
 def test_property_deterministic(ps: list[Page], size: int, overlap: int) -> None:
     """Resume relies on this: a batch chunked again gives the very same chunks."""

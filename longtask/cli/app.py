@@ -17,7 +17,7 @@ import typer
 from longtask import __version__
 from longtask.cli import ops
 from longtask.cli.context import Context, context
-from longtask.cli.output import duration, emit_json, err, note, out, reported_errors
+from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
 if TYPE_CHECKING:
@@ -364,7 +364,7 @@ def dead(
             out.print(render.dead_table(tasks))
         elif tasks:
             for line in render.dead_lines(tasks):  # whole lines for grep and mail
-                out.print(line, markup=False, highlight=False)
+                emit_line(line)
         else:
             note("no dead tasks")
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from longtask.cli.context import context
 from longtask.cli.output import emit_json, note, out, reported_errors
@@ -63,10 +64,16 @@ def stats(json_: JsonOpt = False) -> None:
             markup=False,
         )
         table = Table(show_edge=False, title=f"{len(g['workers'])} live worker(s)", title_justify="left")
-        for col in ("worker", "pid", "model loads", "document"):
+        for col in ("worker", "host", "pid", "model loads", "document"):
             table.add_column(col)
         for w in g["workers"]:
-            table.add_row(w["name"], str(w["pid"]), str(w["model_loads"]), w["task_path"] or "idle")
+            table.add_row(
+                Text(w["name"]),
+                Text(w["host"]),
+                str(w["pid"]),
+                str(w["model_loads"]),
+                Text(w["task_path"] or "idle"),
+            )
         out.print(table)
 
 

@@ -2,6 +2,11 @@
 
 So that `longtask submit ./pdfs --json | jq -r .id` stays clean, progress, hints and
 errors go to stderr. Colour only on a terminal; never control characters in a pipe.
+
+Both consoles print strings as they are: no Rich markup, no emoji codes, no
+highlighting. Paths, queries and error messages are user text (`[draft]`, `[/bold]`,
+`:smile:` are all valid in a file name); style is added with `rich.text.Text` spans,
+never by formatting user text into markup.
 """
 
 from __future__ import annotations
@@ -14,11 +19,17 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from longtask.errors import LongtaskError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def error_line(message: str) -> Text:
+    """`error: <message>` with only the `error:` styled; the message is never markup."""
+    return Text.assemble(("error:", "bold red"), " ", message)
 
 
 @contextmanager
@@ -27,7 +38,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except LongtaskError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        err.print(error_line(str(e)), highlight=False, soft_wrap=True)
         raise typer.Exit(e.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -37,6 +48,13 @@ def reported_errors() -> Iterator[None]:
 def note(message: str) -> None:
     """A line for people, on stderr; never wrapped or marked up (paths may hold brackets)."""
     err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def emit_line(line: str) -> None:
+    """One line of data on stdout, byte for byte: no markup, wrapping or tab expansion
+    (Rich turns tabs into spaces, which breaks tab-separated output)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def emit_json(data: Any) -> None:

@@ -70,11 +70,12 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
         docs.add_column()
         for r in snap["running"]:
             total = r["pages_total"] or 0
-            note = " [yellow]stalled[/]" if r["stalled"] else ""
             docs.add_row(
                 Text(os.path.basename(r["path"])),
                 _bar(r["pages_done"], total or 1, width=30),
-                Text.from_markup(f"{r['pages_done']}/{total or '?'} pages{note}"),
+                Text.assemble(
+                    f"{r['pages_done']}/{total or '?'} pages", (" stalled", "yellow") if r["stalled"] else ""
+                ),
             )
         parts.append(docs)
     counts = " · ".join(f"{s} {job['counts'][s]}" for s in ORDER if job["counts"][s])

@@ -120,7 +120,8 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
         conn = None
     waiting = store.tasks_in(job_id, WAITING)
     running = store.request_cancel(job_id)
-    was_running = {t.id for t in running}
+    runs = {t.id: t for t in running}  # the runs this cancel waits for
+    was_running = set(runs)
     if conn is not None:
         try:
             queue.remove(conn, [t.rq_id for t in waiting if t.rq_id])
@@ -130,14 +131,15 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
     while running and time.monotonic() < deadline:
         time.sleep(0.1)
         running = store.tasks_in(job_id, (TaskState.running,))
-    forced = [t for t in running if t.id in was_running]
+    # Still the same run: a document sent again meanwhile (a `resume`) is not this cancel's.
+    forced = [runs[t.id] for t in running if t.id in runs and t.attempts == runs[t.id].attempts]
     if forced:
         if conn is not None:
             try:
                 queue.stop(conn, [t.rq_id for t in forced if t.rq_id])
             except queue.TRANSPORT_ERRORS:
                 pass  # fenced anyway: its next commit finds the task canceled and stops
-        store.force_cancel([t.id for t in forced], f"did not stop within {grace:g}s of the cancel; stopped")
+        store.force_cancel(forced, f"did not stop within {grace:g}s of the cancel; stopped")
     stopped = sum(
         1 for tid in was_running - {t.id for t in forced} if store.task(tid).state == TaskState.canceled
     )

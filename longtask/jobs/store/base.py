@@ -34,13 +34,13 @@ class StoreBase:
         age rows instead of rewriting them behind the store's back."""
         self.path = path
         self.clock = clock
-        private_dir(path.parent)
         try:
+            private_dir(path.parent)
             conn = sqlite3.connect(str(path), isolation_level=None, timeout=60.0)
             conn.execute("PRAGMA busy_timeout = 60000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise BackendUnavailable(
                 f"cannot open the status database {path}: {e}; check the disk and the "
                 "permissions of LONGTASK_HOME"

@@ -492,11 +492,13 @@ class Transitions(HistoryStore):
                 self._move(task, T.canceled, {"reason": "canceled before it ran"})
         return self.tasks_in(job_id, (T.running,))
 
-    def force_cancel(self, task_ids: Sequence[int], reason: str) -> None:
+    def force_cancel(self, runs: Sequence[Task], reason: str) -> None:
+        """Cancel these runs (a task as it was seen running): a task that has moved on
+        since, e.g. sent again by a `resume`, is left alone."""
         with self._write():
-            for task_id in task_ids:
-                task = self.task(task_id)
-                if task.state in UNFINISHED:
+            for run in runs:
+                task = self.task(run.id)
+                if task.state == T.running and task.attempts == run.attempts:
                     self._move(task, T.canceled, {"reason": reason}, worker=None)
 
     def reopen(self, job_id: int, states: Sequence[str], error_type: str | None = None) -> list[int]:
