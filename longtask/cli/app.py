@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from longtask import __version__
-from longtask.cli import ops
+from longtask.cli import ops, serve
 from longtask.cli.output import duration, emit_json, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
@@ -657,6 +657,7 @@ def search(
 
 
 ops.register(app)
+serve.register(app)
 
 
 def main() -> None:
