@@ -6,6 +6,7 @@ thread pool, shape the answer. Errors become RFC 9457 problem documents (problem
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
@@ -133,6 +134,7 @@ def create_app(service: Service, config: Config) -> FastAPI:
         redoc_url=None,
     )
     app.state.feeds = feeds
+    background: set[asyncio.Future[Any]] = set()
     problems.install(app)
     app.add_middleware(SecurityHeaders)
 
@@ -217,6 +219,8 @@ def create_app(service: Service, config: Config) -> FastAPI:
             first = errors[0] if errors else {}
             where = ".".join(str(x) for x in first.get("loc", ()))
             msg = first.get("msg", "malformed JSON")
+            if first.get("type") == "json_invalid" or not errors:
+                raise Problem(400, f"malformed JSON body: {msg}") from None
             raise Problem(422, f"{where}: {msg}" if where else str(msg)) from None
         resolved = [under_roots(p, roots) for p in body.paths]
         result = await service.call(
@@ -241,9 +245,18 @@ def create_app(service: Service, config: Config) -> FastAPI:
         return await service.call(service.task_record, task)
 
     @app.post("/api/jobs/{ref}/cancel", dependencies=[api], responses=ERRORS, summary="Cancel a job")
-    async def cancel(ref: JobRef, body: Annotated[CancelBody | None, Body()] = None) -> dict[str, Any]:
+    async def cancel(ref: JobRef, body: Annotated[CancelBody | None, Body()] = None) -> JSONResponse:
         jid = await job_id(ref)
-        return await service.call(service.cancel, jid, (body or CancelBody()).grace)
+        grace = (body or CancelBody()).grace
+        running = asyncio.ensure_future(service.call(service.cancel, jid, grace))
+        try:
+            # Queued documents are canceled at once; running ones get `grace` seconds to
+            # stop at a page batch. Answer within a second or two either way.
+            return JSONResponse(await asyncio.wait_for(asyncio.shield(running), timeout=2.0))
+        except TimeoutError:
+            background.add(running)
+            running.add_done_callback(background.discard)
+            return JSONResponse({"job": jid, "state": "canceling", "grace": grace}, status_code=202)
 
     @app.post("/api/jobs/{ref}/resume", dependencies=[api], responses=ERRORS, summary="Resume a job")
     async def resume(ref: JobRef) -> dict[str, Any]:
