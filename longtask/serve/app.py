@@ -84,7 +84,7 @@ class CancelBody(BaseModel):
 
 class RetryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    job: Annotated[int, Field(ge=1)] | None = None
+    job: Annotated[int, Field(ge=1, le=2**62)] | None = None
     error_type: Annotated[str, Field(max_length=200)] | None = None
 
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from longtask import settings as settings_mod
-from longtask.errors import BackendUnavailable, LongtaskError
+from longtask.errors import BackendUnavailable, LongtaskError, NotFound
 from longtask.jobs import control, ops, queue
 from longtask.jobs.store import STATES, Job, Store, Task
 from longtask.settings import Settings
@@ -60,6 +60,10 @@ class Service:
     # ---- reads ----------------------------------------------------------------------
 
     def resolve(self, ref: str | int) -> int:
+        text = str(ref).strip().lstrip("#")
+        if text.isdigit() and int(text) >= 2**63:
+            # SQLite integers are 64-bit: a larger id names no job (and must not reach sqlite3).
+            raise NotFound(f"no job {text}: `longtask status` lists the jobs there are")
         return self.store().resolve_job(ref)
 
     def jobs(self, limit: int) -> list[dict[str, Any]]:
