@@ -129,7 +129,12 @@ def parse(lines: Iterator[str]) -> Iterator[Event | str]:
     for line in lines:
         if line == "":
             if "data" in fields:
-                yield Event(fields.get("id", ""), fields.get("event", "message"), json.loads(fields["data"]), time.time())
+                yield Event(
+                    fields.get("id", ""),
+                    fields.get("event", "message"),
+                    json.loads(fields["data"]),
+                    time.time(),
+                )
             fields = {}
         elif line.startswith(":"):
             yield line

@@ -120,7 +120,11 @@ def test_submit_paths_answers_202_with_links(served: Served, site: Path) -> None
 def test_paths_outside_the_roots_are_refused(served: Served, site: Path) -> None:
     root = str(site / "docs")
     with served.client() as c:
-        for path in ("/etc/passwd", str(site / "docs" / ".." / ".." / "x.pdf"), str(site / "docs" / "escape.pdf")):
+        for path in (
+            "/etc/passwd",
+            str(site / "docs" / ".." / ".." / "x.pdf"),
+            str(site / "docs" / "escape.pdf"),
+        ):
             body = assert_problem(c.post("/api/jobs", json={"paths": [path]}), 403, root)
             assert body["roots"] == [root]
 
@@ -137,7 +141,11 @@ def test_paths_outside_the_roots_are_refused(served: Served, site: Path) -> None
         ({"content": b"paths=x", "headers": {"Content-Type": "text/plain"}}, 415, "multipart"),
         ({"files": {"files": ("notes.pdf", b"just some text, not a PDF")}}, 415, "not a PDF"),
         ({"files": {"files": ("../../etc/evil.pdf", b"%PDF-1.4\n")}}, 400, "path"),
-        ({"content": RAW_NUL_NAME, "headers": {"Content-Type": "multipart/form-data; boundary=XyZ"}}, 400, "control"),
+        (
+            {"content": RAW_NUL_NAME, "headers": {"Content-Type": "multipart/form-data; boundary=XyZ"}},
+            400,
+            "control",
+        ),
         ({"files": {"files": ("x" * 4096 + ".pdf", b"%PDF-1.4\n")}}, 400, "too long"),
         ({"files": {"files": ("big.pdf", b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024))}}, 413, "limit"),
         ({"files": {"other": ("a.pdf", b"%PDF-1.4\n")}}, 400, "files"),
@@ -249,7 +257,7 @@ def test_cancel_resume_and_retry_over_http(served: Served, site: Path) -> None:
 def test_metrics_and_openapi(served: Served) -> None:
     with served.client() as c:
         text = c.get("/metrics").text
-        assert "longtask_tasks{state=\"queued\"}" in text and "longtask_redis_up 1" in text
+        assert 'longtask_tasks{state="queued"}' in text and "longtask_redis_up 1" in text
         spec = c.get("/openapi.json").json()
         for path in ("/api/jobs", "/api/jobs/{ref}", "/api/jobs/{ref}/events", "/api/search", "/metrics"):
             assert path in spec["paths"]

@@ -26,7 +26,9 @@ def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
 
 
 def upload_samples(served: Served) -> dict[str, object]:
-    files = [("files", (p.name, p.read_bytes(), "application/pdf")) for p in sorted(SAMPLE_DOCS.glob("*.pdf"))]
+    files = [
+        ("files", (p.name, p.read_bytes(), "application/pdf")) for p in sorted(SAMPLE_DOCS.glob("*.pdf"))
+    ]
     with served.client() as c:
         resp = c.post("/api/jobs", files=files)
     assert resp.status_code == 202, resp.text
@@ -36,7 +38,11 @@ def upload_samples(served: Served) -> dict[str, object]:
 
 def logged(events: list[Event]) -> list[tuple[str, str, str]]:
     """The log part of a stream (document and warning events), as comparable tuples."""
-    return [(e.id, e.event, json.dumps(e.data, sort_keys=True)) for e in events if e.event in ("document", "warning")]
+    return [
+        (e.id, e.event, json.dumps(e.data, sort_keys=True))
+        for e in events
+        if e.event in ("document", "warning")
+    ]
 
 
 def test_upload_watch_over_sse_and_reconnect(served: Served) -> None:
@@ -46,7 +52,9 @@ def test_upload_watch_over_sse_and_reconnect(served: Served) -> None:
     assert job["tasks"] == n_docs
 
     full: dict[str, list[Event]] = {}
-    reader = threading.Thread(target=lambda: full.setdefault("events", read_events(served, jid, timeout=240)[1]))
+    reader = threading.Thread(
+        target=lambda: full.setdefault("events", read_events(served, jid, timeout=240)[1])
+    )
     reader.start()
     workers = start_workers(served.env, 1)
     try:

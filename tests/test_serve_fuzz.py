@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -40,7 +39,9 @@ def test_no_generated_request_gets_a_server_error(served: Served) -> None:
             continue  # a stream that runs until the job ends; search loads a model (covered in e2e)
 
         @given(case=op.as_strategy())
-        @settings(max_examples=PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def run(case: schemathesis.Case) -> None:
             nonlocal cases
             headers = dict(case.headers or {})

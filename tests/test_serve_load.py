@@ -41,14 +41,20 @@ def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(20):
-        make_text_pdf(docs / f"doc{i:02d}.pdf", [f"Document {i} page {p}. " + "basalt " * 20 for p in range(4)])
-    env = serve_env(tmp_path / "home", redis_server.url, LONGTASK_PAGE_BATCH="1", LONGTASK_TEST_BATCH_DELAY="0.12")
+        make_text_pdf(
+            docs / f"doc{i:02d}.pdf", [f"Document {i} page {p}. " + "basalt " * 20 for p in range(4)]
+        )
+    env = serve_env(
+        tmp_path / "home", redis_server.url, LONGTASK_PAGE_BATCH="1", LONGTASK_TEST_BATCH_DELAY="0.12"
+    )
     s = start_serve(env, "--root", str(docs))
     yield s
     s.stop()
 
 
-async def watch(served: Served, client: httpx.AsyncClient, jid: int, out: list[float], ends: list[dict]) -> None:
+async def watch(
+    served: Served, client: httpx.AsyncClient, jid: int, out: list[float], ends: list[dict]
+) -> None:
     async with client.stream("GET", f"/api/jobs/{jid}/events", params={"start": "now"}) as resp:
         assert resp.status_code == 200
         lines: list[str] = []
@@ -70,7 +76,9 @@ async def watch(served: Served, client: httpx.AsyncClient, jid: int, out: list[f
 def test_200_watchers_on_one_running_job(served: Served) -> None:
     docs = Path(served.env["LONGTASK_HOME"]).parent / "docs"
     with served.client() as c:
-        jid = c.post("/api/jobs", json={"paths": [str(docs / f"doc{i:02d}.pdf") for i in range(12)]}).json()["id"]
+        jid = c.post("/api/jobs", json={"paths": [str(docs / f"doc{i:02d}.pdf") for i in range(12)]}).json()[
+            "id"
+        ]
     delays: list[float] = []
     ends: list[dict] = []
 

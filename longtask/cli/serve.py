@@ -65,7 +65,9 @@ def serve(
         from longtask.serve.service import Service
 
         service = Service(s)
-        app = create_app(service, Config(token=token, roots=tuple(roots), max_upload=limit, keepalive=keepalive))
+        app = create_app(
+            service, Config(token=token, roots=tuple(roots), max_upload=limit, keepalive=keepalive)
+        )
         if host not in ("127.0.0.1", "localhost", "::1"):
             note(f"warning: binding {host}: the API is reachable from other machines (token required)")
         shown = f"[{host}]" if ":" in host else host

@@ -88,10 +88,11 @@ class RetryBody(BaseModel):
     error_type: Annotated[str, Field(max_length=200)] | None = None
 
 
-PROBLEM = {"content": {problems.MEDIA_TYPE: {"schema": {"type": "object"}}}, "description": "a problem document"}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: PROBLEM for code in (400, 401, 403, 404, 413, 415, 422, 503)
+PROBLEM = {
+    "content": {problems.MEDIA_TYPE: {"schema": {"type": "object"}}},
+    "description": "a problem document",
 }
+ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM for code in (400, 401, 403, 404, 413, 415, 422, 503)}
 JobRef = Annotated[str, "a job id or 'latest'"]
 
 
@@ -134,7 +135,9 @@ def create_app(service: Service, config: Config) -> FastAPI:
         redoc_url=None,
     )
     app.state.feeds = feeds
-    background: set[asyncio.Future[Any]] = set()
+    # Cancels still inside their grace period, by job: a resume waits for its job's one,
+    # or the cancel's last step would stop the documents the resume just sent.
+    canceling: dict[int, asyncio.Future[Any]] = {}
     problems.install(app)
     app.add_middleware(SecurityHeaders)
 
@@ -208,14 +211,14 @@ def create_app(service: Service, config: Config) -> FastAPI:
             uploaded = [{"name": n, "path": str(p), "bytes": p.stat().st_size} for n, p in got.files]
             return accepted(result, uploaded)
         if ctype != "application/json":
-            raise Problem(415, "send application/json ({\"paths\": [...]}) or multipart/form-data (files)")
+            raise Problem(415, 'send application/json ({"paths": [...]}) or multipart/form-data (files)')
         raw = await request.body()
         if len(raw) > 4 * 1024 * 1024:
             raise Problem(413, "JSON body over 4 MiB")
         try:
             body = SubmitPaths.model_validate_json(raw)
         except ValueError as e:
-            errors = getattr(e, "errors", lambda: [])()
+            errors: list[Any] = getattr(e, "errors", lambda: [])()
             first = errors[0] if errors else {}
             where = ".".join(str(x) for x in first.get("loc", ()))
             msg = first.get("msg", "malformed JSON")
@@ -254,13 +257,15 @@ def create_app(service: Service, config: Config) -> FastAPI:
             # stop at a page batch. Answer within a second or two either way.
             return JSONResponse(await asyncio.wait_for(asyncio.shield(running), timeout=2.0))
         except TimeoutError:
-            background.add(running)
-            running.add_done_callback(background.discard)
+            canceling[jid] = running
+            running.add_done_callback(lambda _: canceling.pop(jid, None))
             return JSONResponse({"job": jid, "state": "canceling", "grace": grace}, status_code=202)
 
     @app.post("/api/jobs/{ref}/resume", dependencies=[api], responses=ERRORS, summary="Resume a job")
     async def resume(ref: JobRef) -> dict[str, Any]:
         jid = await job_id(ref)
+        if (pending := canceling.get(jid)) is not None:
+            await asyncio.wait([pending])
         return {"job": jid, "requeued": await service.call(service.resume, jid)}
 
     @app.post("/api/retry-failed", dependencies=[api], responses=ERRORS, summary="Requeue dead documents")
@@ -287,7 +292,9 @@ def create_app(service: Service, config: Config) -> FastAPI:
         response_class=StreamingResponse,
         summary="Server-Sent Events: progress, document, warning, end",
     )
-    async def events(request: Request, ref: JobRef, start: Annotated[str, Query(pattern="^(start|now)$")] = "start") -> Response:
+    async def events(
+        request: Request, ref: JobRef, start: Annotated[str, Query(pattern="^(start|now)$")] = "start"
+    ) -> Response:
         jid = await job_id(ref)
         feed = feeds.get(jid)
         await feed.ready()
@@ -321,7 +328,9 @@ def create_app(service: Service, config: Config) -> FastAPI:
         )
         return resp
 
-    @app.get("/api/session", responses=ERRORS, summary="Whether this browser is signed in, and its CSRF value")
+    @app.get(
+        "/api/session", responses=ERRORS, summary="Whether this browser is signed in, and its CSRF value"
+    )
     async def session(request: Request) -> dict[str, Any]:
         nonce = auth.session_nonce(request.cookies.get(COOKIE))
         if nonce is None:

@@ -72,9 +72,9 @@ def install(app: FastAPI) -> None:
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in exc.errors()
         ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(first["loc"])
-        return problem(422, f"{where}: {first['msg']}" if where else first["msg"], errors=errors)
+        where = ".".join(errors[0]["loc"]) if errors else ""
+        msg = str(errors[0]["msg"]) if errors else "invalid request"
+        return problem(422, f"{where}: {msg}" if where else msg, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

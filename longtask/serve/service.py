@@ -144,7 +144,9 @@ class Service:
         from longtask.pipelines.search import top_k
 
         store = self.store()
-        pipe = store.job(job_id).pipeline if job_id is not None else self.settings.resolved().pipeline.as_dict()
+        pipe = (
+            store.job(job_id).pipeline if job_id is not None else self.settings.resolved().pipeline.as_dict()
+        )
         key = (pipe["embedder"], pipe["precision"])
         with self._model_lock:
             model = self._models.get(key)

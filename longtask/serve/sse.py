@@ -104,7 +104,9 @@ class Feed:
         reconcile = not job.finished and now - self._last_scan > max(2.0, 20 * self._scan_cost)
         if sig == self._sig and top == self._top and not reconcile:
             return out
-        states_moved = self._sig is None or sig[0] != self._sig[0] or sig[3] != self._sig[3] or top != self._top
+        states_moved = (
+            self._sig is None or sig[0] != self._sig[0] or sig[3] != self._sig[3] or top != self._top
+        )
         self._sig, self._top = sig, top
         snap = svc.snapshot(self.job_id)
         if states_moved or reconcile or job.finished:
@@ -137,19 +139,29 @@ class Feed:
             history = self.service.task_events(task.id)
             for i, e in enumerate(history[k.events :], start=k.events):
                 if e["kind"] in STATE_EVENTS and e["kind"] != k.state:
-                    data = base | {"state": e["kind"], "previous": k.state, "at": e["at"], "detail": e["detail"]}
+                    data = base | {
+                        "state": e["kind"],
+                        "previous": k.state,
+                        "at": e["at"],
+                        "detail": e["detail"],
+                    }
                     found.append((e["at"], task.id, i, "document", data))
                     k.state = e["kind"]
             k.events = len(history)
             if task.state != k.state:
                 # Moved without a task event (a cache hit at submit): report the state it is in.
-                data = base | {"state": task.state, "previous": k.state, "at": task.updated_at, "detail": None}
+                data = base | {
+                    "state": task.state,
+                    "previous": k.state,
+                    "at": task.updated_at,
+                    "detail": None,
+                }
                 found.append((task.updated_at, task.id, k.events, "document", data))
                 k.state = task.state
             if task.state in ("done", "dead", "canceled", "retrying"):
-                data = found[-1][4] if found and found[-1][1] == task.id else None
-                if data is not None:
-                    data.update(
+                last = found[-1][4] if found and found[-1][1] == task.id else None
+                if last is not None:
+                    last.update(
                         pages_done=task.pages_done,
                         pages_total=task.pages_total,
                         chunks=task.chunks,
@@ -176,7 +188,9 @@ class Feed:
         if got.progress is not None:
             n = (self.progress.n if self.progress else 0) + 1
             pos = len(self.log)
-            self.progress = Sample(n, pos, got.progress, frame("progress", got.progress, f"{self.epoch}.{pos}.p{n}"))
+            self.progress = Sample(
+                n, pos, got.progress, frame("progress", got.progress, f"{self.epoch}.{pos}.p{n}")
+            )
             changed = True
         if got.end is not None:
             self.end_data = got.end
@@ -198,7 +212,7 @@ class Feed:
                 t0 = loop.time()
                 try:
                     got = await self.service.call(self._poll)
-                except Exception:  # noqa: BLE001 - the store is busy or away: try again shortly
+                except Exception:
                     log.warning("poll of job %s failed", self.job_id, exc_info=True)
                     got = _Poll()
                     await asyncio.sleep(1.0)

@@ -196,7 +196,7 @@ async def receive(request: Request, root: Path, max_bytes: int) -> Received:
     except Problem:
         receiver.cleanup()
         raise
-    except Exception as e:  # noqa: BLE001 - the multipart parser's own errors are the client's fault
+    except Exception as e:
         receiver.cleanup()
         if type(e).__module__.startswith("python_multipart"):
             raise Problem(400, f"malformed multipart body: {e}") from None

@@ -189,7 +189,7 @@ async function openJob(id) {
     renderProgress(await api("GET", `/api/jobs/${id}`));
     await loadDead(id);
   } catch (e) { $("job-error").textContent = e.message; return; }
-  const source = new EventSource(`/api/jobs/${id}/events?start=now`);
+  const source = new EventSource(`/api/jobs/${id}/events`);
   state.source = source;
   source.onopen = () => { $("conn").textContent = "live"; $("conn").classList.add("live"); };
   source.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").classList.remove("live"); };
