@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from longtask import __version__
-from longtask.cli import ops
+from longtask.cli import ops, serve
 from longtask.cli.context import Context, context
 from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
 from longtask.errors import LongtaskError
@@ -579,6 +579,7 @@ def search(
 
 
 ops.register(app)
+serve.register(app)
 
 
 def main() -> None:

@@ -18,18 +18,24 @@ from longtask.jobs.store import Store
 from longtask.settings import Settings
 
 
-def gather(settings: Settings, store: Store) -> dict[str, Any]:
+def gather(settings: Settings, store: Store, require_redis: bool = True) -> dict[str, Any]:
     """The gauges. A probe observes and never starts anything: with the built-in Redis
-    not running, the queue depths are unknown (None) and the rest is still reported."""
+    not running, the queue depths are unknown (None) and the rest is still reported;
+    an external Redis that is down is an outage (exit 3) unless `require_redis` is off."""
     gauges = store.stats(settings.stall_after, settings.lease)
     # A full disk pauses every commit (workers wait and try again): worth an alert.
     gauges["disk_free_bytes"] = shutil.disk_usage(settings.home).free
     try:
         gauges["queues"] = queue.depths(queue.connect(settings, start=False))
     except BackendUnavailable:
-        if settings.redis_url:
-            raise  # an external Redis that is down is an outage to report (exit 3)
+        if settings.redis_url and require_redis:
+            raise
         gauges["queues"] = None
+    except queue.TRANSPORT_ERRORS:
+        if require_redis:
+            raise
+        gauges["queues"] = None
+    gauges["redis_up"] = gauges["queues"] is not None
     return gauges
 
 
@@ -108,6 +114,9 @@ def prometheus(gauges: dict[str, Any], checks: list[Check]) -> str:
     )
     metric("stalled_tasks", "Running documents with no progress lately.", [({}, gauges["stalled"])])
     metric("workers", "Live worker processes.", [({}, len(gauges["workers"]))])
+    metric(
+        "redis_up", "1 when Redis answers (queue depths are absent when 0).", [({}, int(gauges["redis_up"]))]
+    )
     metric("disk_free_bytes", "Free space for the data directory.", [({}, gauges["disk_free_bytes"])])
     if checks:
         metric(

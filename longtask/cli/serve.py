@@ -1,0 +1,92 @@
+"""`longtask serve`: the HTTP API and dashboard. The web stack is imported only here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from longtask.cli.output import note, out, reported_errors
+from longtask.errors import LongtaskError
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """'200MB', '512k', '1G' or plain bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise LongtaskError(f"cannot read {text!r} as a size: use e.g. 200MB, 512k or bytes")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback exposes the API to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    root: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="A folder whose files clients may submit by path (repeatable)."),
+    ] = None,
+    max_upload: Annotated[str, typer.Option(help="Largest upload request, e.g. 200MB.")] = "200MB",
+    show_token: Annotated[
+        bool, typer.Option("--show-token", help="Print the API token (creating it) and exit.")
+    ] = False,
+    keepalive: Annotated[float, typer.Option(hidden=True)] = 15.0,
+) -> None:
+    """Serve the HTTP API, live progress (SSE) and the web dashboard.
+
+    Every /api call needs `Authorization: Bearer <token>`; the token lives in
+    $LONGTASK_HOME/api-token and `--show-token` prints it.
+
+    Example: longtask serve --root ./pdfs --port 8000
+    """
+    with reported_errors():
+        from longtask import settings as settings_mod
+        from longtask.serve.auth import load_or_create_token, token_path
+
+        s = settings_mod.load()
+        token = load_or_create_token(s.home)
+        if show_token:
+            out.print(token, markup=False)
+            return
+        limit = parse_size(max_upload)
+        roots = []
+        for r in root or []:
+            if not r.is_dir():
+                raise LongtaskError(f"--root {r}: no such folder")
+            roots.append(r.resolve())
+        import uvicorn
+
+        from longtask.serve.app import Config, create_app
+        from longtask.serve.service import Service
+
+        service = Service(s)
+        app = create_app(
+            service, Config(token=token, roots=tuple(roots), max_upload=limit, keepalive=keepalive)
+        )
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            note(f"warning: binding {host}: the API is reachable from other machines (token required)")
+        shown = f"[{host}]" if ":" in host else host
+        note(f"longtask serve on http://{shown}:{port}/  (token: {token_path(s.home)})")
+        if roots:
+            note("roots: " + ", ".join(str(r) for r in roots))
+        try:
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=3,
+                lifespan="off",
+            )
+        finally:
+            service.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)

@@ -1,0 +1,189 @@
+"""The one seam between `serve` and the job system.
+
+Everything the HTTP layer needs from jobs, store, queue and ops goes through here, so
+a restructure of `longtask.jobs` re-points this module and nothing else. Each method
+is blocking and runs in the service's thread pool: sqlite3 connections must not cross
+threads, so every pool thread opens its own `Store` on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from longtask import settings as settings_mod
+from longtask.errors import BackendUnavailable, LongtaskError, NotFound
+from longtask.jobs import control, ops, queue
+from longtask.jobs.estimate import average_rate, estimate
+from longtask.jobs.states import STATES, job_exit_code
+from longtask.jobs.store import Job, Store, Task
+from longtask.settings import Settings
+
+T = TypeVar("T")
+
+PRIORITIES = queue.PRIORITIES
+TASK_STATES = STATES
+__all__ = ["PRIORITIES", "TASK_STATES", "Service", "job_exit_code", "load_settings"]
+
+
+def load_settings() -> Settings:
+    return settings_mod.load()
+
+
+class Service:
+    def __init__(self, settings: Settings, threads: int = 8) -> None:
+        self.settings = settings
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="longtask-serve")
+        self._models: dict[tuple[str, str], Any] = {}
+        self._model_lock = threading.Lock()
+
+    # ---- plumbing -------------------------------------------------------------------
+
+    def store(self) -> Store:
+        """This thread's own Store (sqlite3 connections stay in the thread that opened them)."""
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.settings.db_path)
+            self._local.store = store
+        return store
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ---- reads ----------------------------------------------------------------------
+
+    def resolve(self, ref: str | int) -> int:
+        text = str(ref).strip().lstrip("#")
+        if text.isdigit() and int(text) >= 2**63:
+            # SQLite integers are 64-bit: a larger id names no job (and must not reach sqlite3).
+            raise NotFound(f"no job {text}: `longtask status` lists the jobs there are")
+        return self.store().resolve_job(ref)
+
+    def jobs(self, limit: int) -> list[dict[str, Any]]:
+        return [j.as_dict() for j in self.store().jobs(limit)]
+
+    def job(self, job_id: int) -> Job:
+        return self.store().job(job_id)
+
+    def snapshot(self, job_id: int) -> dict[str, Any]:
+        """The same document as `longtask status JOB --json`."""
+        s = self.settings
+        snap = self.store().snapshot(job_id, s.stall_after, s.lease)
+        snap["estimate"] = estimate(snap, average_rate(snap["job"]))
+        return snap
+
+    def dead(self, job_id: int) -> list[dict[str, Any]]:
+        return [t.as_dict() for t in self.store().dead_tasks(job_id)]
+
+    def task_record(self, task_id: int) -> dict[str, Any]:
+        """As `longtask dead show TASK --json`: the task, its traceback and its history."""
+        store = self.store()
+        task = store.task(task_id)
+        return task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
+
+    def tasks_of(self, job_id: int, limit: int = -1) -> list[Task]:
+        """A job's tasks, most recently changed first."""
+        return self.store().tasks_in(job_id, STATES, limit)
+
+    def task_events(self, task_id: int) -> list[dict[str, Any]]:
+        return self.store().events(task_id)
+
+    # ---- writes ---------------------------------------------------------------------
+
+    def _with_policy(self, retries: int | None, soft_timeout: float | None) -> Settings:
+        s = self.settings
+        changes: dict[str, Any] = {}
+        if retries is not None:
+            changes["retries"] = retries
+        if soft_timeout is not None:
+            changes["soft_timeout"] = soft_timeout
+            changes["hard_timeout"] = max(s.policy.hard_timeout, soft_timeout + 600)
+        s = s.with_policy(**changes)
+        settings_mod.validate(s)
+        return s
+
+    def submit(
+        self,
+        paths: Sequence[str],
+        priority: str,
+        retries: int | None = None,
+        soft_timeout: float | None = None,
+    ) -> dict[str, Any]:
+        s = self._with_policy(retries, soft_timeout)
+        result = control.submit(s, self.store(), list(paths), priority)
+        if not result.queued:
+            raise BackendUnavailable(
+                f"job {result.job.id} is recorded but could not be queued ({result.error}); "
+                f"POST /api/jobs/{result.job.id}/resume queues it once Redis is back"
+            )
+        return result.as_dict()
+
+    def cancel(self, job_id: int, grace: float) -> dict[str, Any]:
+        return control.cancel(self.settings, self.store(), job_id, grace).as_dict()
+
+    def resume(self, job_id: int) -> int:
+        return control.resume(self.settings, self.store(), job_id)
+
+    def retry_failed(self, job_id: int | None, error_type: str | None) -> int:
+        return control.retry_failed(self.settings, self.store(), job_id, error_type)
+
+    # ---- search and operations --------------------------------------------------------
+
+    def search(self, query: str, k: int, job_id: int | None) -> list[dict[str, Any]]:
+        """As `longtask search --json`; the model loads once, on the first search."""
+        from longtask.pipelines import embed as embed_mod
+        from longtask.pipelines.search import top_k
+
+        store = self.store()
+        pipe = store.job(job_id).pipeline if job_id is not None else self.settings.resolved().pipeline
+        key = (pipe.embedder, pipe.precision)
+        with self._model_lock:
+            model = self._models.get(key)
+            if model is None:
+                model = self._models[key] = embed_mod.load(*key)
+        vec = model.embed([query])[0]
+        return [
+            {
+                "path": h["path"],
+                "page_start": h["page_start"],
+                "page_end": h["page_end"],
+                "score": round(float(h["score"]), 4),
+                "seq": h["seq"],
+                "text": h["text"],
+            }
+            for h in top_k(vec, store.iter_chunks(job_id), k)
+        ]
+
+    def redis(self) -> Any | None:
+        """A Redis connection, or None when it is down: probes never start the built-in server."""
+        try:
+            return queue.connect(self.settings, start=False)
+        except BackendUnavailable:
+            return None
+
+    def gauges(self) -> dict[str, Any]:
+        """The `health` gauges; with Redis down the queue depths are None and redis_up 0."""
+        return ops.gather(self.settings, self.store(), require_redis=False)
+
+    def prometheus(self) -> str:
+        gauges = self.gauges()
+        return ops.prometheus(gauges, ops.check(gauges, {}))
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz says: whether the store and Redis answer. No paths, no secrets."""
+        store_ok = True
+        try:
+            self.store().jobs(1)
+        except (LongtaskError, OSError, RuntimeError):
+            store_ok = False
+        except Exception:  # noqa: BLE001 - sqlite3.Error and friends: the store is down
+            store_ok = False
+        return {"store": store_ok, "redis": self.redis() is not None}

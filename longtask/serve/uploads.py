@@ -1,0 +1,207 @@
+"""Multipart PDF uploads, streamed to disk and stored by content.
+
+The body is parsed as it arrives (python-multipart's push parser): each part goes to
+a temporary file while being hashed, the size limit is enforced on the bytes seen so
+far, and nothing is ever held whole in memory. A finished part moves to
+`uploads/<sha[:2]>/<sha>/<name>`; when that file exists it is kept as it is (same
+path, size and mtime), so re-uploading the same bytes is a stat-cache hit at submit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from longtask.serve.problems import Problem
+
+FIELD = "files"
+MAX_NAME_BYTES = 255
+MAX_FILES = 1000
+PDF_MAGIC = b"%PDF-"
+HEAD = 1024  # pypdf finds the header within the first KiB
+
+
+def check_name(raw: bytes | None) -> str:
+    """The upload's file name if it is a plain name, else a 400: no paths, no tricks."""
+    if raw is None or not raw.strip():
+        raise Problem(400, "each uploaded file needs a file name (Content-Disposition filename)")
+    if len(raw) > MAX_NAME_BYTES:
+        raise Problem(400, f"file name too long ({len(raw)} bytes; at most {MAX_NAME_BYTES})")
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "file name is not valid UTF-8") from None
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
+        raise Problem(400, "file name holds control characters (NUL, newline, ...): rename the file")
+    if "/" in name or "\\" in name or name.strip() in (".", "..") or name.startswith(".."):
+        raise Problem(400, f"file name {name!r} is a path: send the bare file name")
+    return name.strip()
+
+
+def content_path(root: Path, sha256: str, name: str) -> Path:
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"  # discovery picks *.pdf; the bytes were checked to be a PDF
+    return root / sha256[:2] / sha256 / name
+
+
+@dataclass
+class _Part:
+    name: str | None = None
+    filename: bytes | None = None
+    tmp: Path | None = None
+    fh: Any = None
+    sha: Any = field(default_factory=hashlib.sha256)
+    head: bytes = b""
+    size: int = 0
+    text: bytes = b""
+
+
+@dataclass
+class Received:
+    files: list[tuple[str, Path]] = field(default_factory=list)  # (uploaded name, stored path)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _Receiver:
+    """Callbacks for the push parser; runs in a worker thread (it writes files)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp_dir = root / ".tmp"
+        self.result = Received()
+        self.part = _Part()
+        self.header_field = b""
+        self.header_value = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.temps: list[Path] = []
+
+    def on_part_begin(self) -> None:
+        self.part = _Part()
+        self.headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.header_field.lower()] = self.header_value
+        self.header_field = self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self.headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("latin-1")
+        self.part.name = name
+        if name == FIELD:
+            if len(self.result.files) >= MAX_FILES:
+                raise Problem(413, f"too many files in one upload (at most {MAX_FILES})")
+            check_name(params.get(b"filename"))
+            self.part.filename = params.get(b"filename")
+            self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.part.tmp = self.tmp_dir / f"{secrets.token_hex(8)}.part"
+            self.temps.append(self.part.tmp)
+            self.part.fh = open(os.open(self.part.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        elif name != "priority":
+            raise Problem(400, f"unexpected form field {name!r}: send PDFs as 'files' (and 'priority')")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        p = self.part
+        if p.fh is None:
+            p.text += chunk
+            if len(p.text) > 64:
+                raise Problem(400, f"form field {p.name!r} is too long")
+            return
+        if len(p.head) < HEAD:
+            p.head += chunk[: HEAD - len(p.head)]
+        p.sha.update(chunk)
+        p.size += len(chunk)
+        p.fh.write(chunk)
+
+    def on_part_end(self) -> None:
+        p = self.part
+        if p.fh is None:
+            self.result.fields[p.name or ""] = p.text.decode("utf-8", "replace")
+            return
+        p.fh.close()
+        name = check_name(p.filename)
+        if PDF_MAGIC not in p.head:
+            raise Problem(415, f"{name!r} is not a PDF (no %PDF- header in its first KiB)")
+        assert p.tmp is not None
+        final = content_path(self.root, p.sha.hexdigest(), name)
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if final.exists():
+            p.tmp.unlink()  # the same bytes under the same name: keep its mtime for the stat cache
+        else:
+            same = next((f for f in final.parent.iterdir() if f.is_file()), None)
+            if same is not None:
+                os.link(same, final)  # same bytes, new name: no second copy
+                p.tmp.unlink()
+            else:
+                os.replace(p.tmp, final)
+        self.result.files.append((name, final))
+
+    def cleanup(self) -> None:
+        if self.part.fh is not None and not self.part.fh.closed:
+            self.part.fh.close()
+        for tmp in self.temps:
+            tmp.unlink(missing_ok=True)
+
+
+async def receive(request: Request, root: Path, max_bytes: int) -> Received:
+    """Parse a multipart body into stored PDFs; 413 as soon as it passes `max_bytes`."""
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise Problem(415, "send multipart/form-data with a boundary, or application/json")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise Problem(413, f"upload of {int(declared)} bytes is over the limit of {max_bytes} (--max-upload)")
+    receiver = _Receiver(root)
+    callbacks: Any = {
+        name: getattr(receiver, name)
+        for name in (
+            "on_part_begin",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
+            "on_part_data",
+            "on_part_end",
+        )
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+    except ValueError:
+        raise Problem(400, "bad multipart boundary") from None
+    seen = 0
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > max_bytes:
+                raise Problem(413, f"upload is over the limit of {max_bytes} bytes (--max-upload)")
+            if chunk:
+                await anyio.to_thread.run_sync(parser.write, chunk)
+        await anyio.to_thread.run_sync(parser.finalize)
+    except Problem:
+        receiver.cleanup()
+        raise
+    except Exception as e:
+        receiver.cleanup()
+        if type(e).__module__.startswith("python_multipart"):
+            raise Problem(400, f"malformed multipart body: {e}") from None
+        raise
+    receiver.cleanup()
+    if not receiver.result.files:
+        raise Problem(422, "no files: send one or more PDFs in the 'files' field")
+    return receiver.result
