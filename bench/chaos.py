@@ -42,10 +42,12 @@ and any orphaned horse included) and nothing else.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -157,6 +159,17 @@ def pids_with_env(key: str, value: str) -> list[int]:
     return found
 
 
+def pids_with_title(needle: str) -> list[int]:
+    """Live processes whose command line mentions `needle` (the built-in Redis names its
+    socket in its title)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            if needle in " ".join(cmdline(int(entry.name))) and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def sigkill(pid: int) -> bool:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -186,6 +199,7 @@ class Home:
     batch_delay: float = 0.0
     lease: float | None = None
     env: dict[str, str] = field(init=False)
+    redis_pids: set[int] = field(default_factory=set)  # every built-in Redis seen, for teardown
 
     def __post_init__(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -230,11 +244,20 @@ class Home:
         except (OSError, ValueError):
             return None
         if alive(pid) and any("server" in part for part in cmdline(pid)[:1]):
+            self.redis_pids.add(pid)
             return pid
         return None
 
     def ours(self) -> list[int]:
-        return pids_with_env("LONGTASK_HOME", str(self.path))
+        """This home's processes: by environment, and Redis by pid and title (Redis
+        rewrites its title over its environment, so /proc/PID/environ no longer names
+        the home)."""
+        found = set(pids_with_env("LONGTASK_HOME", str(self.path)))
+        if (pid := self.redis_pid()) is not None:
+            found.add(pid)
+        found.update(p for p in self.redis_pids if alive(p) and str(self.path) in " ".join(cmdline(p)))
+        found.update(pids_with_title(str(self.path / "redis")))
+        return sorted(found)
 
     def kill_everything(self) -> None:
         """SIGKILL every process of this home: supervisors, workers, horses, Redis."""
@@ -569,7 +592,9 @@ def clean_run(config: Config, home_dir: Path, files: list[Path]) -> Run:
 # ---- the clean reference, in process -------------------------------------------------
 
 
-def expected_chunks(files: Sequence[Path], precision: str, page_batch: int) -> dict[str, list[dict[str, Any]]]:
+def expected_chunks(
+    files: Sequence[Path], precision: str, page_batch: int
+) -> dict[str, list[dict[str, Any]]]:
     """What a straight run produces per document (by file name): the real model, in process.
 
     Mirrors tasks._run: the same parser, tokenizer, chunk sizes and model; `precision`
@@ -676,7 +701,7 @@ def interruptions(run: Run) -> list[Interruption]:
     for task in run.tasks:
         total = int(task["pages_total"] or 0)
         atts = [a for a in attempts_of(task) if a.from_page is not None]
-        for a, b in zip(atts, atts[1:]):
+        for a, b in itertools.pairwise(atts):
             assert b.from_page is not None
             seen = run.seen.get((a.task, a.number), Seen())
             lost = max(0, seen.pages - b.from_page)
@@ -694,9 +719,7 @@ def interruptions(run: Run) -> list[Interruption]:
                 if pace > 0:
                     estimate = min(float(bound), max(0.0, ended - seen.progress_at) / pace)
             out.append(
-                Interruption(
-                    a, b.from_page, seen.pages, lost, bound, estimate, cause.kind if cause else "?"
-                )
+                Interruption(a, b.from_page, seen.pages, lost, bound, estimate, cause.kind if cause else "?")
             )
     return out
 
@@ -708,14 +731,31 @@ def _cause(run: Run, a: Attempt, ended: float) -> Fault | None:
 
 
 def longest_stall(run: Run) -> float:
-    """Longest time the job's pages_done did not move while the job was running."""
+    """Longest time the job's pages_done did not move, from its first committed page to
+    its end (the first model load is start-up, not a stall)."""
     worst, last_change, last = 0.0, None, None
     for at, pages in run.pages_seen:
+        if pages == 0:
+            continue
         if last is None or pages != last:
             if last_change is not None:
                 worst = max(worst, at - last_change)
             last_change, last = at, pages
+    if last_change is not None and run.pages_seen:
+        worst = max(worst, run.pages_seen[-1][0] - last_change)
     return worst
+
+
+def worker_exits(run: Run) -> Counter[str]:
+    """How the runs that lost their worker process ended, from the events' messages:
+    'signal 9' is a kill (ours, or the OOM killer's); 'exit code N' a worker that quit."""
+    out: Counter[str] = Counter()
+    for t in run.tasks:
+        for a in attempts_of(t):
+            m = re.search(r"worker process \S+ died \(([^)]*)\)", str(a.end_detail.get("message", "")))
+            if m:
+                out[m.group(1)] += 1
+    return out
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -789,6 +829,9 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
         "clean_wall_s": round(clean_wall, 1) if clean_wall else None,
         "longest_stall_s": round(stall, 1),
         "redis_downtime_s": [round((b or run.started + run.wall) - a, 1) for a, b, _ in run.redis_down],
+        "worker_exits": dict(worker_exits(run)),
+        "kills_counted": sum(int(t["kills"] or 0) for t in run.tasks),
+        "attempts": sum(int(t["attempts"] or 0) for t in run.tasks),
     }
     lines = [
         f"seed {cfg.seed}: job {run.state or 'did not end'} after {run.wall:.1f}s"
@@ -800,6 +843,9 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
         f"pages redone: about {estimate:.0f} (at most {bound}; {lost} committed pages lost) over "
         f"{len(ints)} interrupted attempts; budget one batch a fault = {budget}",
         f"longest time with no page committed: {stall:.1f}s",
+        f"attempts {figures['attempts']} for {len(run.tasks)} documents; kills counted against "
+        f"documents {figures['kills_counted']}; runs that lost their worker process: "
+        + (", ".join(f"{n} x {how}" for how, n in figures["worker_exits"].items()) or "none"),
         "built-in Redis downtime (s): "
         + (", ".join(str(x) for x in figures["redis_downtime_s"]) or "never killed"),
     ]
@@ -868,6 +914,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=10.0, help="How long faults go on (the whole run).")
     ap.add_argument("--pages", type=int, default=300, help="Pages of the longest document.")
     ap.add_argument("--docs", type=int, default=7)
+    ap.add_argument("--words", type=int, default=None, help="Cap the words a page (fewer chunks).")
+    ap.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"Fault kinds to draw from, comma-separated [{','.join(KINDS)}].",
+    )
+    ap.add_argument(
+        "--batch-delay", type=float, default=0.0, help="LONGTASK_TEST_BATCH_DELAY: pace each batch."
+    )
+    ap.add_argument("--lease", type=float, default=None, help="LONGTASK_LEASE [product default].")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("LONGTASK_CHAOS_SEED", "8")))
     ap.add_argument("--every", type=float, nargs=2, default=(4.0, 6.0), metavar=("MIN", "MAX"))
     ap.add_argument("--page-batch", type=int, default=8)
@@ -882,7 +938,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         docs=args.docs,
         pages=args.pages,
+        words=args.words,
         page_batch=args.page_batch,
+        batch_delay=args.batch_delay,
+        lease=args.lease,
+        weights={k: DEFAULT_WEIGHTS[k] for k in args.kinds.split(",") if k in DEFAULT_WEIGHTS},
         concurrency=args.concurrency,
         every=(args.every[0], args.every[1]),
         deadline=args.minutes * 60 * 3 + 600,
