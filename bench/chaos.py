@@ -459,11 +459,12 @@ class Chaos:
         """Worker name -> task id, for the tasks `status` lists as running."""
         return {r["worker"]: int(r["id"]) for r in (snap or {}).get("running", []) if r.get("worker")}
 
-    def fault(self, snap: dict[str, Any] | None) -> None:
-        """One fault of a kind drawn by the seeded RNG (another kind when it cannot apply)."""
+    def fault(self, snap: dict[str, Any] | None) -> bool:
+        """One fault of a kind drawn by the seeded RNG; False when it found nothing to hit
+        (no horse running, Redis already down), so the loop tries again a second later."""
         kinds = [k for k in KINDS if self.cfg.weights.get(k, 0) > 0]
         if not kinds:
-            return
+            return False
         kind = self.rng.choices(kinds, weights=[self.cfg.weights[k] for k in kinds])[0]
         assert self.workers is not None
         by_worker = self._running_tasks(snap)
@@ -472,7 +473,7 @@ class Chaos:
             horses = self.workers.horses()
             if not horses:
                 self.run.skipped[kind] += 1
-                return
+                return False
             pid = self.rng.choice(sorted(horses))
             wpid, name = horses[pid]
             targets = [by_worker[name]] if name in by_worker else []
@@ -482,7 +483,7 @@ class Chaos:
             pids = self.workers.worker_pids()
             if not pids:
                 self.run.skipped[kind] += 1
-                return
+                return False
             pid = self.rng.choice(sorted(pids))
             name = pids[pid]
             targets = [by_worker[name]] if name in by_worker else []
@@ -497,7 +498,7 @@ class Chaos:
             pid = self.home.redis_pid()
             if pid is None:
                 self.run.skipped[kind] += 1  # already down: nothing to kill
-                return
+                return False
             sigkill(pid)
             wait_gone([pid], 5)
             targets = sorted(by_worker.values())
@@ -517,6 +518,7 @@ class Chaos:
         f = Fault(self.run.t(), time.time(), kind, detail, targets)
         self.run.faults.append(f)
         say(f"t={f.t:6.1f}s fault {len(self.run.faults):3d} {kind:<6} {detail}")
+        return True
 
     # -- the loop --
 
@@ -538,8 +540,8 @@ class Chaos:
                 say(f"the supervisor exited ({self.workers.proc.returncode}); starting it again")
                 self.start_workers()
             if self.run.t() >= next_fault and self.run.t() < cfg.fault_window:
-                self.fault(snap)
-                next_fault = self.run.t() + self.rng.uniform(*cfg.every)
+                hit = self.fault(snap)
+                next_fault = self.run.t() + (self.rng.uniform(*cfg.every) if hit else 1.0)
             time.sleep(max(0.0, min(1.0, next_fault - self.run.t())))
         self.run.wall = self.run.t()
         self.run.state = state
@@ -838,7 +840,7 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
         + (f" (clean run {clean_wall:.1f}s, x{run.wall / clean_wall:.2f})" if clean_wall else ""),
         f"faults: {len(run.faults)} "
         + ", ".join(f"{k} {faults[k]}" for k in KINDS if faults[k])
-        + (f" (skipped, nothing to hit: {dict(run.skipped)})" if run.skipped else ""),
+        + (f" (drawn with nothing to hit, drawn again: {dict(run.skipped)})" if run.skipped else ""),
         f"pages: {pages} in {len(run.tasks)} documents, batch {cfg.page_batch}",
         f"pages redone: about {estimate:.0f} (at most {bound}; {lost} committed pages lost) over "
         f"{len(ints)} interrupted attempts; budget one batch a fault = {budget}",
@@ -923,6 +925,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--batch-delay", type=float, default=0.0, help="LONGTASK_TEST_BATCH_DELAY: pace each batch."
     )
+    ap.add_argument("--deadline", type=float, default=None, help="Minutes for the job to end [3x + 10].")
     ap.add_argument("--lease", type=float, default=None, help="LONGTASK_LEASE [product default].")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("LONGTASK_CHAOS_SEED", "8")))
     ap.add_argument("--every", type=float, nargs=2, default=(4.0, 6.0), metavar=("MIN", "MAX"))
@@ -945,7 +948,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights={k: DEFAULT_WEIGHTS[k] for k in args.kinds.split(",") if k in DEFAULT_WEIGHTS},
         concurrency=args.concurrency,
         every=(args.every[0], args.every[1]),
-        deadline=args.minutes * 60 * 3 + 600,
+        deadline=(args.deadline or args.minutes * 3 + 10) * 60,
         backoff=args.backoff,
     )
     try:
