@@ -367,7 +367,7 @@ class Config:
     backoff: float | None = None  # `submit --backoff`; None: the product default
     lease: float | None = None  # LONGTASK_LEASE; None: the product default
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    cancel_grace: float = 5.0
+    cancel_grace: float | None = None  # `cancel --grace`; None: the product default (10 s)
 
 
 @dataclass
@@ -495,19 +495,20 @@ class Chaos:
             detail = f"supervisor {self.workers.pid} and {len(killed) - 1} descendants; restarted"
             self.start_workers()
         elif kind == "redis":
-            pid = self.home.redis_pid()
-            if pid is None:
+            rpid = self.home.redis_pid()
+            if rpid is None:
                 self.run.skipped[kind] += 1  # already down: nothing to kill
                 return False
-            sigkill(pid)
-            wait_gone([pid], 5)
+            sigkill(rpid)
+            wait_gone([rpid], 5)
             targets = sorted(by_worker.values())
             self.run.redis_down.append((time.time(), None, None))
-            self._redis_watch = (time.time(), pid)
-            detail = f"built-in Redis {pid}"
+            self._redis_watch = (time.time(), rpid)
+            detail = f"built-in Redis {rpid}"
         elif kind == "cancel":
             t0 = time.monotonic()
-            c = self.home.cli("cancel", str(self.run.job), "--grace", str(self.cfg.cancel_grace), "--json")
+            grace = [] if self.cfg.cancel_grace is None else ["--grace", str(self.cfg.cancel_grace)]
+            c = self.home.cli("cancel", str(self.run.job), *grace, "--json")
             r = self.home.cli("resume", str(self.run.job), "--json")
             targets = sorted(by_worker.values())
             detail = (
@@ -837,7 +838,13 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
     }
     lines = [
         f"seed {cfg.seed}: job {run.state or 'did not end'} after {run.wall:.1f}s"
-        + (f" (clean run {clean_wall:.1f}s, x{run.wall / clean_wall:.2f})" if clean_wall else ""),
+        + (
+            f" (clean run {clean_wall:.1f}s, x{run.wall / clean_wall:.2f}"
+            + ("" if run.state == "succeeded" else "; not comparable: the job did not finish")
+            + ")"
+            if clean_wall
+            else ""
+        ),
         f"faults: {len(run.faults)} "
         + ", ".join(f"{k} {faults[k]}" for k in KINDS if faults[k])
         + (f" (drawn with nothing to hit, drawn again: {dict(run.skipped)})" if run.skipped else ""),
@@ -888,9 +895,9 @@ def diagnosis(run: Run) -> str:
             f"{f.kind:<6} {f.detail}"
         )
     out.append("redis:")
-    for a, b, pid in run.redis_down:
-        back = f"back after {b - a:.1f}s (pid {pid})" if b else "not seen back"
-        out.append(f"  killed at t={a - run.started:.1f}s, {back}")
+    for killed_at, back_at, new_pid in run.redis_down:
+        back = f"back after {back_at - killed_at:.1f}s (pid {new_pid})" if back_at else "not seen back"
+        out.append(f"  killed at t={killed_at - run.started:.1f}s, {back}")
     out.append("supervisor and worker log (warnings, last 40):")
     out += ["  " + line for line in _log_tail(run)]
     return "\n".join(out)

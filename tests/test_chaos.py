@@ -55,6 +55,7 @@ def test_routine_faults_every_few_seconds_cost_no_document(tmp_path: Path) -> No
         batch_delay=0.8,
         backoff=1.0,  # retries a second apart, so a 2-minute test can afford them
         lease=6.0,  # a killed tree's documents are found after 6 s rather than 30
+        cancel_grace=5.0,  # a 4-page batch takes ~1-2 s here: 5 s is ample for a clean stop
     )
     files = make_corpus(tmp_path / "corpus", cfg.docs, cfg.pages, cfg.words)
     with chaos_run(cfg, tmp_path / "home", files) as run:
