@@ -59,6 +59,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/chaos.py`
@@ -211,7 +213,10 @@ class Home:
             HF_HUB_OFFLINE="1",
         )
         if self.batch_delay:
-            env["LONGTASK_TEST_BATCH_DELAY"] = str(self.batch_delay)
+            # The real model, paused before each page batch (tests/fakes.py).
+            env["LONGTASK_EMBEDDER"] = "tests.fakes:slow_minilm"
+            env["FAKE_EMBED_DELAY"] = str(self.batch_delay)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         if self.lease is not None:
             env["LONGTASK_LEASE"] = str(self.lease)
         self.env = env
@@ -930,7 +935,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"Fault kinds to draw from, comma-separated [{','.join(KINDS)}].",
     )
     ap.add_argument(
-        "--batch-delay", type=float, default=0.0, help="LONGTASK_TEST_BATCH_DELAY: pace each batch."
+        "--batch-delay",
+        type=float,
+        default=0.0,
+        help="seconds the real model pauses before each page batch (tests.fakes:slow_minilm).",
     )
     ap.add_argument("--deadline", type=float, default=None, help="Minutes for the job to end [3x + 10].")
     ap.add_argument("--lease", type=float, default=None, help="LONGTASK_LEASE [product default].")
