@@ -37,8 +37,10 @@ class HashEmbedder:
 
 
 class SlowHashEmbedder(HashEmbedder):
-    """The hash embedder taking FAKE_EMBED_DELAY seconds a batch: fault tests use the
-    pause (a batch computed, not yet committed) to land a kill or a cancel mid-document."""
+    """The hash embedder taking FAKE_EMBED_DELAY seconds a batch (0 when unset): fault
+    tests use the pause (a batch computed, not yet committed) to land a kill or a cancel
+    mid-document. The delay is read where the model loads (a worker process), so it
+    paces that worker without changing the job's settings or its cache key."""
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
@@ -53,7 +55,7 @@ def hash_embedder(precision: str = "fp32", batch_size: int = 16) -> HashEmbedder
 
 
 def slow_hash_embedder(precision: str = "fp32", batch_size: int = 16) -> SlowHashEmbedder:
-    return SlowHashEmbedder(float(os.environ.get("FAKE_EMBED_DELAY", "0.3")))
+    return SlowHashEmbedder(float(os.environ.get("FAKE_EMBED_DELAY", "0")))
 
 
 class SlowMiniLM:
