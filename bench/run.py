@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += _guarded("3 per-document cost", lambda: [scenarios.per_doc_overhead(sz)])
     rows += _guarded("3 fork per document", lambda: [scenarios.fork_cost(sz)])
     rows += _guarded("5 resume waste", lambda: [scenarios.resume_waste(sz)])
-    rows += _guarded("8 bf16", lambda: [scenarios.precision(sz)])
+    rows += _guarded("8 precision", lambda: [scenarios.precision(sz)])
     rows += _guarded("9 duplicate chunks", lambda: [scenarios.dedup(sz)])
     rows.sort(key=lambda r: int(re.match(r"\d*", r.scenario).group() or 99))
 

@@ -61,7 +61,9 @@ class Sizes:
     long_pages: int = 500
     watch_tasks: int = 100_000
     watch_window: float = 20.0
-    precision_chunks: int = 384
+    quality_per_kind: int = 16
+    quality_queries: int = 500
+    quality_speed_chunks: int = 96
     cli_runs: int = 7
 
     @classmethod
@@ -77,7 +79,9 @@ class Sizes:
             long_pages=64,
             watch_tasks=20_000,
             watch_window=8.0,
-            precision_chunks=64,
+            quality_per_kind=2,
+            quality_queries=80,
+            quality_speed_chunks=32,
             cli_runs=3,
         )
 
@@ -764,51 +768,31 @@ def resume_waste(sz: Sizes) -> Row:
 
 
 def precision(sz: Sizes) -> Row:
-    from longtask.settings import Pipeline
-
-    big = corpus.build(f"big-{sz.big_files}x{sz.big_pages}", sz.big_files, sz.big_pages)
+    """8: each engine and precision judged by known-item search on mixed text (bench/quality.py)."""
     wait_quiet()
-    log(f"8 bf16 vs fp32 over {sz.precision_chunks} chunks")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.precision",
-            "--chunks",
-            str(sz.precision_chunks),
-            str(_list_file("precision", big.files)),
-        ],
-        cwd=ROOT,
-        env=_plain_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    log(f"8 search quality: {sz.quality_per_kind} documents of each kind, {sz.quality_queries} queries")
+    cmd = [sys.executable, "-m", "bench.quality", "--per-kind", str(sz.quality_per_kind)]
+    cmd += ["--queries", str(sz.quality_queries), "--speed-chunks", str(sz.quality_speed_chunks)]
+    if sz.quick:  # the decisive pair only; the int8 models and NNCF's calibration take minutes
+        cmd += ["--only", "torch bf16,openvino bf16"]
+    out = subprocess.run(cmd, cwd=ROOT, env=_plain_env(), capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    rates = r["rates"]
-    speed1 = rates["bf16/1t"] / rates["fp32/1t"]
-    speed2 = rates["bf16/2t"] / rates["fp32/2t"]
-    good = r["recall10"] >= 0.95 and r["cos_mean"] >= 0.99
-    advice = (
-        "bf16 where bf16_is_fast() is the better default here: quality holds and it is >= 1.3x faster"
-        if good and speed1 >= 1.3 and r["bf16_is_fast"]
-        else "fp32 is the better default here"
-    ) + f" (the default precision is now {Pipeline().precision!r}, which jobs resolve to {job_precision()!r})"
+    from bench.quality import Result, table
+
+    results = [Result(**x) for x in r["results"]]
+    by_name = {x.name.replace(" ", "-").replace("torch-", ""): x for x in results}
+    chosen = job_precision()
+    pick = by_name.get(chosen)
+    fp32 = by_name["fp32"]
+    figure = f"auto -> {chosen}" + (f": {pick.rate1:.1f} chunks/s (1 thread)" if pick else "")
     return Row(
-        "8 bf16 vs fp32 (1 thread)",
-        f"bf16 {rates['bf16/1t']:.1f} chunks/s",
-        f"fp32 {rates['fp32/1t']:.1f} chunks/s",
-        f"{speed1:.2f}x",
-        "report",
-        None,
-        [
-            f"2 threads: bf16 {rates['bf16/2t']:.1f} vs fp32 {rates['fp32/2t']:.1f} chunks/s = {speed2:.2f}x",
-            f"quality vs fp32 over {r['chunks']} chunks, {r['queries']} queries: cosine mean "
-            f"{r['cos_mean']:.4f} (min {r['cos_min']:.4f}), recall@10 {r['recall10']:.3f} "
-            f"(worst query {r['recall10_min']:.1f})",
-            f"bf16_is_fast() = {r['bf16_is_fast']} in {r['detect_s']:.2f} s; cpu {r['flags']}",
-            advice,
-        ],
+        f"8 precision by search quality ({r['chunks']} chunks, {r['queries']} queries)",
+        figure,
+        f"fp32 {fp32.rate1:.1f} chunks/s",
+        f"{pick.rate1 / fp32.rate1:.2f}x" if pick else "-",
+        f"hit@1, hit@10 within {r['tolerance']} of fp32, cosine >= {r['min_cosine']}",
+        None if pick is None else pick.passed,
+        [*table(results).splitlines(), f"versions: {r['versions']}", r["st_backend_note"]],
     )
 
 

@@ -29,7 +29,8 @@ class Pipeline:
     # "minilm" (the packaged all-MiniLM-L6-v2) or an importable factory "module:name"
     # called as factory(precision=..., batch_size=...): how tests plug in a fake model.
     embedder: str = "minilm"
-    precision: str = "auto"  # bf16 where the CPU runs it fast, else fp32
+    # bf16 where the CPU runs it fast (through OpenVINO where that is installed), else fp32
+    precision: str = "auto"
     chunk_tokens: int = 240
     chunk_overlap: int = 32
     page_batch: int = 8
@@ -187,8 +188,8 @@ def validate(settings: Settings) -> None:
         raise LongtaskError(
             f"unknown embedder {p.embedder!r}: use 'minilm', or an importable factory 'module:name'"
         )
-    if p.precision not in ("auto", "fp32", "bf16"):
-        raise LongtaskError(f"unknown precision {p.precision!r}: use auto, fp32 or bf16")
+    if p.precision not in ("auto", "fp32", "bf16", "openvino-bf16"):
+        raise LongtaskError(f"unknown precision {p.precision!r}: use auto, fp32, bf16 or openvino-bf16")
     if not 16 <= p.chunk_tokens <= 254:
         raise LongtaskError(
             f"chunk size {p.chunk_tokens} tokens is out of range: the model reads at most "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
@@ -17,7 +18,8 @@ def test_explicit_precisions_pass_through(tmp_path: Path) -> None:
     assert precision.resolve("bf16", tmp_path) == "bf16"
 
 
-def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path) -> None:
+def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(precision, "openvino_installed", lambda: False)
     flags = "bf16" if precision.cpu_has_bf16() else "fp32"
     assert precision.resolve("auto", tmp_path) == flags
     precision.remember(tmp_path, bf16_fast=flags == "fp32")  # the measurement disagrees
@@ -26,11 +28,92 @@ def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path) -> None:
     assert precision.resolve("auto", tmp_path) == flags
 
 
+def test_auto_picks_openvino_bf16_only_where_bf16_is_fast_and_a_worker_has_openvino(
+    tmp_path: Path, monkeypatch
+) -> None:
+    precision.remember(tmp_path, bf16_fast=True, openvino=True)
+    assert precision.resolve("auto", tmp_path) == "openvino-bf16"
+    precision.remember(tmp_path, bf16_fast=True, openvino=False)
+    assert precision.resolve("auto", tmp_path) == "bf16"
+    precision.remember(tmp_path, bf16_fast=False, openvino=True)
+    assert precision.resolve("auto", tmp_path) == "fp32"
+    # A record from before OpenVINO was a candidate means torch bf16, as it did then.
+    (tmp_path / precision.CACHE).write_text(json.dumps({"bf16_fast": True}))
+    assert precision.resolve("auto", tmp_path) == "bf16"
+    # No record: this host's flags and packages decide.
+    (tmp_path / precision.CACHE).unlink()
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "openvino_installed", lambda: True)
+    assert precision.resolve("auto", tmp_path) == "openvino-bf16"
+    assert precision.resolve("openvino-bf16", tmp_path) == "openvino-bf16"
+
+
+def test_openvino_bf16_is_a_valid_precision_and_names_its_own_cache_key() -> None:
+    from longtask.settings import Pipeline, Settings, validate
+
+    pipe = Pipeline(precision="openvino-bf16")
+    validate(Settings(pipeline=pipe))
+    assert "|openvino-bf16|" in pipe.fingerprint() and pipe.model_key == "minilm/openvino-bf16"
+    assert Pipeline(precision="bf16").fingerprint() != pipe.fingerprint()
+
+
+def test_openvino_bf16_without_openvino_says_how_to_get_it(monkeypatch) -> None:
+    import sys
+
+    from longtask.errors import LongtaskError
+    from longtask.pipelines import embed
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import fails as if not installed
+    with pytest.raises(LongtaskError, match=r"longtask\[openvino\]"):
+        embed.load("minilm", "openvino-bf16")
+
+
+@pytest.mark.slow
+def test_openvino_bf16_matches_fp32_exports_once_and_survives_a_fork(tmp_path: Path) -> None:
+    """The real model: exported once into the cache, fp32-close vectors, usable after fork."""
+    import os
+
+    import numpy as np
+
+    pytest.importorskip("openvino")
+    from longtask.pipelines import embed
+
+    texts = [
+        "Replace the filter cartridge every 500 hours.",
+        "def load_order(order): return order",
+        "Die Pumpe",
+    ]
+    model = embed.OpenVinoMiniLM(cache=tmp_path)
+    xml = next(tmp_path.glob("*/model.xml"))
+    stamp = xml.stat().st_mtime_ns
+    again = embed.OpenVinoMiniLM(cache=tmp_path)
+    assert xml.stat().st_mtime_ns == stamp and not list(tmp_path.glob("*.tmp-*"))
+    vectors = model.embed(texts)
+    assert vectors.shape == (3, embed.DIM) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    reference = embed.MiniLM("fp32").embed(texts)
+    assert float(np.sum(vectors * reference, axis=1).min()) >= 0.9999
+    assert model.embed([]).shape == (0, embed.DIM)
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker's pattern: loaded in the parent, encoding in the horse
+        embed.set_threads(1)
+        ok = np.allclose(again.embed(texts), vectors, atol=1e-4)
+        embed.set_threads(2)
+        ok = ok and np.allclose(again.embed(texts), vectors, atol=1e-2)
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1" and status == 0
+
+
 def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     home: Path, docs: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("LONGTASK_EMBEDDER", "minilm")
-    precision.remember(home, bf16_fast=True)
+    precision.remember(home, bf16_fast=True, openvino=False)
     first = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
     precision.remember(home, bf16_fast=False)
     store = Store(home / "longtask.db")
