@@ -67,3 +67,41 @@ def test_migrate_store_needs_a_postgresql_url(home: Path) -> None:
     result = runner.invoke(app, ["migrate-store", "--to", "mysql://x@y/z"])
     assert result.exit_code == 1
     assert "postgresql://" in result.stderr
+
+
+def test_a_file_missing_on_a_worker_of_a_shared_store_is_not_called_deleted(
+    home: Path, docs: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With several hosts, a file that was there at submit may be missing from one
+    host's mount: that host says so, naming itself, and the document waits for another
+    host or a retry instead of going dead as deleted."""
+    import socket
+
+    from longtask.jobs.store import PostgresStore
+
+    monkeypatch.setenv("LONGTASK_DATABASE_URL", pg_url)
+    monkeypatch.setenv("LONGTASK_BACKOFF", "30")  # the retry waits: we look at it first
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    hidden = docs / "beta.pdf"
+    kept = hidden.read_bytes()
+    st = hidden.stat()
+    hidden.unlink()  # as if this host's mount lacked it
+    drain()
+    store = PostgresStore(pg_url)
+    task = next(t for t in store.tasks_in(1, ("retrying",)))
+    assert task.path == str(hidden)
+    assert task.error_message == (
+        f"{hidden}: is not visible on worker host {socket.gethostname()} (it was there at submit); "
+        "mount the submitted folder at the same path on every worker host; another host or a retry "
+        "takes it meanwhile"
+    )
+    assert store.job(1).counts["done"] == 2 and store.job(1).counts["dead"] == 0
+    # The file is back (the mount fixed): resume sends the waiting retry, and it finishes.
+    hidden.write_bytes(kept)
+    import os
+
+    os.utime(hidden, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert runner.invoke(app, ["resume", "1"]).exit_code == 0
+    drain()
+    assert store.task(task.id).state == "done" and store.job(1).state == "succeeded"
+    store.close()

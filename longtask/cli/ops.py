@@ -255,8 +255,39 @@ def _write_parquet(pa: Any, pq: Any, writer: Any, path: Path, batch: list[dict[s
     return writer
 
 
+def migrate_store(
+    to: Annotated[str, typer.Option("--to", help="The PostgreSQL database: postgresql://user@host/db.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Copy this machine's SQLite store (jobs, history, output) into an empty PostgreSQL.
+
+    Then set LONGTASK_DATABASE_URL to that URL on every host.
+
+    Example: longtask migrate-store --to postgresql://longtask@db-host/longtask
+    """
+    with reported_errors():
+        from dataclasses import replace
+
+        from longtask import settings as settings_mod
+        from longtask.jobs.migrate import migrate
+        from longtask.jobs.store import PostgresStore, Store
+
+        s = replace(context().settings, database_url=to)
+        settings_mod.validate(s)
+        source = Store(s.db_path)
+        counts = migrate(source, PostgresStore(to))
+        if json_:
+            emit_json(counts)
+            return
+        out.print(", ".join(f"{n} {table}" for table, n in counts.items()), markup=False)
+        note(
+            f"copied {source.path} into {to.split('@')[-1]}; set LONGTASK_DATABASE_URL on every host to use it"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command()(stats)
     app.command()(health)
     app.command()(prune)
     app.command()(export)
+    app.command("migrate-store")(migrate_store)

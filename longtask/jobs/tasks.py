@@ -147,8 +147,10 @@ def run_task(task_id: int) -> str:
 def _run(ctx: Context, claim: Claim, shown: str) -> str:
     task, pipe = claim.task, claim.pipeline
     started = time.monotonic()
-    files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown)
-    with files.reading(shown):
+    # With a store shared by several hosts, a missing file may be missing from this host only.
+    shared_on = socket.gethostname() if ctx.settings.database_url else None
+    files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown, shared_on)
+    with files.reading(shown, shared_on):
         sha = sha256_file(task.fs_path)
     job = ctx.store.job(task.job_id)
     key = f"{sha}:{job.fingerprint}"

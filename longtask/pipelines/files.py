@@ -23,9 +23,21 @@ def shown(path: str | bytes) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def document_error(name: str, exc: OSError) -> DocumentError:
-    """What a failed stat, open or read of a submitted file means, and what to do."""
+def document_error(name: str, exc: OSError, shared_on: str | None = None) -> DocumentError:
+    """What a failed stat, open or read of a submitted file means, and what to do.
+
+    `shared_on`: this worker's host, when the store is shared by several hosts. A file
+    that was there at submit may then only be missing from this host's view (its mount),
+    so it is not called deleted: another host or a later retry can still take it.
+    """
     if isinstance(exc, FileNotFoundError):
+        if shared_on:
+            return TransientDocumentError(
+                name,
+                f"is not visible on worker host {shared_on} (it was there at submit)",
+                "mount the submitted folder at the same path on every worker host; "
+                "another host or a retry takes it meanwhile",
+            )
         return DocumentError(
             name, "was deleted after it was submitted", "restore it, then `longtask retry-failed`"
         )
@@ -43,17 +55,19 @@ def document_error(name: str, exc: OSError) -> DocumentError:
 
 
 @contextmanager
-def reading(name: str) -> Iterator[None]:
+def reading(name: str, shared_on: str | None = None) -> Iterator[None]:
     """Turn file-system errors inside the block into the document's error."""
     try:
         yield
     except OSError as e:
-        raise document_error(name, e) from e
+        raise document_error(name, e, shared_on) from e
 
 
-def check_unchanged(path: str | bytes, size: int, mtime_ns: int, name: str) -> None:
+def check_unchanged(
+    path: str | bytes, size: int, mtime_ns: int, name: str, shared_on: str | None = None
+) -> None:
     """The file is still the one that was submitted (same size and mtime)."""
-    with reading(name):
+    with reading(name, shared_on):
         st = os.stat(path)
     if st.st_size != size or st.st_mtime_ns != mtime_ns:
         raise DocumentError(

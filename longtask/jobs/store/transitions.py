@@ -90,7 +90,9 @@ class Transitions(HistoryStore):
         """Files (same path, size, mtime) that an unfinished job with these settings holds."""
         if not files:
             return {}
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size BIGINT, mtime_ns BIGINT)")
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size BIGINT, mtime_ns BIGINT)"
+        )
         self.conn.execute("DELETE FROM new_files")
         self.conn.executemany(
             "INSERT INTO new_files VALUES (?, ?, ?)", ((f.path, f.size, f.mtime_ns) for f in files)
