@@ -85,6 +85,7 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 class Settings:
     home: Path = field(default_factory=default_home)
     redis_url: str | None = None
+    database_url: str | None = None  # PostgreSQL; unset: the SQLite file under home
     pipeline: Pipeline = field(default_factory=Pipeline)
     policy: Policy = field(default_factory=Policy)
     concurrency: int = 0  # 0: pick from the core count
@@ -167,6 +168,7 @@ def load() -> Settings:
     settings = Settings(
         home=default_home(),
         redis_url=os.environ.get("LONGTASK_REDIS_URL") or None,
+        database_url=os.environ.get("LONGTASK_DATABASE_URL") or None,
         pipeline=pipeline,
         policy=policy,
         concurrency=_env("CONCURRENCY", int, 0),
@@ -205,6 +207,11 @@ def validate(settings: Settings) -> None:
     if pol.soft_timeout <= 0 or pol.hard_timeout <= pol.soft_timeout:
         raise LongtaskError(
             f"the hard time limit ({pol.hard_timeout:g}s) must exceed the soft one ({pol.soft_timeout:g}s)"
+        )
+    if settings.database_url and not settings.database_url.startswith(("postgresql://", "postgres://")):
+        raise LongtaskError(
+            "LONGTASK_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/database); "
+            "unset it to keep the status in the SQLite file under LONGTASK_HOME"
         )
     if settings.stall_after <= 0 or settings.lease <= 0:
         raise LongtaskError("LONGTASK_STALL_AFTER and LONGTASK_LEASE must be positive (seconds)")

@@ -178,3 +178,41 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+# ---- PostgreSQL: the machine's server, a fresh database per test ------------------------
+
+PG_SERVER = os.environ.get("LONGTASK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The local PostgreSQL (trust auth, as on every machine of this kind and in CI)."""
+    import psycopg
+
+    try:
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as e:
+        pytest.skip(f"no PostgreSQL at {PG_SERVER} ({e}); start it or set LONGTASK_TEST_POSTGRES")
+    return PG_SERVER
+
+
+@pytest.fixture
+def pg_url(postgres_server: str) -> Iterator[str]:
+    """A database of this test's own, dropped after it."""
+    import uuid
+
+    import psycopg
+
+    name = f"lt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{postgres_server}/{name}"
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run a test against both stores: the SQLite file and PostgreSQL."""
+    return str(request.param)

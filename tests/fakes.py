@@ -54,3 +54,27 @@ def hash_embedder(precision: str = "fp32", batch_size: int = 16) -> HashEmbedder
 
 def slow_hash_embedder(precision: str = "fp32", batch_size: int = 16) -> SlowHashEmbedder:
     return SlowHashEmbedder(float(os.environ.get("FAKE_EMBED_DELAY", "0.3")))
+
+
+class SlowMiniLM:
+    """The real model, pausing FAKE_EMBED_DELAY seconds before each page batch: the
+    chaos test's documents stay mid-flight long enough for its faults, yet every vector
+    is the real model's."""
+
+    def __init__(self, precision: str, batch_size: int, delay: float) -> None:
+        from longtask.pipelines.embed import MiniLM
+
+        self.model = MiniLM(precision, batch_size)
+        self.name = self.model.name
+        self.delay = delay
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(self.delay)
+        return self.model.embed(texts)
+
+
+SLOW_MINILM = "tests.fakes:slow_minilm"
+
+
+def slow_minilm(precision: str = "fp32", batch_size: int = 16) -> SlowMiniLM:
+    return SlowMiniLM(precision, batch_size, float(os.environ.get("FAKE_EMBED_DELAY", "0.5")))

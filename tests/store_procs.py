@@ -12,13 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from longtask.jobs.store import ChunkRow, Store
+from longtask.jobs.store import ChunkRow, PostgresStore, Store
+
+
+def open_spec(spec: str) -> Store:
+    """A store from a path (SQLite) or a postgresql:// URL."""
+    if spec.startswith("postgresql://"):
+        return PostgresStore(spec)
+    return Store(Path(spec))
 
 
 def commit_many(path: str, task_id: int, batches: int, fingerprint: str, barrier: Any, out: Any) -> None:
     """Claim a task, then commit `batches` one-page batches of one chunk each, and finish."""
     try:
-        store = Store(Path(path))
+        store = open_spec(path)
         c = store.claim(task_id, f"proc-{task_id}")
         assert c is not None, f"task {task_id} could not be claimed"
         store.open_document(c, f"sha{task_id}", f"key{task_id}", fingerprint, batches)
@@ -37,7 +44,7 @@ def open_store(path: str, barrier: Any, out: Any) -> None:
     """Open (and so migrate) the store at the same moment as the other children."""
     try:
         barrier.wait(timeout=60)
-        Store(Path(path)).close()
+        open_spec(path).close()
         out.put("ok")
     except BaseException:  # noqa: BLE001 - reported to the parent, whatever it is
         out.put(traceback.format_exc())

@@ -1,21 +1,32 @@
-"""Submit → RQ → task → SQLite, run in-process (SimpleWorker) with the hash embedder."""
+"""Submit → RQ → task → store, run in-process (SimpleWorker) with the hash embedder,
+on both stores: the SQLite file and PostgreSQL (a fresh database per test)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
-from longtask.jobs.store import Store
+from longtask.jobs.store import Store, open_store
 from tests.conftest import drain, make_text_pdf
 
 runner = CliRunner()
 
 
+@pytest.fixture
+def home(home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    if backend == "postgres":
+        monkeypatch.setenv("LONGTASK_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return home
+
+
 def _store(home: Path) -> Store:
-    return Store(home / "longtask.db")
+    from longtask import settings
+
+    return open_store(settings.load())
 
 
 def test_submit_prints_id_and_records_tasks(home: Path, docs: Path) -> None:
@@ -94,18 +105,36 @@ def test_unreachable_redis_is_exit_3_and_writes_nothing(home: Path, docs: Path, 
     assert _store(home).jobs() == []
 
 
-def test_schema_version_matches_the_migrations(home: Path) -> None:
+def test_schema_version_matches_the_migrations(home: Path, backend: str) -> None:
     from longtask.jobs import store as store_mod
+    from longtask.jobs.store.pg_schema import MIGRATIONS
     from longtask.jobs.store.schema import migrations
 
     store = _store(home)
-    assert store_mod.SCHEMA_VERSION == len(migrations._migrations)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == store_mod.SCHEMA_VERSION
+    if backend == "sqlite":
+        assert store_mod.SCHEMA_VERSION == len(migrations._migrations)
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == store_mod.SCHEMA_VERSION
+    else:
+        applied = [r[0] for r in store.conn.execute("SELECT name FROM longtask_migrations ORDER BY name")]
+        assert applied == [name for name, _ in MIGRATIONS]
+    # Both hold the same columns (a second backend adds no state of its own).
+    columns = [r["name"] if backend == "sqlite" else r[0] for r in _columns(store, backend)]
+    assert set(columns) >= {"fail_streak", "kill_streak", "fail_page", "text_hash"}
 
 
-def test_read_commands_do_not_import_heavy_modules(home: Path) -> None:
+def _columns(store: Store, backend: str) -> list:
+    if backend == "sqlite":
+        return store._all(
+            "SELECT name FROM pragma_table_info('tasks') UNION ALL SELECT name FROM pragma_table_info('chunks')"
+        )
+    return store.conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name IN ('tasks', 'chunks')"
+    ).fetchall()
+
+
+def test_read_commands_do_not_import_heavy_modules(home: Path, backend: str) -> None:
     """status and watch start fast: no torch, numpy, pypdf, nor sqlite-utils (migrations
-    are checked with one PRAGMA once the database exists)."""
+    are checked with one PRAGMA once the database exists); psycopg only on PostgreSQL."""
     import subprocess
     import sys
 
@@ -118,9 +147,10 @@ def test_read_commands_do_not_import_heavy_modules(home: Path) -> None:
         "        runpy.run_module('longtask', run_name='__main__')\n"
         "    except SystemExit as e:\n"
         "        assert not e.code, e.code\n"
-        "heavy = ('torch', 'sentence_transformers', 'numpy', 'sqlite_utils', 'pypdf')\n"
+        "heavy = ('torch', 'sentence_transformers', 'numpy', 'sqlite_utils', 'pypdf', 'psycopg')\n"
         "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stderr.strip().splitlines()[-1] == "[]"
+    loaded = out.stderr.strip().splitlines()[-1]
+    assert loaded == ("['psycopg']" if backend == "postgres" else "[]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from longtask.errors import StaleTask
 from longtask.jobs.states import STATES
 from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, Store
 from longtask.settings import Pipeline, Policy
-from tests.store_procs import commit_many, open_store
+from tests.store_procs import commit_many, open_spec, open_store
 
 PIPELINE = Pipeline()
 FINGERPRINT = Pipeline().fingerprint()
@@ -65,8 +66,16 @@ def check_counters(store: Store, job_id: int) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "x.db")
+def store_spec(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where this test's store lives: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "x.db")
+
+
+@pytest.fixture
+def store(store_spec: str) -> Iterator[Store]:
+    s = open_spec(store_spec)
     yield s
     s.close()
 
@@ -311,9 +320,10 @@ def test_retry_failed_reopens_dead_tasks_with_fresh_tries(store: Store) -> None:
 # ---- several processes, one file -----------------------------------------------------------
 
 
-def test_four_processes_lose_no_update(tmp_path: Path) -> None:
-    path = tmp_path / "x.db"
-    store = Store(path)
+def test_four_processes_lose_no_update(store_spec: str) -> None:
+    """Four writers (four hosts, on PostgreSQL) on one job: every counter exact."""
+    path = store_spec
+    store = open_spec(path)
     job_id, ids = new_job(store, 4)
     store.mark_queued(ids)
     ctx = multiprocessing.get_context("spawn")
@@ -361,7 +371,29 @@ def test_migrations_apply_once_when_stores_open_together(tmp_path: Path) -> None
     conn.close()
 
 
-def test_wal_is_on(store: Store, tmp_path: Path) -> None:
+def test_postgres_migrates_once_when_hosts_start_together(pg_url: str) -> None:
+    import psycopg
+
+    ctx = multiprocessing.get_context("spawn")
+    n = 4
+    barrier = ctx.Barrier(n)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=open_store, args=(pg_url, barrier, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert results == ["ok"] * n, "\n".join(results)
+    with psycopg.connect(pg_url) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM longtask_migrations")]
+    from longtask.jobs.store.pg_schema import MIGRATIONS
+
+    assert sorted(names) == sorted(name for name, _ in MIGRATIONS) and len(names) == len(set(names))
+
+
+def test_wal_is_on(tmp_path: Path) -> None:
+    store = Store(tmp_path / "x.db")
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     new_job(store, 1)
     assert (tmp_path / "x.db-wal").exists()
@@ -369,3 +401,4 @@ def test_wal_is_on(store: Store, tmp_path: Path) -> None:
     other = sqlite3.connect(tmp_path / "x.db")
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     other.close()
+    store.close()

@@ -20,9 +20,9 @@ class Context:
 
     @cached_property
     def store(self) -> Store:
-        from longtask.jobs.store import Store
+        from longtask.jobs.store import open_store
 
-        return Store(self.settings.db_path)
+        return open_store(self.settings)
 
 
 def context() -> Context:

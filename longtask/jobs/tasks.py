@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from longtask import settings as settings_mod
 from longtask.errors import DocumentError, SoftTimeout, StaleTask, display
 from longtask.jobs import queue, sending
-from longtask.jobs.store import ChunkRow, Claim, Store
+from longtask.jobs.store import ChunkRow, Claim, Store, open_store
 from longtask.pipelines import files
 from longtask.pipelines.hashing import sha256_file
 from longtask.settings import Pipeline
@@ -56,6 +55,11 @@ class Context:
     process: Process
 
     @cached_property
+    def outages(self) -> tuple[type[BaseException], ...]:
+        """What a lost backend raises inside a run: Redis, or the status database."""
+        return (*queue.REDIS_ERRORS, *self.store.OUTAGES)
+
+    @cached_property
     def redis(self) -> Any:
         """Connected on first use: a run needs Redis only to send a retry, so a horse
         keeps working (and committing) while Redis is away."""
@@ -63,8 +67,6 @@ class Context:
 
 
 log = logging.getLogger("longtask.tasks")
-# What a lost backend raises inside a run: Redis, or the status database refusing a write.
-OUTAGES = (*queue.REDIS_ERRORS, sqlite3.OperationalError)
 
 _process: Process | None = None
 _ctx: Context | None = None
@@ -85,7 +87,7 @@ def context() -> Context:
             from longtask.pipelines import embed as embed_mod
 
             embed_mod.set_threads(process.threads)
-        _ctx = Context(os.getpid(), s, Store(s.db_path), process)
+        _ctx = Context(os.getpid(), s, open_store(s), process)
     return _ctx
 
 
@@ -122,7 +124,7 @@ def run_task(task_id: int) -> str:
         return _failed(ctx, claim, e, e.permanent, f"{shown}: {e.problem}; {e.fix}")
     except SoftTimeout as e:
         return _failed(ctx, claim, e, False, str(e))
-    except OUTAGES as e:
+    except ctx.outages as e:
         # The status database or Redis, not the document: retried, never counted.
         return _failed(ctx, claim, e, False, f"{shown}: {type(e).__name__}: {e}", outside=True)
     except Exception as e:
@@ -215,8 +217,8 @@ def _commit(
         try:
             ctx.store.commit_batch(claim, pages_done, rows, model, warning)
             return
-        except sqlite3.OperationalError as e:
-            if not _pausable(e) or time.monotonic() + pause > deadline:
+        except ctx.store.OUTAGES as e:
+            if not ctx.store.pausable(e) or time.monotonic() + pause > deadline:
                 raise
             log.warning(
                 "task %s: cannot commit page %d (%s); paused, trying again in %gs",
@@ -227,12 +229,6 @@ def _commit(
             )
             time.sleep(pause)
             pause = min(30.0, pause * 2)
-
-
-def _pausable(e: sqlite3.OperationalError) -> bool:
-    """A full disk or a long-held lock: conditions that pass without anyone touching the task."""
-    text = str(e).lower()
-    return "full" in text or "locked" in text or "busy" in text or "disk i/o" in text
 
 
 def _failed(

@@ -39,7 +39,7 @@ from typing import IO, Any
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
 from longtask.jobs import logs, queue, recovery, sending, tasks
-from longtask.jobs.store import Store
+from longtask.jobs.store import Store, open_store
 from longtask.pipelines import document, parse, precision  # noqa: F401 - imported before forking: horses inherit them
 from longtask.pipelines import embed as embed_mod
 from longtask.pipelines.chunk import load_tokenizer
@@ -49,7 +49,7 @@ REDIS_CHECK_EVERY = 1.0
 STOP_GRACE = 20.0
 RESPAWN_MAX_DELAY = 10.0
 # What a backend outage raises in the supervisor's loop: wait and try again.
-OUTAGE_ERRORS = (*queue.TRANSPORT_ERRORS, sqlite3.Error, BackendUnavailable)
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (*queue.TRANSPORT_ERRORS, sqlite3.Error, BackendUnavailable)
 
 log = logging.getLogger("longtask.worker")
 
@@ -115,7 +115,8 @@ class Supervisor:
         self.threads = threads or threads_per_worker(concurrency)
         self.output = output
         self.verbose = verbose
-        self.store = Store(settings.db_path)
+        self.store = open_store(settings)
+        self.outages: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, *self.store.OUTAGES)
         self.conn = queue.connect(settings)
         _libc()  # loaded here, not in the forked child before exec
         self.children: dict[int, Child] = {}
@@ -166,7 +167,7 @@ class Supervisor:
         """Run one housekeeping step; an outage is logged and the step tried again later."""
         try:
             return fn(*args, **kwargs)
-        except OUTAGE_ERRORS as e:
+        except self.outages as e:
             log.warning(
                 "%s: backend unavailable (%s); will try again", name or getattr(fn, "__name__", fn), e
             )
@@ -280,6 +281,8 @@ def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
 
 
 def _horse_killed(store: Store, conn: Any) -> Callable[..., None]:
+    outages: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, *store.OUTAGES)
+
     def handler(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
         if job.func_name != queue.RUN_TASK:
             return
@@ -295,7 +298,7 @@ def _horse_killed(store: Store, conn: Any) -> Callable[..., None]:
             recovery.give_back(
                 store, conn, task, f"the process working on it was killed ({how})", killed=True
             )
-        except OUTAGE_ERRORS as e:
+        except outages as e:
             # The sweep finds the task later (its run ended without a result).
             log.warning("could not record a killed work horse (%s); the sweep will", e)
 
@@ -312,7 +315,7 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
 
     settings = settings_mod.load()
     logs.setup(settings.home, verbose, quiet=settings.worker_quiet)
-    store = Store(settings.db_path)
+    store = open_store(settings)
     conn = queue.connect(settings)
     store.register_worker(name, os.getpid(), socket.gethostname())
     pipe = settings.pipeline

@@ -19,7 +19,7 @@ from longtask.errors import BackendUnavailable, LongtaskError, NotFound
 from longtask.jobs import control, ops, queue
 from longtask.jobs.estimate import average_rate, estimate
 from longtask.jobs.states import STATES, job_exit_code
-from longtask.jobs.store import Job, Store, Task
+from longtask.jobs.store import Job, Store, Task, open_store
 from longtask.settings import Settings
 
 T = TypeVar("T")
@@ -47,7 +47,7 @@ class Service:
         """This thread's own Store (sqlite3 connections stay in the thread that opened them)."""
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            store = Store(self.settings.db_path)
+            store = open_store(self.settings)
             self._local.store = store
         return store
 

@@ -16,13 +16,15 @@ change one transaction, `claim` fencing by message id, exact job counters.
 
 from __future__ import annotations
 
-from longtask.jobs.store.base import SCHEMA_VERSION, Clock
+from longtask.jobs.store.base import SCHEMA_VERSION, Clock, SqliteBase
 from longtask.jobs.store.output import Output
+from longtask.jobs.store.postgres import PostgresBase
 from longtask.jobs.store.prune import Prune
 from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Job, Task
 from longtask.jobs.store.registry import Registry
 from longtask.jobs.store.transitions import Transitions, rq_id_for
 from longtask.jobs.store.views import Views
+from longtask.settings import Settings
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -32,11 +34,26 @@ __all__ = [
     "Document",
     "FileEntry",
     "Job",
+    "PostgresStore",
     "Store",
     "Task",
+    "open_store",
     "rq_id_for",
 ]
 
 
-class Store(Transitions, Views, Registry, Output, Prune):
+class Store(Transitions, Views, Registry, Output, Prune, SqliteBase):
     """The SQLite store (the embedded default): `Store(settings.db_path)`."""
+
+
+class PostgresStore(PostgresBase, Store):
+    """The PostgreSQL store: the same parts over a PostgreSQL connection pool. (A kind
+    of Store for the type checker; none of SQLite's connection code is used.)"""
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings name: PostgreSQL at LONGTASK_DATABASE_URL, else the SQLite
+    file in the data directory. (psycopg is imported only by the PostgreSQL store.)"""
+    if settings.database_url:
+        return PostgresStore(settings.database_url)
+    return Store(settings.db_path)

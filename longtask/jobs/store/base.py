@@ -14,7 +14,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,63 +29,50 @@ SCHEMA_VERSION = 4
 
 
 class StoreBase:
-    def __init__(self, path: Path, clock: Clock = time.time) -> None:
-        """`clock` gives the time every row is stamped with; tests pass their own to
-        age rows instead of rewriting them behind the store's back."""
-        self.path = path
-        self.clock = clock
-        try:
-            private_dir(path.parent)
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=60.0)
-            conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except (sqlite3.Error, OSError) as e:
-            raise BackendUnavailable(
-                f"cannot open the status database {path}: {e}; check the disk and the "
-                "permissions of LONGTASK_HOME"
-            ) from e
-        self.conn = conn
-        self._migrate()
+    """What every part of the store builds on; a backend supplies the connection.
+
+    Statements are written once, with `?` placeholders and SQL both SQLite and
+    PostgreSQL speak; a backend provides `conn` (execute, executemany), `_write` (one
+    transaction), `_one`/`_all` (rows that read by name and by position), `_insert_id`
+    and `_lock_job`, and says which of its errors are an outage (`OUTAGES`).
+    """
+
+    clock: Clock
+    conn: Any
+    OUTAGES: tuple[type[BaseException], ...] = ()
+    where: str = ""  # how messages name this store
 
     def close(self) -> None:
-        self.conn.close()
+        raise NotImplementedError
 
-    def _migrate(self) -> None:
-        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-            return
-        from sqlite_utils import Database
+    def _write(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
 
-        from longtask.jobs.store.schema import migrations
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
 
-        db = Database(self.conn)
-        # Two processes starting together must not both apply a migration.
-        with open(self.path.with_suffix(".migrate.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            with self._write():
-                migrations.apply(db)
-                self.conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        """Insert one row and return its new integer `id`."""
+        raise NotImplementedError
 
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        cur = self.conn.execute(sql, params)
-        cur.row_factory = sqlite3.Row
-        row: sqlite3.Row | None = cur.fetchone()
-        return row
+    def _lock_job(self, job_id: int) -> None:
+        """Inside a write: hold the job's row until commit. Every write that touches a
+        job's tasks takes it first, so concurrent writers queue up in one order and
+        the job's counters stay exact (SQLite's writer lock already does all this)."""
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        cur = self.conn.execute(sql, params)
-        cur.row_factory = sqlite3.Row
-        return cur.fetchall()
+    def _task_locked(self, task_id: int) -> Task:
+        """Inside a write: the task, its job's row locked first (see `_lock_job`)."""
+        return self.task(task_id)
+
+    def _lock_jobs_of(self, task_ids: Sequence[int]) -> None:
+        """Inside a write: lock the jobs of these tasks, in id order."""
+
+    def pausable(self, exc: BaseException) -> bool:
+        """An outage that passes by itself (a full disk, a long-held lock, a restart)."""
+        return isinstance(exc, self.OUTAGES)
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -151,13 +138,87 @@ class StoreBase:
         )
 
     def tasks_in(self, job_id: int, states: Iterable[str], limit: int = -1) -> list[Task]:
+        """A job's tasks in these states, most recently changed first (all, or `limit`)."""
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        rows = self._all(
-            f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) ORDER BY updated_at DESC LIMIT ?",
-            (job_id, *wanted, limit),
-        )
-        return [Task(**dict(r)) for r in rows]
+        sql = f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) ORDER BY updated_at DESC, id DESC"
+        if limit >= 0:
+            return self._tasks(sql + " LIMIT ?", (job_id, *wanted, limit))
+        return self._tasks(sql, (job_id, *wanted))
 
     def _tasks(self, sql: str, params: Sequence[Any] = ()) -> list[Task]:
         return [Task(**dict(r)) for r in self._all(sql, params)]
+
+
+class SqliteBase(StoreBase):
+    """The embedded default: one SQLite file in WAL mode, every write `BEGIN IMMEDIATE`."""
+
+    OUTAGES = (sqlite3.OperationalError,)
+
+    def __init__(self, path: Path, clock: Clock = time.time) -> None:
+        """`clock` gives the time every row is stamped with; tests pass their own to
+        age rows instead of rewriting them behind the store's back."""
+        self.path = path
+        self.where = str(path)
+        self.clock = clock
+        try:
+            private_dir(path.parent)
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=60.0)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except (sqlite3.Error, OSError) as e:
+            raise BackendUnavailable(
+                f"cannot open the status database {path}: {e}; check the disk and the "
+                "permissions of LONGTASK_HOME"
+            ) from e
+        self.conn = conn
+        self._migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        # One PRAGMA: read-only commands (status, watch) need not import sqlite-utils.
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        from sqlite_utils import Database
+
+        from longtask.jobs.store.schema import migrations
+
+        db = Database(self.conn)
+        # Two processes starting together must not both apply a migration.
+        with open(self.path.with_suffix(".migrate.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with self._write():
+                migrations.apply(db)
+                self.conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur = self.conn.execute(sql, params)
+        cur.row_factory = sqlite3.Row
+        return cur.fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        cur = self.conn.execute(sql, params)
+        cur.row_factory = sqlite3.Row
+        return cur.fetchall()
+
+    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        return int(self.conn.execute(sql, params).lastrowid or 0)
+
+    def pausable(self, exc: BaseException) -> bool:
+        text = str(exc).lower()
+        return isinstance(exc, sqlite3.OperationalError) and any(
+            w in text for w in ("full", "locked", "busy", "disk i/o")
+        )

@@ -19,8 +19,11 @@ class HistoryStore(StoreBase):
             return
         alive = self._scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (now - 60,))
         self.conn.execute(
-            "INSERT OR REPLACE INTO history (job_id, model, workers, docs, pages, chunks, bytes, "
-            "seconds, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO history (job_id, model, workers, docs, pages, chunks, bytes, seconds, finished_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET model = excluded.model, "
+            "workers = excluded.workers, docs = excluded.docs, pages = excluded.pages, "
+            "chunks = excluded.chunks, bytes = excluded.bytes, seconds = excluded.seconds, "
+            "finished_at = excluded.finished_at",
             (
                 job.id,
                 job.pipeline.model_key,

@@ -10,7 +10,7 @@ class Prune(StoreBase):
     def prune(self, before: float, dry_run: bool) -> dict[str, int]:
         """Remove finished jobs older than `before`, and output no remaining job uses."""
         with self._write() as c:
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS prune_jobs AS SELECT id FROM jobs WHERE 0")
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS prune_jobs AS SELECT id FROM jobs WHERE 1 = 0")
             c.execute("DELETE FROM prune_jobs")
             c.execute(
                 f"INSERT INTO prune_jobs SELECT id FROM jobs WHERE state IN {sql_list(JOB_ENDED)} "

@@ -9,7 +9,6 @@ its next write, that a newer attempt owns the task, and stops (`StaleTask`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,7 +59,7 @@ class Transitions(HistoryStore):
                     ),
                 ]
                 files = [f for f in files if f.path not in busy]
-            cur = c.execute(
+            job_id = self._insert_id(
                 "INSERT INTO jobs (created_at, state, priority, paths, pipeline, policy, "
                 "fingerprint, tasks_total, bytes_total, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -76,7 +75,6 @@ class Transitions(HistoryStore):
                     json.dumps(list(skipped)),
                 ),
             )
-            job_id = int(cur.lastrowid or 0)
             c.executemany(
                 "INSERT INTO tasks (job_id, path, raw_path, size, mtime_ns, state, "
                 "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -92,7 +90,7 @@ class Transitions(HistoryStore):
         """Files (same path, size, mtime) that an unfinished job with these settings holds."""
         if not files:
             return {}
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size INT, mtime_ns INT)")
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size BIGINT, mtime_ns BIGINT)")
         self.conn.execute("DELETE FROM new_files")
         self.conn.executemany(
             "INSERT INTO new_files VALUES (?, ?, ?)", ((f.path, f.size, f.mtime_ns) for f in files)
@@ -114,14 +112,14 @@ class Transitions(HistoryStore):
         large unchanged folder from costing a hash per file.
         """
         self.conn.execute(
-            "UPDATE tasks SET state = 'cached', sha256 = m.sha256, doc_key = m.doc_key, "
-            "pages_total = m.pages_total, pages_done = m.pages_done, chunks = m.chunks_done, "
-            "finished_at = ?, updated_at = ? FROM (SELECT n.id AS id, p.sha256, p.doc_key, "
-            "d.pages_total, d.pages_done, d.chunks_done FROM tasks n JOIN tasks p ON "
-            "p.path = n.path AND p.size = n.size AND p.mtime_ns = n.mtime_ns AND p.id != n.id "
-            "AND p.state IN ('done', 'cached') JOIN documents d ON d.key = p.doc_key "
-            "AND d.complete = 1 AND d.fingerprint = ? WHERE n.job_id = ? GROUP BY n.id) AS m "
-            "WHERE tasks.id = m.id",
+            "UPDATE tasks SET state = 'cached', sha256 = p.sha256, doc_key = p.doc_key, "
+            "pages_total = d.pages_total, pages_done = d.pages_done, chunks = d.chunks_done, "
+            "finished_at = ?, updated_at = ? FROM (SELECT n.id AS id, min(p.id) AS previous "
+            "FROM tasks n JOIN tasks p ON p.path = n.path AND p.size = n.size "
+            "AND p.mtime_ns = n.mtime_ns AND p.id != n.id AND p.state IN ('done', 'cached') "
+            "JOIN documents d ON d.key = p.doc_key AND d.complete = 1 AND d.fingerprint = ? "
+            "WHERE n.job_id = ? GROUP BY n.id) AS m JOIN tasks p ON p.id = m.previous "
+            "JOIN documents d ON d.key = p.doc_key WHERE tasks.id = m.id",
             (now, now, fingerprint, job_id),
         )
         row = self.conn.execute(
@@ -194,8 +192,9 @@ class Transitions(HistoryStore):
         wanted = tuple(from_states)
         now = self.clock()
         with self._write() as c:
-            rows: list[sqlite3.Row] = []
+            rows: list[Any] = []
             ids = list(task_ids)
+            self._lock_jobs_of(ids)
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
                 rows += self._all(
@@ -235,7 +234,7 @@ class Transitions(HistoryStore):
         the task is ignored, so a task sent twice still runs once.
         """
         with self._write():
-            task = self.task(task_id)
+            task = self._task_locked(task_id)
             if task.state in FINAL or task.state == T.running:
                 return None
             if message is not None and task.state != T.pending and message != task.rq_id:
@@ -260,6 +259,7 @@ class Transitions(HistoryStore):
         return Claim(task, attempt, job.pipeline, job.policy, job.priority)
 
     def _owned(self, claim: Claim) -> Task:
+        self._lock_job(claim.task.job_id)
         task = self.task(claim.task.id)
         if task.state != T.running or task.attempts != claim.attempt:
             raise StaleTask(f"task {task.id} was taken over (now {task.state})")
@@ -268,7 +268,7 @@ class Transitions(HistoryStore):
     def cancel_requested(self, claim: Claim) -> bool:
         """Should this run stop at its next page batch (its job canceled, its worker stopping)?"""
         row = self._one(
-            "SELECT j.cancel_requested OR coalesce(w.stop_requested, 0) AS stop FROM jobs j "
+            "SELECT j.cancel_requested + coalesce(w.stop_requested, 0) AS stop FROM jobs j "
             "LEFT JOIN workers w ON w.name = ? WHERE j.id = ?",
             (claim.task.worker, claim.task.job_id),
         )
@@ -285,8 +285,8 @@ class Transitions(HistoryStore):
         with self._write():
             task = self._owned(claim)
             self.conn.execute(
-                "INSERT OR IGNORE INTO documents (key, sha256, fingerprint, pages_total, "
-                "created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO documents (key, sha256, fingerprint, pages_total, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (key, sha256, fingerprint, pages_total, now),
             )
             doc = self.document(key)
@@ -320,8 +320,10 @@ class Transitions(HistoryStore):
             key = task.doc_key
             assert key is not None
             c.executemany(
-                "INSERT OR REPLACE INTO chunks (doc_key, seq, page_start, page_end, text, "
-                "embedding, model, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (doc_key, seq, page_start, page_end, text, embedding, model, "
+                "text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (doc_key, seq) DO UPDATE SET "
+                "page_start = excluded.page_start, page_end = excluded.page_end, text = excluded.text, "
+                "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash",
                 (
                     (
                         key,
@@ -343,9 +345,9 @@ class Transitions(HistoryStore):
                 (now, task.job_id, max(0, pages_done - task.pages_done), len(chunks), model),
             )
             c.execute(
-                "UPDATE documents SET pages_done = max(pages_done, ?), chunks_done = ?, "
-                "warning = coalesce(?, warning) WHERE key = ?",
-                (pages_done, n_chunks, warning, key),
+                "UPDATE documents SET pages_done = CASE WHEN pages_done > ? THEN pages_done ELSE ? END, "
+                "chunks_done = ?, warning = coalesce(?, warning) WHERE key = ?",
+                (pages_done, pages_done, n_chunks, warning, key),
             )
             c.execute(
                 "UPDATE tasks SET pages_done = ?, chunks = ?, progress_at = ?, updated_at = ?, "
@@ -431,7 +433,7 @@ class Transitions(HistoryStore):
         With `attempt`, only that run is given up (a newer run is left alone).
         """
         with self._write():
-            task = self.task(task_id)
+            task = self._task_locked(task_id)
             if task.state != T.running or (attempt is not None and task.attempts != attempt):
                 return task.state
             job = self.job(task.job_id)
@@ -486,6 +488,7 @@ class Transitions(HistoryStore):
     def request_cancel(self, job_id: int) -> list[Task]:
         """Flag the job and cancel what has not started; returns the tasks still running."""
         with self._write() as c:
+            self._lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             self._event(job_id, None, "cancel-requested")
             for task in self.tasks_in(job_id, WAITING):
@@ -496,6 +499,8 @@ class Transitions(HistoryStore):
         """Cancel these runs (a task as it was seen running): a task that has moved on
         since, e.g. sent again by a `resume`, is left alone."""
         with self._write():
+            for job_id in sorted({run.job_id for run in runs}):
+                self._lock_job(job_id)
             for run in runs:
                 task = self.task(run.id)
                 if task.state == T.running and task.attempts == run.attempts:
@@ -504,6 +509,7 @@ class Transitions(HistoryStore):
     def reopen(self, job_id: int, states: Sequence[str], error_type: str | None = None) -> list[int]:
         """Move tasks back to pending (resume, retry-failed); returns their ids."""
         with self._write() as c:
+            self._lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 0 WHERE id = ?", (job_id,))
             ids = []
             for task in self.tasks_in(job_id, states):

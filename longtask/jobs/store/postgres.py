@@ -1,0 +1,244 @@
+"""The PostgreSQL store: the same statements and guarantees as SQLite's, for workers on
+several hosts (LONGTASK_DATABASE_URL=postgresql://user@host/db).
+
+- Each state change is one transaction on a pooled connection (psycopg 3 and
+  psycopg_pool; a broken connection, e.g. after a server restart, is replaced on the
+  next checkout, so work pauses and continues).
+- Writes that touch a job's tasks first lock the job's row (`SELECT ... FOR UPDATE`):
+  claims racing from several hosts queue up on it, so `claim`'s message fencing
+  holds and the job's counters stay exact; one lock order means no deadlocks.
+- The driver is imported here only: commands on the SQLite default never load it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from longtask.errors import BackendUnavailable, LongtaskError
+from longtask.jobs.store.base import Clock, StoreBase
+from longtask.jobs.store.pg_schema import MIGRATIONS
+from longtask.jobs.store.records import Task
+
+MIGRATION_LOCK = 7_310_452_119  # the advisory lock key that serialises first migrations
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A row that reads by position and by column name, like sqlite3.Row."""
+
+    _index: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], index: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._index = index
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _rows(cursor: Any) -> Any:
+    names = [c.name for c in cursor.description or ()]
+    index = {n: i for i, n in enumerate(names)}
+    return lambda values: Row(values, index)
+
+
+class _Result:
+    """A finished statement's rows, read after its connection went back to the pool."""
+
+    def __init__(self, rows: list[Row], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Row | None:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Row]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._rows)
+
+
+def _pg(sql: str) -> str:
+    """The store's statements use `?`; psycopg wants `%s`."""
+    return sql.replace("?", "%s")
+
+
+class _Connection:
+    """What the store's parts call `conn`: statements run on the open transaction's
+    connection, or on a pooled one for a single read."""
+
+    def __init__(self, store: PostgresBase) -> None:
+        self.store = store
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
+        conn = self.store._txn()
+        if conn is not None:
+            return self._run(conn, sql, params)
+        with self.store.pool.connection() as pooled:
+            return self._run(pooled, sql, params)
+
+    def executemany(self, sql: str, seq: Any) -> None:
+        conn = self.store._txn()
+        if conn is None:
+            with self.store.pool.connection() as pooled, pooled.transaction():
+                pooled.cursor().executemany(_pg(sql), list(seq))
+            return
+        conn.cursor().executemany(_pg(sql), list(seq))
+
+    @staticmethod
+    def _run(conn: Any, sql: str, params: Sequence[Any]) -> _Result:
+        cur = conn.cursor(row_factory=_rows)
+        cur.execute(_pg(sql), tuple(params) if params else None)
+        rows = cur.fetchall() if cur.description else []
+        return _Result(rows, cur.rowcount)
+
+
+class PostgresBase(StoreBase):
+    def __init__(self, url: str, clock: Clock = time.time, pool_size: int = 4) -> None:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self.where = redact(url)
+        self.clock = clock
+        self.OUTAGES = (psycopg.OperationalError,)
+        self._local = threading.local()
+        _check(url)
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
+            timeout=30.0,
+            open=False,
+            name="longtask",
+        )
+        self.pool.open(wait=True, timeout=15.0)
+        self.conn = _Connection(self)
+        self._migrate()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def _txn(self) -> Any:
+        return getattr(self._local, "conn", None)
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self.pool.connection() as conn, conn.transaction():
+            self._local.conn = conn
+            try:
+                yield self.conn
+            finally:
+                self._local.conn = None
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        row = self.conn.execute(sql + " RETURNING id", params).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _lock_job(self, job_id: int) -> None:
+        self.conn.execute("SELECT id FROM jobs WHERE id = ? FOR UPDATE", (job_id,))
+
+    def _task_locked(self, task_id: int) -> Task:
+        row = self.conn.execute("SELECT job_id FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is not None:
+            self._lock_job(int(row[0]))
+        return self.task(task_id)
+
+    def _lock_jobs_of(self, task_ids: Sequence[int]) -> None:
+        if not task_ids:
+            return
+        rows = self.conn.execute(
+            "SELECT DISTINCT job_id FROM tasks WHERE id = ANY(?) ORDER BY job_id", (list(task_ids),)
+        ).fetchall()
+        for r in rows:
+            self._lock_job(int(r[0]))
+
+    def _migrate(self) -> None:
+        import psycopg
+
+        names = [name for name, _ in MIGRATIONS]
+        try:
+            if self._applied() == names:
+                return
+            with self._write() as c:
+                c.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+                c.execute(
+                    "CREATE TABLE IF NOT EXISTS longtask_migrations "
+                    "(name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+                )
+                done = {r[0] for r in c.execute("SELECT name FROM longtask_migrations").fetchall()}
+                for name, sql in MIGRATIONS:
+                    if name not in done:
+                        c.execute(sql)
+                        c.execute(
+                            "INSERT INTO longtask_migrations (name, applied_at) VALUES (?, ?)",
+                            (name, self.clock()),
+                        )
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise BackendUnavailable(
+                f"the database at {self.where} refuses to create longtask's tables ({e.diag.message_primary}): "
+                "grant the user CREATE on the database's public schema, or run the first longtask "
+                "command as the database's owner"
+            ) from None
+
+    def _applied(self) -> list[str]:
+        row = self.conn.execute("SELECT to_regclass('longtask_migrations') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return []
+        return [
+            r[0] for r in self.conn.execute("SELECT name FROM longtask_migrations ORDER BY name").fetchall()
+        ]
+
+
+def _check(url: str) -> None:
+    """Connect once, so that a bad URL, a wrong password or a server that is down is
+    one clear message naming the database and the fix (the pool would only time out)."""
+    import psycopg
+
+    where = redact(url)
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as e:
+        raise LongtaskError(
+            f"LONGTASK_DATABASE_URL is not a valid PostgreSQL URL ({where}: {e}); "
+            "use postgresql://user:password@host:port/database"
+        ) from None
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise BackendUnavailable(
+            f"cannot reach the status database at {where} ({reason}): check that PostgreSQL runs there "
+            "and that the user and password in LONGTASK_DATABASE_URL are right, or unset it to use the "
+            "SQLite file"
+        ) from None
