@@ -33,12 +33,14 @@ Needs root, `ip` (iproute2), `unshare` (util-linux) and, for the services,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -52,6 +54,22 @@ REDIS_SERVER = os.environ.get("LONGTASK_TEST_REDIS_SERVER", "/usr/bin/redis-serv
 PREFIX = "ltn"  # namespace names: ltn<owner pid>x<n>-<role>
 _NAME = re.compile(rf"^{PREFIX}(\d+)x\d+-")
 _counter = iter(range(1, 1_000_000))
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+STATES = ("pending", "queued", "running", "retrying", "done", "cached", "dead", "canceled")
+
+# Run on a host: every task of a job with its events, through the store interface
+# that the CLI uses (the tasks' worker names and `opened` events are in no command's
+# output).
+PROBE = """
+import json, sys
+from longtask.cli.context import context
+store = context().store
+job = store.resolve_job(sys.argv[1])
+tasks = store.tasks_in(job, STATES)
+print(json.dumps({"job": store.job(job).as_dict(),
+                  "tasks": [t.as_dict() | {"events": store.events(t.id)} for t in tasks]}, default=str))
+""".replace("STATES", repr(STATES))
 
 
 def missing(services: bool = True) -> str | None:
@@ -516,6 +534,81 @@ class Postgres:
 
     def __repr__(self) -> str:
         return f"Postgres({self.net.address}:{self.port})"
+
+
+@dataclass
+class Deployment:
+    """longtask deployed on a Network: one Redis, one database, a home per host.
+
+    Every command runs on a host with the same LONGTASK_REDIS_URL and
+    LONGTASK_DATABASE_URL, as an operator would set them on each machine; `extra`
+    is added to every host's environment (embedder, lease, batch size)."""
+
+    net: Network
+    redis: Redis
+    db_url: str
+    root: Path
+    extra: dict[str, str] = field(default_factory=dict)
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    client: str = "h3"  # the host that runs the commands unless told otherwise
+
+    def env(self, host: Host, **extra: str) -> dict[str, str]:
+        env = {
+            "LONGTASK_HOME": str(self.root / f"home-{host.name}"),
+            "LONGTASK_REDIS_URL": self.redis.url,
+            "LONGTASK_DATABASE_URL": self.db_url,
+            "PYTHONPATH": str(ROOT),  # workers import test doubles (tests.fakes) by name
+        }
+        env.update(self.extra)
+        env.update(extra)
+        return env
+
+    def cli(
+        self, *args: str, host: str | None = None, timeout: float = 60, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`longtask ARGS` on a host (the client by default)."""
+        h = self.net[host or self.client]
+        return h.run([PY, "-m", "longtask", *args], env=self.env(h, **(env or {})), timeout=timeout, cwd=ROOT)
+
+    def ok(self, *args: str, host: str | None = None, timeout: float = 60) -> str:
+        """stdout of a command that must succeed."""
+        done = self.cli(*args, host=host, timeout=timeout)
+        if done.returncode != 0:
+            raise AssertionError(
+                f"longtask {' '.join(args)} on {host or self.client}: exit {done.returncode}\n{done.stderr}"
+            )
+        return done.stdout
+
+    def json(self, *args: str, host: str | None = None) -> Any:
+        return json.loads(self.ok(*args, "--json", host=host))
+
+    def submit(self, *paths: str) -> int:
+        return int(self.json("submit", *paths)["id"])
+
+    def probe(self, job: int | str) -> dict[str, Any]:
+        """The job and every task with its events (run on the client host)."""
+        h = self.net[self.client]
+        done = h.run([PY, "-c", PROBE, str(job)], env=self.env(h), timeout=60, cwd=ROOT)
+        if done.returncode != 0:
+            raise AssertionError(f"probe of job {job}: {done.stderr}")
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def start_worker(
+        self, host: str, concurrency: int = 1, threads: int = 1, hide: Sequence[Path] = (), **env: str
+    ) -> subprocess.Popen[bytes]:
+        """`longtask worker` on a host; its output goes to worker-HOST.log."""
+        h = self.net[host]
+        argv = [PY, "-m", "longtask", "worker", "--concurrency", str(concurrency), "--threads", str(threads)]
+        proc = h.popen(argv, self.root / f"worker-{host}.log", env=self.env(h, **env), hide=hide, cwd=ROOT)
+        self.workers[host] = proc
+        return proc
+
+    def log(self, host: str) -> str:
+        path = self.root / f"worker-{host}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def export(self, job: int) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.ok("export", str(job)).splitlines() if line.strip()]
 
 
 def _sh_quote(arg: str) -> str:

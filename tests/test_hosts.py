@@ -22,20 +22,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, make_text_pdf
+from tests.conftest import make_text_pdf
 from tests.fakes import HASH, SLOW
-from tests.hosts import Host, Network, Postgres, Redis, missing, wait_until
+from tests.hosts import STATES, Deployment, Network, Postgres, missing, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -46,21 +43,18 @@ BACKOFF = 10.0 * SCALE  # the default first retry delay, scaled
 EMBED_DELAY = "0.2"  # seconds a page batch: faults land mid-document
 BATCH = 2
 DOCS, PAGES = 6, 16
-PY = sys.executable
-STATES = ("pending", "queued", "running", "retrying", "done", "cached", "dead", "canceled")
 
-# Run on a host: every task of a job with its events, through the store interface
-# that the CLI uses (the tasks' worker names and `opened` events are not in any
-# command's output).
-PROBE = """
-import json, sys
-from longtask.cli.context import context
-store = context().store
-job = store.resolve_job(sys.argv[1])
-tasks = store.tasks_in(job, STATES)
-print(json.dumps({"job": store.job(job).as_dict(),
-                  "tasks": [t.as_dict() | {"events": store.events(t.id)} for t in tasks]}, default=str))
-""".replace("STATES", repr(STATES))
+
+def host_env(embedder: str = SLOW) -> dict[str, str]:
+    """What every host gets in these tests: the fake embedder, small batches, the
+    scaled lease and backoff."""
+    return {
+        "LONGTASK_EMBEDDER": embedder,
+        "FAKE_EMBED_DELAY": EMBED_DELAY,
+        "LONGTASK_PAGE_BATCH": str(BATCH),
+        "LONGTASK_LEASE": f"{LEASE:g}",
+        "LONGTASK_BACKOFF": f"{BACKOFF:g}",
+    }
 
 
 # ---- fixtures ------------------------------------------------------------------------
@@ -93,77 +87,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@dataclass
-class Deployment:
-    """One test's deployment: a Redis, a database, a home per host, worker processes."""
-
-    net: Network
-    redis: Redis
-    db_url: str
-    root: Path
-    extra: dict[str, str] = field(default_factory=dict)
-    workers: dict[str, Any] = field(default_factory=dict)
-
-    def env(self, host: Host, **extra: str) -> dict[str, str]:
-        env = {
-            "LONGTASK_HOME": str(self.root / f"home-{host.name}"),
-            "LONGTASK_REDIS_URL": self.redis.url,
-            "LONGTASK_DATABASE_URL": self.db_url,
-            "LONGTASK_EMBEDDER": SLOW,
-            "FAKE_EMBED_DELAY": EMBED_DELAY,
-            "LONGTASK_PAGE_BATCH": str(BATCH),
-            "LONGTASK_LEASE": f"{LEASE:g}",
-            "LONGTASK_BACKOFF": f"{BACKOFF:g}",
-            "PYTHONPATH": str(ROOT),  # workers import tests.fakes by name
-        }
-        env.update(self.extra)
-        env.update(extra)
-        return env
-
-    def cli(
-        self, *args: str, host: str = "h3", timeout: float = 60, **env: str
-    ) -> subprocess.CompletedProcess[str]:
-        h = self.net[host]
-        return h.run([PY, "-m", "longtask", *args], env=self.env(h, **env), timeout=timeout, cwd=ROOT)
-
-    def ok(self, *args: str, host: str = "h3", **env: str) -> str:
-        done = self.cli(*args, host=host, **env)
-        assert done.returncode == 0, f"longtask {' '.join(args)} on {host}: {done.returncode}\n{done.stderr}"
-        return done.stdout
-
-    def json(self, *args: str, host: str = "h3") -> Any:
-        return json.loads(self.ok(*args, "--json", host=host))
-
-    def submit(self, *paths: str) -> int:
-        return int(self.json("submit", *paths)["id"])
-
-    def probe(self, job: int | str) -> dict[str, Any]:
-        h = self.net["h3"]
-        done = h.run([PY, "-c", PROBE, str(job)], env=self.env(h), timeout=60, cwd=ROOT)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-    def start_worker(self, host: str, hide: tuple[Path, ...] = (), **env: str) -> None:
-        h = self.net[host]
-        log = self.root / f"worker-{host}.log"
-        argv = [PY, "-m", "longtask", "worker", "--concurrency", "1", "--threads", "1"]
-        self.workers[host] = h.popen(argv, log, env=self.env(h, **env), hide=hide, cwd=ROOT)
-
-    def log(self, host: str) -> str:
-        path = self.root / f"worker-{host}.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
-    def export(self, job: int) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.ok("export", str(job)).splitlines() if line.strip()]
-
-
 @pytest.fixture
 def deploy(net: Network, pg: Postgres, tmp_path: Path) -> Iterator[Deployment]:
     """A fresh Redis and database; on the way out every host's processes die and
     every link is up again, whatever the test did."""
     redis = net.redis()
     db_url = pg.create_database()
-    d = Deployment(net, redis, db_url, tmp_path)
+    d = Deployment(net, redis, db_url, tmp_path, extra=host_env())
     failed = True
     try:
         yield d
@@ -185,7 +115,7 @@ def baseline(
     """The corpus run on one host (`longtask run -c 1` on h1), exported."""
     redis = net.redis()
     db_url = pg.create_database()
-    d = Deployment(net, redis, db_url, tmp_path_factory.mktemp("baseline"), extra={"LONGTASK_EMBEDDER": HASH})
+    d = Deployment(net, redis, db_url, tmp_path_factory.mktemp("baseline"), extra=host_env(HASH))
     try:
         done = d.cli("run", str(corpus), "-c", "1", host="h1", timeout=120)
         assert done.returncode == 0, done.stderr
