@@ -64,11 +64,13 @@ STATES = ("pending", "queued", "running", "retrying", "done", "cached", "dead", 
 PROBE = """
 import json, sys
 from longtask.cli.context import context
-store = context().store
+ctx = context()
+store = ctx.store
 job = store.resolve_job(sys.argv[1])
 tasks = store.tasks_in(job, STATES)
 print(json.dumps({"job": store.job(job).as_dict(),
-                  "tasks": [t.as_dict() | {"events": store.events(t.id)} for t in tasks]}, default=str))
+                  "tasks": [t.as_dict() | {"events": store.events(t.id)} for t in tasks],
+                  "workers": store.workers(ctx.settings.lease)}, default=str))
 """.replace("STATES", repr(STATES))
 
 
@@ -586,7 +588,7 @@ class Deployment:
         return int(self.json("submit", *paths)["id"])
 
     def probe(self, job: int | str) -> dict[str, Any]:
-        """The job and every task with its events (run on the client host)."""
+        """The job, every task with its events, and the live workers (run on the client host)."""
         h = self.net[self.client]
         done = h.run([PY, "-c", PROBE, str(job)], env=self.env(h), timeout=60, cwd=ROOT)
         if done.returncode != 0:
@@ -598,7 +600,17 @@ class Deployment:
     ) -> subprocess.Popen[bytes]:
         """`longtask worker` on a host; its output goes to worker-HOST.log."""
         h = self.net[host]
-        argv = [PY, "-m", "longtask", "worker", "--concurrency", str(concurrency), "--threads", str(threads)]
+        argv = [
+            PY,
+            "-m",
+            "longtask",
+            "worker",
+            "-v",
+            "--concurrency",
+            str(concurrency),
+            "--threads",
+            str(threads),
+        ]
         proc = h.popen(argv, self.root / f"worker-{host}.log", env=self.env(h, **env), hide=hide, cwd=ROOT)
         self.workers[host] = proc
         return proc

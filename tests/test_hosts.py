@@ -238,7 +238,12 @@ def test_a_lost_host_hands_its_documents_to_the_other(
     wait_until("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=90)
     if fault == "cut":
         h1.restore()
-        time.sleep(LEASE / 2 + 3)  # h1 reconnects; its stale run must be fenced off
+        back = time.monotonic()
+        wait_until(
+            "h1 back in `stats`", lambda: "h1" in {w["host"] for w in deploy.probe(job)["workers"]}, 90
+        )
+        print(f"h1 rejoined {time.monotonic() - back:.1f} s after its link came back")
+        time.sleep(3)  # its stale run wakes up and must be fenced off: checked below
     snap = deploy.probe(job)
     task = next(t for t in snap["tasks"] if t["id"] == victim["id"])
     assert task["state"] == "done" and task["pages_done"] == PAGES
