@@ -59,8 +59,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/chaos.py`
@@ -69,6 +67,7 @@ if __package__ in (None, ""):  # run as `python bench/chaos.py`
 from bench.corpus import document_pages
 from bench.procs import CLI
 
+ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("horse", "worker", "tree", "redis", "cancel")
 DEFAULT_WEIGHTS = {"horse": 3.0, "worker": 2.0, "tree": 1.0, "redis": 1.5, "cancel": 1.0}
 FINAL = ("succeeded", "failed", "canceled")
