@@ -228,6 +228,7 @@ class Host:
         hide: Sequence[Path] = (),
         cwd: Path | None = None,
         stdout: int | IO[Any] | None = None,
+        stdin: int | IO[Any] | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start a command on this host; stderr (and stdout unless given) go to `log`.
 
@@ -239,6 +240,7 @@ class Host:
                 env=self._env(env),
                 stdout=out if stdout is None else stdout,
                 stderr=out,
+                stdin=stdin,
                 cwd=cwd,
             )
         self.procs.append(proc)
