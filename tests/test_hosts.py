@@ -261,16 +261,22 @@ def test_a_host_cut_inside_a_transaction_does_not_stall_the_others(
     """h1 opens a write transaction that locks the job's row, as every store write
     does first, and its link goes down before it commits: the state a worker is in
     when its host is cut mid-commit, made certain here with psql instead of left to
-    chance. The server cannot tell a silent client from a slow one, so the lock stays
-    until the session is ended; h2's commits to the same job must resume within the
-    takeover bound all the same (a session timeout or TCP keepalives), not after the
-    kernel's two-hour keepalive."""
+    chance (psql with longtask's own session settings). The server cannot tell a silent
+    client from a slow one, so the lock stays until the session is ended; h2's commits
+    to the same job must resume within the takeover bound all the same (a session
+    timeout or TCP keepalives), not after the kernel's two-hour keepalive."""
     deploy.start_worker("h2")
     job = deploy.submit(str(corpus))
     wait_until("pages done on h2", lambda: deploy.json("status", str(job))["job"]["pages_done"] >= 4, 60)
     h1 = deploy.net["h1"]
+    from longtask.jobs.store.postgres import SESSION
+
+    # A session set up as longtask's are (the same per-session settings), holding the lock.
     psql = h1.popen(
-        ["psql", deploy.db_url, "-XAq"], deploy.root / "psql-h1.log", env={}, stdin=subprocess.PIPE
+        ["psql", deploy.db_url, "-XAq"],
+        deploy.root / "psql-h1.log",
+        env={"PGOPTIONS": str(SESSION["options"])},
+        stdin=subprocess.PIPE,
     )
     assert psql.stdin is not None
     psql.stdin.write(f"BEGIN; SELECT id FROM jobs WHERE id = {job} FOR UPDATE;\n".encode())

@@ -8,11 +8,11 @@ node-exporter textfile collector.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
 from longtask.errors import BackendUnavailable, LongtaskError
+from longtask.fsutil import free_space
 from longtask.jobs import queue
 from longtask.jobs.store import Store
 from longtask.settings import Settings
@@ -24,7 +24,7 @@ def gather(settings: Settings, store: Store, require_redis: bool = True) -> dict
     an external Redis that is down is an outage (exit 3) unless `require_redis` is off."""
     gauges = store.stats(settings.stall_after, settings.lease)
     # A full disk pauses every commit (workers wait and try again): worth an alert.
-    gauges["disk_free_bytes"] = shutil.disk_usage(settings.home).free
+    gauges["disk_free_bytes"] = free_space(settings.home)
     try:
         gauges["queues"] = queue.depths(queue.connect(settings, start=False))
     except BackendUnavailable:

@@ -25,6 +25,19 @@ from longtask.jobs.store.pg_schema import MIGRATIONS
 from longtask.jobs.store.records import Task
 
 MIGRATION_LOCK = 7_310_452_119  # the advisory lock key that serialises first migrations
+# Per session. A host cut off in the middle of a write must not hold its job's row for
+# the server's default two hours: the server ends a session idle inside a transaction
+# (ours never wait between statements), and TCP keepalives find a silent peer. The
+# client side likewise gives up on a server that stopped answering.
+SESSION = {
+    "options": "-c idle_in_transaction_session_timeout=10000 -c tcp_keepalives_idle=10 "
+    "-c tcp_keepalives_interval=3 -c tcp_keepalives_count=3",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "connect_timeout": 10,
+}
 
 
 def redact(url: str) -> str:
@@ -129,7 +142,7 @@ class PostgresBase(StoreBase):
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, **SESSION},
             check=ConnectionPool.check_connection,
             timeout=30.0,
             open=False,
