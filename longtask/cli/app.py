@@ -542,27 +542,11 @@ def search(
     Example: longtask search "how do bees communicate" -k 3
     """
     with reported_errors():
-        from longtask.pipelines import embed as embed_mod
-        from longtask.pipelines.search import top_k
+        from longtask.jobs import lookup
 
         ctx = context()
-        store = ctx.store
-        job_id = store.resolve_job(job) if job is not None else None
-        pipe = store.job(job_id).pipeline if job_id is not None else ctx.settings.resolved().pipeline
-        model = embed_mod.load(pipe.embedder, pipe.precision)
-        vec = model.embed([query])[0]
-        hits = top_k(vec, store.iter_chunks(job_id), k)
-        rows = [
-            {
-                "path": h["path"],
-                "page_start": h["page_start"],
-                "page_end": h["page_end"],
-                "score": round(float(h["score"]), 4),
-                "seq": h["seq"],
-                "text": h["text"],
-            }
-            for h in hits
-        ]
+        job_id = ctx.store.resolve_job(job) if job is not None else None
+        rows = lookup.search(ctx.settings, ctx.store, query, k, job_id)
         if json_:
             emit_json(rows)
             return

@@ -38,7 +38,7 @@ class Service:
         self.settings = settings
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="longtask-serve")
-        self._models: dict[tuple[str, str], Any] = {}
+        self._models: dict[str, Any] = {}
         self._model_lock = threading.Lock()
 
     # ---- plumbing -------------------------------------------------------------------
@@ -139,28 +139,16 @@ class Service:
 
     def search(self, query: str, k: int, job_id: int | None) -> list[dict[str, Any]]:
         """As `longtask search --json`; the model loads once, on the first search."""
-        from longtask.pipelines import embed as embed_mod
-        from longtask.pipelines.search import top_k
+        from longtask.jobs import lookup
 
-        store = self.store()
-        pipe = store.job(job_id).pipeline if job_id is not None else self.settings.resolved().pipeline
-        key = (pipe.embedder, pipe.precision)
-        with self._model_lock:
-            model = self._models.get(key)
-            if model is None:
-                model = self._models[key] = embed_mod.load(*key)
-        vec = model.embed([query])[0]
-        return [
-            {
-                "path": h["path"],
-                "page_start": h["page_start"],
-                "page_end": h["page_end"],
-                "score": round(float(h["score"]), 4),
-                "seq": h["seq"],
-                "text": h["text"],
-            }
-            for h in top_k(vec, store.iter_chunks(job_id), k)
-        ]
+        def model_for(pipe: Any) -> Any:
+            with self._model_lock:
+                key = pipe.model_key
+                if key not in self._models:
+                    self._models[key] = lookup.load_model(pipe)
+                return self._models[key]
+
+        return lookup.search(self.settings, self.store(), query, k, job_id, model_for)
 
     def redis(self) -> Any | None:
         """A Redis connection, or None when it is down: probes never start the built-in server."""
