@@ -1,0 +1,209 @@
+"""The PostgreSQL store's bad inputs and its server going away: each a clear message
+naming the database and the fix (exit 3), or a pause and nothing lost.
+
+Most run against the machine's PostgreSQL (a fresh database per test); the password
+and restart tests against a private cluster of their own on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from longtask.cli.app import app
+from longtask.jobs.store import PostgresStore
+from tests.conftest import ROOT
+from tests.fakes import SLOW
+from tests.test_faults import RECOVERY_BOUND, assert_exactly_once, make_doc, running_at, wait_for, workers
+
+runner = CliRunner()
+PG_BIN = Path(os.environ.get("LONGTASK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    """A PostgreSQL server of this test's own (owned by `postgres`: initdb refuses root)."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="lt-pg-", dir="/tmp"))
+        self.data = self.dir / "data"
+
+    def _as_postgres(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        cmd = " ".join(f"'{a}'" for a in argv)
+        return subprocess.run(
+            ["su", "postgres", "-s", "/bin/sh", "-c", cmd], capture_output=True, text=True, timeout=60
+        )
+
+    def start(self, first: bool = True) -> None:
+        if first:
+            shutil.chown(self.dir, "postgres")
+            done = self._as_postgres(
+                str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
+            )
+            assert done.returncode == 0, done.stderr
+            hba = self.data / "pg_hba.conf"
+            hba.write_text("host all lt_pw 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+            with open(self.data / "postgresql.conf", "a") as conf:
+                conf.write(
+                    f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
+                )
+        done = self._as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def kill(self) -> None:
+        os.kill(self.pid(), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the backends follow their postmaster
+            if not any(p.isdigit() and _owned_by_cluster(p, self.data) for p in os.listdir("/proc")):
+                break
+            time.sleep(0.1)
+        (self.data / "postmaster.pid").unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, user: str = "postgres", password: str = "", db: str = "postgres") -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{db}"
+
+
+def _owned_by_cluster(pid: str, data: Path) -> bool:
+    try:
+        return str(data) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists():
+        pytest.skip(f"needs root and the PostgreSQL server binaries in {PG_BIN}")
+    c = Cluster()
+    c.start()
+    yield c
+    c.stop()
+
+
+def _status(monkeypatch: pytest.MonkeyPatch, url: str) -> object:
+    monkeypatch.setenv("LONGTASK_DATABASE_URL", url)
+    return runner.invoke(app, ["status"])
+
+
+def test_a_url_that_is_not_postgresql_is_refused_at_once(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _status(monkeypatch, "mysql://root@localhost/longtask")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "LONGTASK_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/database)" in result.stderr  # type: ignore[attr-defined]
+
+
+def test_a_malformed_url_names_itself_and_the_form(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _status(monkeypatch, "postgresql://u@h:notaport/db")
+    assert result.exit_code in (1, 3), result.output  # type: ignore[attr-defined]
+    assert "postgresql://u@h:notaport/db" in result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+
+
+def test_a_database_that_is_down_is_exit_3_naming_it(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/longtask"
+    result = _status(monkeypatch, url)
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    err = result.stderr  # type: ignore[attr-defined]
+    assert f"cannot reach the status database at {url}" in err
+    assert "or unset it to use the SQLite file" in err
+
+
+def test_a_wrong_password_is_exit_3_without_the_password(
+    home: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE ROLE lt_pw LOGIN PASSWORD 'right-one'")
+        conn.execute("CREATE DATABASE lt_pw OWNER lt_pw")
+    result = _status(monkeypatch, cluster.url("lt_pw", "wrong-one", db="lt_pw"))
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    err = result.stderr  # type: ignore[attr-defined]
+    assert "password authentication failed" in err and "user and password in LONGTASK_DATABASE_URL" in err
+    assert "wrong-one" not in err and "lt_pw:***@" in err
+    ok = _status(monkeypatch, cluster.url("lt_pw", "right-one", db="lt_pw"))
+    assert ok.exit_code == 0, ok.output  # type: ignore[attr-defined]
+
+
+def test_a_user_without_the_right_to_create_tables_is_told_what_to_grant(
+    home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    role = f"lt_ro_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    try:
+        url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+        result = _status(monkeypatch, url)
+        assert result.exit_code == 3, result.output  # type: ignore[attr-defined]
+        assert "refuses to create longtask's tables" in result.stderr  # type: ignore[attr-defined]
+        assert "grant the user CREATE" in result.stderr  # type: ignore[attr-defined]
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.slow
+def test_postgresql_killed_and_started_again_mid_job_pauses_the_work_and_loses_nothing(
+    home: Path, tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE longtask")
+    url = cluster.url(db="longtask")
+    monkeypatch.setenv("LONGTASK_DATABASE_URL", url)
+    monkeypatch.setenv("LONGTASK_PAGE_BATCH", "2")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    doc = make_doc(tmp_path / "long.pdf", 40, "Restart")
+    assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
+    store = PostgresStore(url)
+    with workers(home, tmp_path, embed_delay="0.2") as w:
+        task = wait_for("4 pages done", lambda: running_at(store, 1, 4), timeout=30)
+        cluster.kill()
+        time.sleep(4)  # every commit fails meanwhile: the batch waits in memory
+        cluster.start(first=False)
+        wait_for("the job to succeed", lambda: store.job(1).state == "succeeded", timeout=RECOVERY_BOUND)
+        assert w.proc.poll() is None, "the supervisor must outlive a database restart"
+        w.track(store)
+    done = store.task(task.id)
+    assert_exactly_once(store, done, doc)
+    store.close()
