@@ -297,3 +297,47 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_respawned_worker_loads_its_model_without_stalling_its_sibling(
+    home: Path,
+    tmp_path: Path,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers on the real model, one document each; one worker process is killed
+    and comes back (torch, sentence-transformers, the model: seconds of start-up). The
+    other keeps committing at its pace: no gap between its commits much longer than
+    the ones before the kill."""
+    monkeypatch.setenv("LONGTASK_EMBEDDER", "minilm")
+    monkeypatch.setenv("LONGTASK_PRECISION", "fp32")
+    docs = [make_doc(tmp_path / f"d{i}.pdf", 400, f"Sibling{i}") for i in range(2)]
+    job = submit(*map(str, docs))
+    with workers(home, tmp_path, concurrency=2) as w:
+        wait_for("both documents under way", lambda: len(_running(store, job)) == 2, timeout=90)
+        victim, sibling = store.tasks_in(job, ("running",))[:2]
+        before = _commit_gaps(store, sibling.id, seconds=6)
+        os.kill(store.worker_pids()[victim.worker or ""], signal.SIGKILL)
+        during = _commit_gaps(store, sibling.id, seconds=12)  # the respawn loads its model now
+        assert store.task(sibling.id).state == "running"  # still going: every gap was a real one
+        wait_for("the victim running again", lambda: store.task(victim.id).attempts == 2, timeout=30)
+        w.track(store)
+    assert before and during, (before, during)
+    typical = sorted(before)[len(before) // 2]
+    assert max(during) <= max(3 * typical, typical + 2.0), (typical, during)
+
+
+def _commit_gaps(store: Store, task_id: int, seconds: float) -> list[float]:
+    """Seconds between successive commits of one task, watched for `seconds`."""
+    gaps: list[float] = []
+    last_pages, last_at = store.task(task_id).pages_done, time.monotonic()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pages = store.task(task_id).pages_done
+        if pages != last_pages:
+            now = time.monotonic()
+            gaps.append(now - last_at)
+            last_pages, last_at = pages, now
+        time.sleep(0.05)
+    gaps.append(time.monotonic() - last_at)  # the gap still open counts too
+    return gaps
