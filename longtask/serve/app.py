@@ -298,6 +298,10 @@ def create_app(service: Service, config: Config) -> FastAPI:
         jid = await job_id(ref)
         feed = feeds.get(jid)
         await feed.ready()
+        if feed.end is not None:
+            # An ended job may have been resumed since the last poll (a client that just
+            # resumed it opens a new stream at once): never hand it a stale `end`.
+            await feed.refresh()
         pos, sample, saw_end = feed.position(request.headers.get("last-event-id"))
         if not request.headers.get("last-event-id") and start == "now":
             pos = len(feed.log)

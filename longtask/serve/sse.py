@@ -81,6 +81,7 @@ class Feed:
         self.polls = 0
         self._changed = asyncio.Event()
         self._ready = asyncio.Event()
+        self._polling = asyncio.Lock()  # one poll at a time: _poll keeps state between polls
         self._task: asyncio.Task[None] | None = None
         # Touched only by _poll, which never runs twice at once.
         self._known: dict[int, _Known] = {}
@@ -211,13 +212,8 @@ class Feed:
         try:
             while True:
                 t0 = loop.time()
-                try:
-                    got = await self.service.call(self._poll)
-                except Exception:
-                    log.warning("poll of job %s failed", self.job_id, exc_info=True)
-                    got = _Poll()
+                if not await self.refresh():
                     await asyncio.sleep(1.0)
-                self._apply(got)
                 self.polls += 1
                 self._ready.set()
                 if self.watchers == 0:
@@ -231,6 +227,17 @@ class Feed:
         finally:
             self._task = None
             self._ready.clear()
+
+    async def refresh(self) -> bool:
+        """Poll the store now; False when the poll failed (it is logged)."""
+        async with self._polling:
+            try:
+                got = await self.service.call(self._poll)
+            except Exception:
+                log.warning("poll of job %s failed", self.job_id, exc_info=True)
+                return False
+            self._apply(got)
+            return True
 
     async def ready(self) -> None:
         """Start polling if it is not running, and wait until this run's first poll is in."""
