@@ -130,7 +130,7 @@ function renderProgress(snap) {
   $("docs-text").textContent = `${done} / ${total}`;
   const expected = Math.max(est.pages_expected || j.pages_total || 0, j.pages_done);
   setBar("pages-bar", j.pages_done, expected);
-  $("pages-text").textContent = `${j.pages_done} / ${expected}${est.pages_exact === false ? "~" : ""}`;
+  $("pages-text").textContent = `${j.pages_done} / ${est.pages_exact === false ? "~" : ""}${expected}`;
   $("rate").textContent = est.rate ? est.rate.toFixed(1) : "–";
   $("eta").textContent = ["succeeded", "failed", "canceled"].includes(j.state) ? "done" : duration(est.eta);
   $("chunks").textContent = j.chunks;
