@@ -111,17 +111,21 @@ class Transitions(HistoryStore):
         """Answer unchanged files (same path, size and mtime as a finished task) at submit.
 
         Like make and rsync, this trusts size and mtime; it keeps a cron re-run over a
-        large unchanged folder from costing a hash per file.
+        large unchanged folder from costing a hash per file. The earlier task is looked
+        up per new task (a correlated subquery on the tasks_path index): a join let the
+        planner start from every finished task ever, so each re-run cost more than the
+        last (0.27 s at 9,000 finished tasks, 7 ms this way).
         """
         self.conn.execute(
             "UPDATE tasks SET state = 'cached', sha256 = p.sha256, doc_key = p.doc_key, "
             "pages_total = d.pages_total, pages_done = d.pages_done, chunks = d.chunks_done, "
-            "finished_at = ?, updated_at = ? FROM (SELECT n.id AS id, min(p.id) AS previous "
-            "FROM tasks n JOIN tasks p ON p.path = n.path AND p.size = n.size "
-            "AND p.mtime_ns = n.mtime_ns AND p.id != n.id AND p.state IN ('done', 'cached') "
-            "JOIN documents d ON d.key = p.doc_key AND d.complete = 1 AND d.fingerprint = ? "
-            "WHERE n.job_id = ? GROUP BY n.id) AS m JOIN tasks p ON p.id = m.previous "
-            "JOIN documents d ON d.key = p.doc_key WHERE tasks.id = m.id",
+            "finished_at = ?, updated_at = ? FROM (SELECT id, previous FROM (SELECT n.id AS id, "
+            "(SELECT min(p.id) FROM tasks p JOIN documents d ON d.key = p.doc_key "
+            "AND d.complete = 1 AND d.fingerprint = ? WHERE p.path = n.path AND p.size = n.size "
+            "AND p.mtime_ns = n.mtime_ns AND p.id != n.id AND p.state IN ('done', 'cached')) "
+            "AS previous FROM tasks n WHERE n.job_id = ?) AS q WHERE previous IS NOT NULL) AS m "
+            "JOIN tasks p ON p.id = m.previous JOIN documents d ON d.key = p.doc_key "
+            "WHERE tasks.id = m.id",
             (now, now, fingerprint, job_id),
         )
         row = self.conn.execute(

@@ -6,12 +6,13 @@ Each is an indexed query whose cost does not grow with the size of a job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
 from longtask.jobs.states import JOB_LIVE, SENDABLE, UNFINISHED, TaskState, sql_list
 from longtask.jobs.store.history import HistoryStore
-from longtask.jobs.store.records import Job, Task
+from longtask.jobs.store.records import FileEntry, Job, Task
 
 T = TaskState
 LIVE_JOBS = sql_list(JOB_LIVE)
@@ -34,6 +35,31 @@ class Views(HistoryStore):
         if self._one("SELECT 1 FROM jobs WHERE id = ?", (job_id,)) is None:
             raise NotFound(f"no job {job_id}: `longtask status` lists the jobs there are")
         return int(job_id)
+
+    def stat_cache_misses(self, files: Sequence[FileEntry], fingerprint: str) -> int:
+        """How many of these files the stat cache would not answer at submit.
+
+        The same test as `create_job`'s stat cache (path, size and mtime of a finished
+        task whose complete document has this fingerprint), as a read: `submit` asks it
+        before writing anything, so that a re-run over an unchanged folder touches
+        neither Redis nor the workers, and a job that does need Redis is refused before
+        a row is written when Redis is down. Paths go in batches of 500 placeholders
+        (well under both backends' limits); the tasks_path index answers each batch.
+        """
+        wanted = {(f.path, f.size, f.mtime_ns) for f in files}
+        paths = sorted({f.path for f in files})
+        hits: set[tuple[str, int, int]] = set()
+        for i in range(0, len(paths), 500):
+            part = paths[i : i + 500]
+            rows = self._all(
+                "SELECT DISTINCT t.path, t.size, t.mtime_ns FROM tasks t "
+                "JOIN documents d ON d.key = t.doc_key "
+                f"WHERE t.path IN ({','.join('?' * len(part))}) AND t.state IN ('done', 'cached') "
+                "AND d.complete = 1 AND d.fingerprint = ?",
+                (*part, fingerprint),
+            )
+            hits.update((r[0], int(r[1]), int(r[2])) for r in rows)
+        return len(wanted - hits)
 
     def jobs(self, limit: int = 20) -> list[Job]:
         return [Job.from_row(r) for r in self._all("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
