@@ -54,7 +54,12 @@ def estimate_at_submit(store: Store, job: Job) -> float | None:
     history = store.history_rate(job.pipeline.model_key)
     if not history:
         return None
-    snap = {"job": job.as_dict(), "history": history, "docs_opened": job.docs_opened}
+    snap = {
+        "job": job.as_dict(),
+        "history": history,
+        "docs_opened": job.docs_opened,
+        "docs_surveyed": job.docs_surveyed,
+    }
     eta: float | None = estimate(snap, None)["eta"]
     return eta
 

@@ -124,6 +124,7 @@ class Views(HistoryStore):
             "job": job.as_dict(),
             "history": self.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
+            "docs_surveyed": job.docs_surveyed,
             "running": run_list[:8],
             "stalled": sum(r["stalled"] for r in run_list),
             "errors": [dict(r) for r in errors],
@@ -224,6 +225,21 @@ class Views(HistoryStore):
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
             f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(SENDABLE)} ORDER BY t.id"
         )
+
+    def unsurveyed(self, limit: int = 50) -> list[Task]:
+        """Tasks of live jobs not yet opened whose page count is unknown, oldest job and
+        task first: what the survey reads next. One query per live job on the partial
+        tasks_unsurveyed index, so tasks of ended jobs never cost a look."""
+        found: list[Task] = []
+        for row in self._all(f"SELECT id FROM jobs WHERE state IN {LIVE_JOBS} ORDER BY id"):
+            if len(found) >= limit:
+                break
+            found += self._tasks(
+                "SELECT * FROM tasks WHERE job_id = ? AND pages_total IS NULL AND surveyed = 0 "
+                "AND state IN ('pending', 'queued', 'retrying') ORDER BY id LIMIT ?",
+                (row["id"], limit - len(found)),
+            )
+        return found
 
     def aged(self, before: float, limit: int = 1000) -> list[Task]:
         """Queued tasks of default and low jobs that have waited since before `before`."""
