@@ -126,3 +126,18 @@ def test_the_longest_running_document_bounds_the_time_left() -> None:
     # 1,000 pages left at 10 pages/s would be 100 s, but one document holds them all and
     # runs at one worker's share (5 pages/s): 200 s.
     assert estimate(snap, 10.0)["eta"] == pytest.approx(200.0)
+
+
+def test_a_large_waiting_document_bounds_the_time_left(store: Store, folder: Path) -> None:
+    (folder / "broken.pdf").unlink()
+    job_id = _job(store, folder)
+    survey.survey(store)
+    snap = _snap(store, job_id)
+    assert snap["largest_waiting"] == 23  # big.pdf, known from the survey before it opens
+    snap["job"]["counts"]["running"] = 2
+    snap["running"] = [{"pages_total": 10, "pages_done": 5, "rate": 1.0}]
+    # 32 pages at 4 pages/s would be 8 s; but big.pdf waits for a worker (5 s), then
+    # needs its 23 pages at one worker's pace (the running one's: 1 page/s): 28 s.
+    assert estimate(snap, 4.0)["eta"] == pytest.approx(5 + 23)
+    del snap["running"][0]["rate"]  # not measured yet: the job's rate over the busy workers
+    assert estimate(snap, 4.0)["eta"] == pytest.approx(5 / 2 + 23 / 2)

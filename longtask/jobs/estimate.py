@@ -11,7 +11,8 @@ first pages, and blends towards the live rate as pages are done. Once the total 
 exact and a live rate is measured, it rests on those alone: history was measured on
 other folders, with other worker counts, and on a real mixed folder it is the guess
 that misled. A document is processed by one worker, so the time left is never less
-than the longest running document's remaining pages at one worker's share of the rate.
+than the critical path: the longest running document's remaining pages at that
+document's own rate, or the largest waiting document's pages after a worker frees up.
 """
 
 from __future__ import annotations
@@ -34,15 +35,26 @@ def average_rate(job: dict[str, Any], now: float | None = None) -> float | None:
 
 
 def _live(snap: dict[str, Any], remaining: int, rate: float) -> float:
-    """Remaining pages at the live rate, but no less than the critical path: the longest
-    running document, at one worker's share of that rate."""
+    """Remaining pages at the live rate, but no less than the critical path.
+
+    Each running document needs its remaining pages at its own measured rate (`watch`
+    measures it), or else at one worker's pace. The largest
+    waiting document (its count known from the survey) starts no sooner than the first
+    running one ends, and then needs all its pages at one worker's share.
+    """
     job = snap["job"]
-    busy = max(1, int(job["counts"].get("running", 0)))
-    longest = max(
-        (max(0, (r["pages_total"] or 0) - r["pages_done"]) for r in snap.get("running", ())),
-        default=0,
-    )
-    return max(remaining / rate, longest / (rate / busy))
+    # One worker's pace: the running documents' own rates where measured. The job's rate
+    # split over the busy workers misleads when one has just finished (and it lags).
+    measured = [r["rate"] for r in snap.get("running", ()) if r.get("rate")]
+    share = sum(measured) / len(measured) if measured else rate / max(1, int(job["counts"].get("running", 0)))
+    running = [
+        max(0, (r["pages_total"] or 0) - r["pages_done"]) / (r.get("rate") or share)
+        for r in snap.get("running", ())
+    ]
+    longest = max(running, default=0.0)
+    if snap.get("largest_waiting"):
+        longest = max(longest, min(running, default=0.0) + snap["largest_waiting"] / share)
+    return max(remaining / rate, longest)
 
 
 def estimate(snap: dict[str, Any], rate: float | None) -> dict[str, Any]:

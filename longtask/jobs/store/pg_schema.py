@@ -148,6 +148,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE tasks ADD COLUMN surveyed BIGINT NOT NULL DEFAULT 0;
         ALTER TABLE jobs ADD COLUMN docs_surveyed BIGINT NOT NULL DEFAULT 0;
         CREATE INDEX tasks_unsurveyed ON tasks(job_id, id) WHERE pages_total IS NULL AND surveyed = 0;
+        CREATE INDEX tasks_job_pages ON tasks(job_id, state, pages_total);
         """,
     ),
 ]

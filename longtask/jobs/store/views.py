@@ -16,6 +16,7 @@ from longtask.jobs.store.records import FileEntry, Job, Task
 
 T = TaskState
 LIVE_JOBS = sql_list(JOB_LIVE)
+WAITING_SIZED = (T.pending, T.queued, T.retrying)  # not started; their page count may be known
 
 
 class Views(HistoryStore):
@@ -120,11 +121,17 @@ class Views(HistoryStore):
         for r in run_list:
             r["stalled"] = bool(r["progress_at"] and now - r["progress_at"] > stall_after)
         workers = self.live_workers(lease)
+        # One max per state: each is a few steps down the tasks_job_pages index.
+        waiting = [
+            self._scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
+            for s in WAITING_SIZED
+        ]
         return {
             "job": job.as_dict(),
             "history": self.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
             "docs_surveyed": job.docs_surveyed,
+            "largest_waiting": max((int(w) for w in waiting if w is not None), default=None),
             "running": run_list[:8],
             "stalled": sum(r["stalled"] for r in run_list),
             "errors": [dict(r) for r in errors],
