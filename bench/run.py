@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import corpus, scenarios  # noqa: E402
+from bench import corpus, eta, rerun, scenarios  # noqa: E402
 from bench.procs import log  # noqa: E402
 from bench.scenarios import Row, Sizes  # noqa: E402
 
@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += _guarded("5 resume waste", lambda: [scenarios.resume_waste(sz)])
     rows += _guarded("8 precision", lambda: [scenarios.precision(sz)])
     rows += _guarded("9 duplicate chunks", lambda: [scenarios.dedup(sz)])
+    rows += _guarded("10 ETA on a mixed folder", lambda: [eta.eta_accuracy(sz)])
+    rows += _guarded("4 cache re-run", lambda: rerun.unchanged_rerun(sz))
     rows.sort(key=lambda r: int(re.match(r"\d*", r.scenario).group() or 99))
 
     minutes = (time.monotonic() - started) / 60

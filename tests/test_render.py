@@ -166,7 +166,20 @@ def test_eta_is_unknown_without_a_rate_and_approximate_before_every_document_ope
 
 def test_eta_from_history_before_any_live_rate() -> None:
     snap = snapshot(history={"pages_per_s": 4.0, "bytes_per_s": 1e6, "bytes_per_page": 5e4, "jobs": 3})
-    assert "ETA 0:00:50" in show(render.live_view(snap, rate=None, now=NOW))  # 200 / 4
+    # 200 / 4, approximate: it rests on other jobs' throughput
+    assert "ETA ~0:00:50" in show(render.live_view(snap, rate=None, now=NOW))
+    assert "ETA ~0:00:50" in render.plain_line(snap, None)
+
+
+def test_eta_is_approximate_until_every_page_count_is_known_then_a_figure() -> None:
+    guessed = snapshot(docs_opened=4, job=job(pages_total=120, pages_done=60))
+    line = render.plain_line(guessed, 2.0)
+    assert "pages 60/~270" in line and "ETA ~0:01:45" in line  # 210 pages left, at 2 pages/s
+    # The survey read the page counts of the 5 unopened documents: the total is exact.
+    surveyed = snapshot(docs_opened=4, docs_surveyed=5, job=job(pages_total=300, pages_done=60))
+    line = render.plain_line(surveyed, 2.0)
+    assert "pages 60/300 (20%)" in line and "ETA 0:02:00" in line
+    assert "ETA 0:02:00" in show(render.live_view(surveyed, rate=2.0, now=NOW))
 
 
 def test_finished_job_has_no_eta_left() -> None:

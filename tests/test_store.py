@@ -59,10 +59,17 @@ def check_counters(store: Store, job_id: int) -> None:
     assert sum(job.counts.values()) == job.tasks_total
     sums = store.conn.execute(
         "SELECT coalesce(sum(pages_done), 0), coalesce(sum(chunks), 0), "
-        "coalesce(sum(coalesce(pages_total, 0)), 0), count(pages_total) FROM tasks WHERE job_id = ?",
+        "coalesce(sum(coalesce(pages_total, 0)), 0), count(pages_total), "
+        "coalesce(sum(CASE WHEN surveyed = 1 THEN 1 ELSE 0 END), 0) FROM tasks WHERE job_id = ?",
         (job_id,),
     ).fetchone()
-    assert (job.pages_done, job.chunks_done, job.pages_total, job.docs_opened) == tuple(sums)
+    # A task with a page count is opened (or cached), or surveyed and not opened yet.
+    opened = int(sums[3]) - int(sums[4])
+    assert (job.pages_done, job.chunks_done, job.pages_total, job.docs_opened, job.docs_surveyed) == (
+        *tuple(sums)[:3],
+        opened,
+        int(sums[4]),
+    )
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from longtask.cli.output import duration
-from longtask.jobs.estimate import estimate
+from longtask.jobs.estimate import APPROXIMATE, estimate
 
 STATE_STYLE = {
     "succeeded": "bold green",
@@ -59,7 +59,7 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
     grid.add_row(
         "Pages",
         _bar(job["pages_done"], est["pages_expected"]),
-        f"{job['pages_done']}/{approx}{est['pages_expected']}  {rate_txt}  ETA {duration(est['eta'])}",
+        f"{job['pages_done']}/{approx}{est['pages_expected']}  {rate_txt}  ETA {eta_text(est)}",
     )
     grid.add_row("Chunks", Text(""), f"{job['chunks']}")
     parts: list[RenderableType] = [header, grid]
@@ -103,6 +103,12 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
     return Group(*parts)
 
 
+def eta_text(est: dict[str, Any]) -> str:
+    """The time left, with "~" while it rests on a guessed page total or on history."""
+    sure = est.get("confidence") != APPROXIMATE
+    return ("" if sure else "~") + duration(est["eta"])
+
+
 def _one_line(text: str | None, limit: int = 160) -> str:
     line = " ".join((text or "").split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -118,7 +124,7 @@ def plain_line(snap: dict[str, Any], rate: float | None) -> str:
     return (
         f"job {job['id']} {job['state']}: docs {finished_docs(job)}/{job['tasks']}, "
         f"pages {job['pages_done']}/{approx}{est['pages_expected']} ({pct:.0f}%), {rate_txt}, "
-        f"ETA {duration(est['eta'])}, running {c['running']}, retrying {c['retrying']}, "
+        f"ETA {eta_text(est)}, running {c['running']}, retrying {c['retrying']}, "
         f"dead {c['dead']}" + (f", stalled {snap['stalled']}" if snap["stalled"] else "")
     )
 

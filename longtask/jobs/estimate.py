@@ -1,8 +1,18 @@
-"""The one estimator: pages expected in all, and the time left.
+"""The one estimator: pages expected in all, the time left, and how sure that is.
 
-Before a job's first page it rests on history (past throughput of the same model);
-as pages are done it leans on the live rate. Unopened documents count at the average
-pages per document so far (before any, at past bytes per page).
+The page total is exact once every unfinished document's page count is known: opened
+by its run, answered by the cache, or read early by the supervisor's survey
+(`jobs/survey.py`). Until then, documents of unknown size count at the average pages
+per known document (before any, at past bytes per page), and the figure is shown as
+approximate.
+
+The time left rests on history (past throughput of the same model) before the job's
+first pages, and blends towards the live rate as pages are done. Once the total is
+exact and a live rate is measured, it rests on those alone: history was measured on
+other folders, with other worker counts, and on a real mixed folder it is the guess
+that misled. A document is processed by one worker, so the time left is never less
+than the critical path: the longest running document's remaining pages at that
+document's own rate, or the largest waiting document's pages after a worker frees up.
 """
 
 from __future__ import annotations
@@ -11,6 +21,9 @@ import time
 from typing import Any
 
 from longtask.jobs.states import JOB_ENDED
+
+MEASURED = "measured"  # exact page total and a live rate: shown as a figure
+APPROXIMATE = "approximate"  # rests on a guessed total or on history: shown with "~"
 
 
 def average_rate(job: dict[str, Any], now: float | None = None) -> float | None:
@@ -21,34 +34,61 @@ def average_rate(job: dict[str, Any], now: float | None = None) -> float | None:
     return float(job["pages_done"] / max(end - job["started_at"], 1e-3))
 
 
+def _live(snap: dict[str, Any], remaining: int, rate: float) -> float:
+    """Remaining pages at the live rate, but no less than the critical path.
+
+    Each running document needs its remaining pages at its own measured rate (`watch`
+    measures it), or else at one worker's pace. The largest
+    waiting document (its count known from the survey) starts no sooner than the first
+    running one ends, and then needs all its pages at one worker's share.
+    """
+    job = snap["job"]
+    # One worker's pace: the running documents' own rates where measured. The job's rate
+    # split over the busy workers misleads when one has just finished (and it lags).
+    measured = [r["rate"] for r in snap.get("running", ()) if r.get("rate")]
+    share = sum(measured) / len(measured) if measured else rate / max(1, int(job["counts"].get("running", 0)))
+    running = [
+        max(0, (r["pages_total"] or 0) - r["pages_done"]) / (r.get("rate") or share)
+        for r in snap.get("running", ())
+    ]
+    longest = max(running, default=0.0)
+    if snap.get("largest_waiting"):
+        longest = max(longest, min(running, default=0.0) + snap["largest_waiting"] / share)
+    return max(remaining / rate, longest)
+
+
 def estimate(snap: dict[str, Any], rate: float | None) -> dict[str, Any]:
     """From a store snapshot (`Store.snapshot`) and the live rate, if one was measured."""
     job = snap["job"]
     hist = snap.get("history")
-    opened = snap["docs_opened"]
+    known = snap["docs_opened"] + snap.get("docs_surveyed", 0)
     pages_total = job["pages_total"]
-    unopened = max(0, job["tasks"] - opened - job["counts"]["dead"] - job["counts"]["canceled"])
-    if opened:
-        expected = pages_total + (round(unopened * pages_total / opened) if unopened else 0)
+    unknown = max(0, job["tasks"] - known - job["counts"]["dead"] - job["counts"]["canceled"])
+    if known:
+        expected = pages_total + (round(unknown * pages_total / known) if unknown else 0)
     elif hist and hist["bytes_per_page"]:
         expected = round(job["bytes"] / hist["bytes_per_page"])
     else:
         expected = pages_total
-    exact = unopened == 0
+    exact = unknown == 0
     remaining = max(0, expected - job["pages_done"])
-    live = remaining / rate if rate else None
+    live = _live(snap, remaining, rate) if rate else None
     past = remaining / hist["pages_per_s"] if hist and hist["pages_per_s"] else None
-    if live is not None and past is not None:
+    if live is not None and past is not None and not exact:
         f = min(1.0, job["pages_done"] / expected) if expected else 1.0
         eta: float | None = (1 - f) * past + f * live
     else:
         eta = live if live is not None else past
+    confidence: str | None = MEASURED if exact and live is not None else APPROXIMATE
     if job["state"] in JOB_ENDED:
-        eta = 0.0
+        eta, confidence = 0.0, MEASURED
+    elif eta is None:
+        confidence = None
     return {
         "pages_expected": expected,
         "pages_exact": exact,
         "eta": eta,
+        "confidence": confidence,
         "rate": rate,
         "from_history": past is not None,
     }

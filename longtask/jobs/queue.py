@@ -25,9 +25,10 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 
 from longtask.errors import BackendUnavailable
+from longtask.jobs.states import PRIORITIES
 from longtask.settings import Settings
 
-PRIORITIES = ("high", "default", "low")
+__all__ = ["PRIORITIES"]  # re-exported: callers that send work ask `queue.PRIORITIES`
 RUN_TASK = "longtask.jobs.tasks.run_task"
 DISPATCH = "longtask.jobs.tasks.dispatch"
 LIVE_STATUSES = {"queued", "scheduled", "started", "deferred"}

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from enum import Enum
 
+# The queue priorities, highest first: workers take from high, then default, then low.
+# Named here, not in `queue`, so that a submit answered by the stat cache need not import rq.
+PRIORITIES = ("high", "default", "low")
+
 
 class TaskState(str, Enum):
     pending = "pending"  # recorded, not yet sent to Redis

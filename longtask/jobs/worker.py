@@ -38,7 +38,7 @@ from typing import IO, Any
 
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
-from longtask.jobs import logs, queue, recovery, sending, tasks
+from longtask.jobs import logs, queue, recovery, sending, survey, tasks
 from longtask.jobs.store import Store, open_store
 from longtask.pipelines import document, parse, precision  # noqa: F401 - imported before forking: horses inherit them
 from longtask.pipelines import embed as embed_mod
@@ -191,6 +191,7 @@ class Supervisor:
                 lambda: sending.promote_aged(self.store, self.conn, s.aging),
             ),
             Duty("reap silent workers", s.reap_every, lambda: recovery.reap(s, self.store, self.conn)),
+            Duty("survey page counts", survey.EVERY, lambda: survey.survey(self.store)),
         ]
 
     def _keep_redis(self) -> None:

@@ -25,7 +25,10 @@ from longtask.jobs.store.records import Document, Job, Task
 Clock = Callable[[], float]
 # The number of migrations in schema.py; checked with one PRAGMA so that read-only
 # commands (status, watch) need not import sqlite-utils at all.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+# tasks.surveyed: the page count is the survey's (the task is not opened yet), or the
+# survey could not read the file (the run will say why).
+SURVEYED, SURVEY_FAILED = 1, 2
 
 
 class StoreBase:
@@ -95,24 +98,35 @@ class StoreBase:
         self.conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*deltas.values(), job_id))
 
     def _add_totals(
-        self, job_id: int, pages_total: int = 0, pages_done: int = 0, chunks: int = 0, opened: int = 0
+        self,
+        job_id: int,
+        pages_total: int = 0,
+        pages_done: int = 0,
+        chunks: int = 0,
+        opened: int = 0,
+        surveyed: int = 0,
     ) -> None:
-        """Add to the job's page, chunk and opened-document totals."""
+        """Add to the job's page, chunk, opened- and surveyed-document totals."""
         self.conn.execute(
             "UPDATE jobs SET pages_total = pages_total + ?, pages_done = pages_done + ?, "
-            "chunks_done = chunks_done + ?, docs_opened = docs_opened + ? WHERE id = ?",
-            (pages_total, pages_done, chunks, opened, job_id),
+            "chunks_done = chunks_done + ?, docs_opened = docs_opened + ?, "
+            "docs_surveyed = docs_surveyed + ? WHERE id = ?",
+            (pages_total, pages_done, chunks, opened, surveyed, job_id),
         )
 
     def _adopt_document(self, task: Task, doc: Document) -> None:
         """Count a document's pages and chunks as the task's (opened or cached): what
-        the task had counted before (an earlier attempt) is replaced, not added."""
+        the task had counted before (an earlier attempt, or the survey's page count) is
+        replaced, not added. A surveyed task becomes an opened one here, once; the
+        caller clears its `surveyed` mark in the same transaction."""
+        from_survey = task.surveyed == SURVEYED
         self._add_totals(
             task.job_id,
             pages_total=doc.pages_total - (task.pages_total or 0),
             pages_done=doc.pages_done - task.pages_done,
             chunks=doc.chunks_done - task.chunks,
-            opened=int(task.pages_total is None),
+            opened=int(task.pages_total is None or from_survey),
+            surveyed=-int(from_survey),
         )
 
     # ---- rows every part reads --------------------------------------------------

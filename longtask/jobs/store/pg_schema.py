@@ -141,4 +141,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # As SQLite's m005_page_survey: page counts read early by the supervisor's survey.
+        "m002_page_survey",
+        """
+        ALTER TABLE tasks ADD COLUMN surveyed BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE jobs ADD COLUMN docs_surveyed BIGINT NOT NULL DEFAULT 0;
+        CREATE INDEX tasks_unsurveyed ON tasks(job_id, id) WHERE pages_total IS NULL AND surveyed = 0;
+        CREATE INDEX tasks_job_pages ON tasks(job_id, state, pages_total);
+        """,
+    ),
 ]

@@ -42,6 +42,7 @@ class Job:
     chunks_done: int
     skipped: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
+    docs_surveyed: int = 0  # tasks whose page count the survey read, not yet opened
 
     @property
     def finished(self) -> bool:
@@ -69,6 +70,7 @@ class Job:
             chunks_done=row["chunks_done"],
             skipped=json.loads(row["skipped"]),
             counts={s.value: row[f"n_{s}"] for s in STATES},
+            docs_surveyed=row["docs_surveyed"],
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +124,7 @@ class Task:
     fail_streak: int = 0  # failed attempts since the checkpoint last moved
     kill_streak: int = 0  # of those, the ones that took the work horse down
     fail_page: int | None = None  # the checkpoint at the last failure
+    surveyed: int = 0  # 1: pages_total is the survey's, not yet opened; 2: survey failed
 
     @property
     def fs_path(self) -> str | bytes:

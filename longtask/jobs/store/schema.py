@@ -168,3 +168,21 @@ def m004_failure_streaks(db: Database) -> None:
         ALTER TABLE tasks ADD COLUMN fail_page INTEGER;
         """
     )
+
+
+@migrations()
+def m005_page_survey(db: Database) -> None:
+    """Page counts read early (the supervisor's survey), so a job's page total is exact
+    long before its documents are opened. `tasks.surveyed`: 0 not yet surveyed (or
+    opened since), 1 its page count is the survey's, 2 the survey could not read it
+    (left to the run to report). `jobs.docs_surveyed`: tasks at 1, a job counter like
+    the others. The partial index holds only the tasks the survey still looks for;
+    tasks_job_pages gives `watch` the largest waiting document in a few index steps."""
+    db.executescript(
+        """
+        ALTER TABLE tasks ADD COLUMN surveyed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE jobs ADD COLUMN docs_surveyed INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX tasks_unsurveyed ON tasks(job_id, id) WHERE pages_total IS NULL AND surveyed = 0;
+        CREATE INDEX tasks_job_pages ON tasks(job_id, state, pages_total);
+        """
+    )

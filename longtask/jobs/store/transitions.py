@@ -15,6 +15,7 @@ from typing import Any
 from longtask.errors import StaleTask, display
 from longtask.jobs import retry
 from longtask.jobs.states import FINAL, JOB_ENDED, SENDABLE, UNFINISHED, WAITING, JobState, TaskState
+from longtask.jobs.store.base import SURVEY_FAILED, SURVEYED
 from longtask.jobs.store.history import HistoryStore
 from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Task
 from longtask.pipelines.hashing import text_hash
@@ -111,17 +112,21 @@ class Transitions(HistoryStore):
         """Answer unchanged files (same path, size and mtime as a finished task) at submit.
 
         Like make and rsync, this trusts size and mtime; it keeps a cron re-run over a
-        large unchanged folder from costing a hash per file.
+        large unchanged folder from costing a hash per file. The earlier task is looked
+        up per new task (a correlated subquery on the tasks_path index): a join let the
+        planner start from every finished task ever, so each re-run cost more than the
+        last (0.27 s at 9,000 finished tasks, 7 ms this way).
         """
         self.conn.execute(
             "UPDATE tasks SET state = 'cached', sha256 = p.sha256, doc_key = p.doc_key, "
             "pages_total = d.pages_total, pages_done = d.pages_done, chunks = d.chunks_done, "
-            "finished_at = ?, updated_at = ? FROM (SELECT n.id AS id, min(p.id) AS previous "
-            "FROM tasks n JOIN tasks p ON p.path = n.path AND p.size = n.size "
-            "AND p.mtime_ns = n.mtime_ns AND p.id != n.id AND p.state IN ('done', 'cached') "
-            "JOIN documents d ON d.key = p.doc_key AND d.complete = 1 AND d.fingerprint = ? "
-            "WHERE n.job_id = ? GROUP BY n.id) AS m JOIN tasks p ON p.id = m.previous "
-            "JOIN documents d ON d.key = p.doc_key WHERE tasks.id = m.id",
+            "finished_at = ?, updated_at = ? FROM (SELECT id, previous FROM (SELECT n.id AS id, "
+            "(SELECT min(p.id) FROM tasks p JOIN documents d ON d.key = p.doc_key "
+            "AND d.complete = 1 AND d.fingerprint = ? WHERE p.path = n.path AND p.size = n.size "
+            "AND p.mtime_ns = n.mtime_ns AND p.id != n.id AND p.state IN ('done', 'cached')) "
+            "AS previous FROM tasks n WHERE n.job_id = ?) AS q WHERE previous IS NOT NULL) AS m "
+            "JOIN tasks p ON p.id = m.previous JOIN documents d ON d.key = p.doc_key "
+            "WHERE tasks.id = m.id",
             (now, now, fingerprint, job_id),
         )
         row = self.conn.execute(
@@ -299,11 +304,36 @@ class Transitions(HistoryStore):
             # Pages a previous attempt (or another job with the same content) committed.
             self.conn.execute(
                 "UPDATE tasks SET sha256 = ?, doc_key = ?, pages_total = ?, pages_done = ?, "
-                "chunks = ?, progress_at = ?, updated_at = ? WHERE id = ?",
+                "chunks = ?, progress_at = ?, updated_at = ?, surveyed = 0 WHERE id = ?",
                 (sha256, key, doc.pages_total, doc.pages_done, doc.chunks_done, now, now, task.id),
             )
             self._adopt_document(task, doc)
         return doc
+
+    def record_survey(self, counts: Sequence[tuple[int, int | None]]) -> int:
+        """Record page counts the survey read (None: it could not read the file), in one
+        transaction; returns how many were recorded.
+
+        Only a task still unopened takes its count (one opened meanwhile has the real
+        one), and its pages join the job's total now, so the total is exact before the
+        documents are opened; `open_document` later replaces the count, not adds to it.
+        """
+        if not counts:
+            return 0
+        recorded = 0
+        with self._write():
+            self._lock_jobs_of([task_id for task_id, _ in counts])
+            for task_id, pages in counts:
+                cur = self.conn.execute(
+                    "UPDATE tasks SET pages_total = ?, surveyed = ? WHERE id = ? "
+                    "AND pages_total IS NULL AND surveyed = 0",
+                    (pages, SURVEY_FAILED if pages is None else SURVEYED, task_id),
+                )
+                if cur.rowcount == 1 and pages is not None:
+                    job_id = self._scalar("SELECT job_id FROM tasks WHERE id = ?", (task_id,))
+                    self._add_totals(int(job_id), pages_total=pages, surveyed=1)
+                    recorded += 1
+        return recorded
 
     def commit_batch(
         self,
@@ -395,6 +425,7 @@ class Transitions(HistoryStore):
                 pages_done=doc.pages_done,
                 chunks=doc.chunks_done,
                 finished_at=self.clock(),
+                surveyed=0,
             )
 
     def fail(

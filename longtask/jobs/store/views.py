@@ -6,15 +6,17 @@ Each is an indexed query whose cost does not grow with the size of a job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
 from longtask.jobs.states import JOB_LIVE, SENDABLE, UNFINISHED, TaskState, sql_list
 from longtask.jobs.store.history import HistoryStore
-from longtask.jobs.store.records import Job, Task
+from longtask.jobs.store.records import FileEntry, Job, Task
 
 T = TaskState
 LIVE_JOBS = sql_list(JOB_LIVE)
+WAITING_SIZED = (T.pending, T.queued, T.retrying)  # not started; their page count may be known
 
 
 class Views(HistoryStore):
@@ -34,6 +36,31 @@ class Views(HistoryStore):
         if self._one("SELECT 1 FROM jobs WHERE id = ?", (job_id,)) is None:
             raise NotFound(f"no job {job_id}: `longtask status` lists the jobs there are")
         return int(job_id)
+
+    def stat_cache_misses(self, files: Sequence[FileEntry], fingerprint: str) -> int:
+        """How many of these files the stat cache would not answer at submit.
+
+        The same test as `create_job`'s stat cache (path, size and mtime of a finished
+        task whose complete document has this fingerprint), as a read: `submit` asks it
+        before writing anything, so that a re-run over an unchanged folder touches
+        neither Redis nor the workers, and a job that does need Redis is refused before
+        a row is written when Redis is down. Paths go in batches of 500 placeholders
+        (well under both backends' limits); the tasks_path index answers each batch.
+        """
+        wanted = {(f.path, f.size, f.mtime_ns) for f in files}
+        paths = sorted({f.path for f in files})
+        hits: set[tuple[str, int, int]] = set()
+        for i in range(0, len(paths), 500):
+            part = paths[i : i + 500]
+            rows = self._all(
+                "SELECT DISTINCT t.path, t.size, t.mtime_ns FROM tasks t "
+                "JOIN documents d ON d.key = t.doc_key "
+                f"WHERE t.path IN ({','.join('?' * len(part))}) AND t.state IN ('done', 'cached') "
+                "AND d.complete = 1 AND d.fingerprint = ?",
+                (*part, fingerprint),
+            )
+            hits.update((r[0], int(r[1]), int(r[2])) for r in rows)
+        return len(wanted - hits)
 
     def jobs(self, limit: int = 20) -> list[Job]:
         return [Job.from_row(r) for r in self._all("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
@@ -94,10 +121,17 @@ class Views(HistoryStore):
         for r in run_list:
             r["stalled"] = bool(r["progress_at"] and now - r["progress_at"] > stall_after)
         workers = self.live_workers(lease)
+        # One max per state: each is a few steps down the tasks_job_pages index.
+        waiting = [
+            self._scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
+            for s in WAITING_SIZED
+        ]
         return {
             "job": job.as_dict(),
             "history": self.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
+            "docs_surveyed": job.docs_surveyed,
+            "largest_waiting": max((int(w) for w in waiting if w is not None), default=None),
             "running": run_list[:8],
             "stalled": sum(r["stalled"] for r in run_list),
             "errors": [dict(r) for r in errors],
@@ -198,6 +232,21 @@ class Views(HistoryStore):
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
             f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(SENDABLE)} ORDER BY t.id"
         )
+
+    def unsurveyed(self, limit: int = 50) -> list[Task]:
+        """Tasks of live jobs not yet opened whose page count is unknown, oldest job and
+        task first: what the survey reads next. One query per live job on the partial
+        tasks_unsurveyed index, so tasks of ended jobs never cost a look."""
+        found: list[Task] = []
+        for row in self._all(f"SELECT id FROM jobs WHERE state IN {LIVE_JOBS} ORDER BY id"):
+            if len(found) >= limit:
+                break
+            found += self._tasks(
+                "SELECT * FROM tasks WHERE job_id = ? AND pages_total IS NULL AND surveyed = 0 "
+                "AND state IN ('pending', 'queued', 'retrying') ORDER BY id LIMIT ?",
+                (row["id"], limit - len(found)),
+            )
+        return found
 
     def aged(self, before: float, limit: int = 1000) -> list[Task]:
         """Queued tasks of default and low jobs that have waited since before `before`."""

@@ -1,0 +1,112 @@
+"""A re-run over an unchanged folder (the nightly cron) costs almost nothing: when the
+stat cache answers every file, `submit` and `run` touch neither Redis nor the workers,
+and do not even import rq or redis. On both stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from longtask.cli.app import app
+from longtask.jobs.store import Store, open_store
+from tests.conftest import ROOT, drain, make_text_pdf
+
+runner = CliRunner()
+CLOSED = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@pytest.fixture
+def home(home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    if backend == "postgres":
+        monkeypatch.setenv("LONGTASK_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return home
+
+
+def _store() -> Store:
+    from longtask import settings
+
+    return open_store(settings.load())
+
+
+def _first_run(docs: Path) -> None:
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    drain()
+    assert _store().job(1).state == "succeeded"
+
+
+@pytest.mark.parametrize("command", ["submit", "run"])
+def test_all_cached_needs_no_redis_and_records_the_job(
+    home: Path, docs: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_run(docs)
+    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    result = runner.invoke(app, [command, str(docs), "--json"])
+    assert result.exit_code == 0, result.output
+    job = _store().job(2)
+    assert job.state == "succeeded"
+    assert job.counts["cached"] == 3 and job.counts["pending"] == 0
+    assert job.pages_done == job.pages_total == 6
+    if command == "submit":
+        assert json.loads(result.stdout)["queued"] is True
+
+
+def test_one_new_file_with_redis_down_is_exit_3_and_writes_nothing(
+    home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_run(docs)
+    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
+    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    for command in ("submit", "run"):
+        result = runner.invoke(app, [command, str(docs)])
+        assert result.exit_code == 3, result.output
+        assert CLOSED in result.stderr
+    assert [j.id for j in _store().jobs()] == [1]
+
+
+def test_a_touched_file_is_a_stat_cache_miss(home: Path, docs: Path) -> None:
+    from longtask.jobs.store import FileEntry
+
+    _first_run(docs)
+    store = _store()
+    fingerprint = store.job(1).fingerprint
+    tasks = store.tasks_in(1, ("done",))
+    files = [FileEntry(t.path, None, t.size, t.mtime_ns) for t in tasks]
+    assert store.stat_cache_misses(files, fingerprint) == 0
+    touched = [FileEntry(f.path, None, f.size, f.mtime_ns + 1) for f in files[:1]] + files[1:]
+    assert store.stat_cache_misses(touched, fingerprint) == 1
+    assert store.stat_cache_misses(files, "another-pipeline") == 3
+
+
+PROBE = """
+import json, sys
+from longtask.cli.app import main
+sys.argv = ["longtask", {command!r}, {folder!r}]
+try:
+    main()
+except SystemExit as e:
+    assert e.code in (0, None), e.code
+print(json.dumps(sorted(m for m in ("rq", "redis") if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("command", ["submit", "run"])
+def test_all_cached_path_imports_neither_rq_nor_redis(home: Path, docs: Path, command: str) -> None:
+    _first_run(docs)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(command=command, folder=str(docs))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "LONGTASK_REDIS_URL": CLOSED},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert _store().job(2).counts["cached"] == 3
