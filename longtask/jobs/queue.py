@@ -232,7 +232,21 @@ def work(
         set_state = tolerant(Worker.set_state)
         run_maintenance_tasks = tolerant(Worker.run_maintenance_tasks)
         check_for_suspension = tolerant(Worker.check_for_suspension)
-        execute_job = tolerant(Worker.execute_job)
+
+        def execute_job(self, job: Any, queue_: Any) -> None:
+            """A Redis failure around a job (RQ marking it started, say) must not lose the
+            message it has already popped: once Redis answers again, put it back at the
+            front. Running it twice is safe; the store's claim lets one run through."""
+            try:
+                super().execute_job(job, queue_)
+            except TRANSPORT_ERRORS as e:
+                log.warning("Redis unavailable around job %s (%s); it goes back to the queue", job.id, e)
+                while not self._stop_requested:
+                    try:
+                        queue_.push_job_id(job.id, at_front=True)
+                        return
+                    except TRANSPORT_ERRORS:
+                        time.sleep(1.0)
 
         def dequeue_job_and_maintain_ttl(self, timeout: Any, max_idle_time: Any = None) -> Any:
             # rq retries a refused connection but quits on a timed-out one (a cut link).
