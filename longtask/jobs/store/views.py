@@ -6,6 +6,7 @@ Each is an indexed query whose cost does not grow with the size of a job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
@@ -198,6 +199,20 @@ class Views(HistoryStore):
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
             f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(SENDABLE)} ORDER BY t.id"
         )
+
+    def queued_under(self, rq_ids: Sequence[str]) -> list[Task]:
+        """Queued tasks still waiting under these messages: a batch's documents not yet
+        started when its run was lost."""
+        out: list[Task] = []
+        ids = sorted(set(rq_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out += self._tasks(
+                f"SELECT * FROM tasks WHERE state = 'queued' AND rq_id IN ({','.join('?' * len(part))}) "
+                "ORDER BY id",
+                part,
+            )
+        return out
 
     def aged(self, before: float, limit: int = 1000) -> list[Task]:
         """Queued tasks of default and low jobs that have waited since before `before`."""
