@@ -126,6 +126,12 @@ def run_batch(task_ids: list[int]) -> list[str]:
     results: list[str] = []
     deadline: float | None = None
     for i, task_id in enumerate(task_ids):
+        if i and ctx.store.stop_requested(ctx.process.worker):
+            # The worker is stopping: the documents not started go back to the queue as
+            # they were sent (together), under a new id; none is charged anything.
+            _resend_rest(ctx, task_ids[i:], message)
+            results += ["stopped"] * (len(task_ids) - i)
+            break
         if message is not None:
             # The message's own limit (RQ's job timeout) bounds the whole batch; a
             # document that cannot have its full hard limit is not started here.
@@ -142,15 +148,23 @@ def run_batch(task_ids: list[int]) -> list[str]:
         result = _run_one(ctx, task_id, message, in_batch=True)
         results.append(result)
         if result == "stopped":
-            # The worker is stopping: the documents not started go back to the queue
-            # as they were sent (together), under a new id.
-            rest = [ctx.store.task(t) for t in task_ids[i + 1 :]]
-            waiting = [t for t in rest if t.state == "queued" and t.rq_id == message]
-            if waiting:
-                sending.send_batched(ctx.store, ctx.redis, waiting[0].job_id, waiting, ("queued",))
-            results += ["stopped"] * len(rest)
+            _resend_rest(ctx, task_ids[i + 1 :], message)
+            results += ["stopped"] * (len(task_ids) - i - 1)
             break
     return results
+
+
+def _resend_rest(ctx: Context, task_ids: list[int], message: str | None) -> None:
+    """A batch that stops early (its worker stopping) sends its documents that had not
+    started again, together, under a new id. Should Redis refuse, they stay queued
+    under a spent message, which the next rebuild sends again."""
+    rest = [ctx.store.task(t) for t in task_ids]
+    waiting = [t for t in rest if t.state == "queued" and t.rq_id == message]
+    if waiting:
+        try:
+            sending.send_batched(ctx.store, ctx.redis, waiting[0].job_id, waiting, ("queued",))
+        except queue.TRANSPORT_ERRORS as e:
+            log.warning("batch %s: the rest not sent again (%s); the next sweep sends it", message, e)
 
 
 def _run_one(ctx: Context, task_id: int, message: str | None, in_batch: bool) -> str:
