@@ -87,7 +87,7 @@ def test_plan_batches_small_documents_up_to_the_page_budget_and_sends_large_ones
         a_task(1, 3 * kib),  # unknown pages, small by bytes: 1 page guessed
         a_task(2, 3 * kib),
         a_task(3, 900 * kib),  # unknown pages, too big to guess small: alone
-        a_task(4, 20 * kib),  # unknown pages, 3 guessed from bytes
+        a_task(4, 12 * kib),  # unknown pages, 3 guessed from bytes
         a_task(5, 900 * kib, pages_total=8),  # known: 8 pages, one page batch: small despite its bytes
         a_task(6, 1 * kib, pages_total=40, pages_done=10),  # 30 pages left: alone
         a_task(7, 1 * kib, pages_total=12, pages_done=9),  # 3 left: small again
@@ -97,6 +97,8 @@ def test_plan_batches_small_documents_up_to_the_page_budget_and_sends_large_ones
     assert sending.plan(tasks, page_batch=8) == [[1, 2, 4, 5, 7], [3], [6], [8]]
     # A smaller page batch, a smaller budget (4 pages): the 8-page one is large now.
     assert sending.plan(tasks, page_batch=2) == [[1, 2], [3], [4, 8], [5], [6], [7]]
+    # Two workers alive: no batch takes more than half of the six small ones.
+    assert sending.plan(tasks, page_batch=8, workers=2) == [[1, 2, 4], [3], [5, 7, 8], [6]]
 
 
 def test_a_batch_message_carries_only_task_ids_and_its_limit_scales_with_the_batch(

@@ -110,8 +110,9 @@ def rebuild(
         else:
             fresh.setdefault(t.job_id, []).append(t)
     sent = 0
+    workers = store.live_workers(settings.lease) if fresh else 1
     for job_id, waiting in fresh.items():
-        sent += sending.send_batched(store, conn, job_id, waiting)
+        sent += sending.send_batched(store, conn, job_id, waiting, workers=workers)
     for job_id, ids in again.items():
         job = store.job(job_id)
         sent += sending.send(store, conn, job.priority, ids, job.policy)

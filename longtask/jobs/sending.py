@@ -25,9 +25,11 @@ from longtask.jobs.store import Store, Task
 from longtask.settings import Policy
 
 # A document of unknown page count is small up to this size; its pages are guessed at
-# one per BYTES_PER_PAGE (at least one) against the batch's page budget.
-SMALL_BYTES = 32 * 1024
-BYTES_PER_PAGE = 8 * 1024
+# one per BYTES_PER_PAGE (at least one) against the batch's page budget. Text-only PDFs
+# run ~0.5-2 KiB a page, real ones (fonts, images) far more: a guess errs towards
+# sending alone, which costs a fork, never towards a long document holding up others.
+SMALL_BYTES = 16 * 1024
+BYTES_PER_PAGE = 4 * 1024
 BUDGET_BATCHES = 2  # a batch message holds up to this many page batches of work
 
 log = logging.getLogger("longtask.sending")
@@ -40,10 +42,12 @@ def pages_left(task: Task) -> int | None:
     return max(0, task.pages_total - task.pages_done)
 
 
-def plan(tasks: Sequence[Task], page_batch: int) -> list[list[int]]:
+def plan(tasks: Sequence[Task], page_batch: int, workers: int = 1) -> list[list[int]]:
     """Group tasks into messages: small ones together up to the page budget
     (BUDGET_BATCHES page batches), every other one alone. Groups keep the tasks'
-    order, each at the place of its first task.
+    order, each at the place of its first task. With `workers` live worker processes,
+    no batch holds more than its share of the small documents, so that a few small
+    documents still run side by side instead of one after the other in one horse.
 
     Small is a known page count of at most one page batch or, when pages are unknown,
     a file of at most SMALL_BYTES (a byte budget in disguise: pages are guessed from
@@ -51,17 +55,23 @@ def plan(tasks: Sequence[Task], page_batch: int) -> list[list[int]]:
     neighbours wait.
     """
     budget = BUDGET_BATCHES * page_batch
+
+    def is_small(t: Task) -> bool:
+        left = pages_left(t)
+        return left <= page_batch if left is not None else t.size <= SMALL_BYTES
+
+    ordered = sorted(tasks, key=lambda t: t.id)
+    share = max(1, -(-sum(map(is_small, ordered)) // max(1, workers)))
     groups: list[list[int]] = []
     open_group: list[int] | None = None
     used = 0
-    for t in sorted(tasks, key=lambda t: t.id):
-        left = pages_left(t)
-        small = left <= page_batch if left is not None else t.size <= SMALL_BYTES
-        if not small:
+    for t in ordered:
+        if not is_small(t):
             groups.append([t.id])
             continue
+        left = pages_left(t)
         cost = max(1, left if left is not None else -(-t.size // BYTES_PER_PAGE))
-        if open_group is None or used + cost > budget:
+        if open_group is None or used + cost > budget or len(open_group) >= share:
             open_group, used = [], 0
             groups.append(open_group)
         open_group.append(t.id)
@@ -103,16 +113,18 @@ def send_batched(
     tasks: Sequence[Task],
     from_states: Sequence[str] = SENDABLE,
     priority: str | None = None,
+    workers: int = 1,
 ) -> int:
     """Send a job's untouched work with small documents batched (see `plan`)."""
     job = store.job(job_id)
-    groups = plan(tasks, job.pipeline.page_batch)
+    groups = plan(tasks, job.pipeline.page_batch, workers)
     return send_groups(store, conn, priority or job.priority, groups, job.policy, from_states)
 
 
-def send_job(store: Store, conn: Any, job_id: int) -> int:
+def send_job(store: Store, conn: Any, job_id: int, workers: int = 1) -> int:
     """Every pending task of a job: the fan-out of a submitted job's one dispatch message."""
-    return send_batched(store, conn, job_id, store.tasks_in(job_id, (TaskState.pending,)))
+    pending = store.tasks_in(job_id, (TaskState.pending,))
+    return send_batched(store, conn, job_id, pending, workers=workers)
 
 
 def send_alone(store: Store, conn: Any, tasks: Sequence[Task]) -> int:

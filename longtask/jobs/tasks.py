@@ -106,7 +106,7 @@ def embedder_for(ctx: Context, pipeline: Pipeline) -> Embedder:
 def dispatch(job_id: int) -> int:
     """Fan a submitted job out into one RQ message per task (submit itself sends one)."""
     ctx = context()
-    return sending.send_job(ctx.store, ctx.redis, job_id)
+    return sending.send_job(ctx.store, ctx.redis, job_id, ctx.store.live_workers(ctx.settings.lease))
 
 
 def run_task(task_id: int) -> str:
