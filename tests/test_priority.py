@@ -49,7 +49,7 @@ def test_waiting_low_work_is_promoted_to_the_high_queue(home: Path, tmp_path: Pa
     s = settings_mod.load()
     store = Store(s.db_path)
     conn = queue.connect(s)
-    assert queue.queue(conn, "low").count == 3  # the dispatch message and two tasks
+    assert queue.queue(conn, "low").count == 2  # the dispatch message, and one batch of two small tasks
     assert sending.promote_aged(store, conn, after=600) == 0  # nothing has waited that long
     later = Store(s.db_path, clock=lambda: time.time() + 601)  # the same store, ten minutes on
     assert sending.promote_aged(later, conn, after=600) == 2

@@ -1,9 +1,10 @@
 """The one importer of rq: connect, enqueue, remove, stop, and the RQ worker class.
 
-RQ is the transport only. Messages carry a task id (JSON, never pickle); what a task
-is, and whether it is finished, lives in SQLite. RQ job ids are `lt<task>-<n>`, where
-n counts how often the task was sent, so a rebuild can tell a live message from a
-spent one.
+RQ is the transport only. Messages carry a task id, or a list of them for a batch of
+small documents (JSON, never pickle); what a task is, and whether it is finished,
+lives in SQLite. RQ job ids are `lt<task>-<n>` (`ltb<first task>-<n>` for a batch),
+where n counts how often the task was sent, so a rebuild can tell a live message from
+a spent one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +32,10 @@ from longtask.settings import Settings
 
 __all__ = ["PRIORITIES"]  # re-exported: callers that send work ask `queue.PRIORITIES`
 RUN_TASK = "longtask.jobs.tasks.run_task"
+RUN_BATCH = "longtask.jobs.tasks.run_batch"
+# A batch message's hard limit is the sum of its documents' limits, but no more than
+# this many of them: a batch of small documents that needs longer is hung, not busy.
+BATCH_TIMEOUT_CAP = 4
 DISPATCH = "longtask.jobs.tasks.dispatch"
 LIVE_STATUSES = {"queued", "scheduled", "started", "deferred"}
 # A message in one of these has been run to its end (or stopped): nothing runs it any more.
@@ -85,25 +91,67 @@ def queues(conn: redis.Redis) -> list[Queue]:
 def enqueue_tasks(
     conn: redis.Redis, priority: str, tasks: Sequence[tuple[int, str]], hard_timeout: float
 ) -> None:
-    """Send (task id, rq id) pairs in pipelined batches: ~10x faster than one by one."""
+    """Send (task id, rq id) pairs, one message per task."""
+    enqueue_groups(conn, priority, [([task_id], rid) for task_id, rid in tasks], hard_timeout)
+
+
+def batch_timeout(n: int, hard_timeout: float) -> float:
+    """RQ's job timeout for a message of `n` documents: the sum of their hard limits,
+    capped (each document keeps its own limit inside the batch, see `arm_hard_limit`)."""
+    return hard_timeout * max(1, min(n, BATCH_TIMEOUT_CAP))
+
+
+def enqueue_groups(
+    conn: redis.Redis, priority: str, groups: Sequence[tuple[Sequence[int], str]], hard_timeout: float
+) -> None:
+    """Send (task ids, rq id) groups in pipelined batches: ~10x faster than one by one.
+
+    A group of one is a plain task message; a larger group is one batch message whose
+    only argument is the JSON list of its task ids.
+    """
     q = queue(conn, priority)
-    for i in range(0, len(tasks), ENQUEUE_BATCH):
-        batch = tasks[i : i + ENQUEUE_BATCH]
+    for i in range(0, len(groups), ENQUEUE_BATCH):
+        part = groups[i : i + ENQUEUE_BATCH]
         data = [
             Queue.prepare_data(
-                RUN_TASK,
-                args=(task_id,),
+                RUN_TASK if len(ids) == 1 else RUN_BATCH,
+                args=(ids[0],) if len(ids) == 1 else (list(ids),),
                 job_id=job_id,
-                timeout=math.ceil(hard_timeout),
+                timeout=math.ceil(batch_timeout(len(ids), hard_timeout)),
                 result_ttl=60,
                 failure_ttl=24 * 3600,
-                description=f"task {task_id}",
+                description=f"task {ids[0]}" if len(ids) == 1 else f"tasks {','.join(map(str, ids))}",
             )
-            for task_id, job_id in batch
+            for ids, job_id in part
         ]
         with conn.pipeline() as pipe:
             q.enqueue_many(data, pipeline=pipe)
             pipe.execute()
+
+
+def message_tasks(job: Any) -> list[int]:
+    """The task ids an RQ job of ours carries (none for a dispatch or a foreign job)."""
+    if job.func_name == RUN_TASK:
+        return [int(job.args[0])]
+    if job.func_name == RUN_BATCH:
+        return [int(t) for t in job.args[0]]
+    return []
+
+
+def is_batch(rq_id: str | None) -> bool:
+    return bool(rq_id and rq_id.startswith("ltb"))
+
+
+def arm_hard_limit(seconds: float) -> bool:
+    """Set the hard limit for the document a batch runs next: RQ's own alarm (the
+    SIGALRM its death penalty turns into JobTimeoutException) is re-armed, so each
+    document of a batch keeps the limit a document of its own would have. Does nothing
+    (returns False) outside an RQ job, where no handler would catch the alarm."""
+    handler = signal.getsignal(signal.SIGALRM)
+    if get_current_job() is None or handler in (signal.SIG_DFL, signal.SIG_IGN, None):
+        return False
+    signal.alarm(max(1, math.ceil(seconds)))
+    return True
 
 
 def is_hard_timeout(exc: BaseException) -> bool:

@@ -60,7 +60,23 @@ def reap(
                 )
     for task, why in lost:
         give_back(store, conn, task, why, outside=True)
+    release_batch(store, conn, [t.rq_id for t, _ in lost if queue.is_batch(t.rq_id)])
     return len(lost)
+
+
+def release_batch(store: Store, conn: Any, rq_ids: Sequence[str | None]) -> int:
+    """The documents still waiting under batch messages whose run was lost: sent again
+    one per message (new ids, so the old message is ignored if it still arrives). They
+    never started, so nothing is charged to them, and each now runs in its own horse:
+    if the batch's death was one of theirs, it is found and judged alone."""
+    ids = [r for r in rq_ids if r]
+    if not ids or conn is None:
+        return 0
+    waiting = store.queued_under(ids)
+    try:
+        return sending.send_alone(store, conn, waiting)
+    except queue.TRANSPORT_ERRORS:
+        return 0  # still queued under a spent message: the next rebuild sends them
 
 
 def rebuild(
@@ -80,15 +96,24 @@ def rebuild(
     tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
     live = queue.live(conn, [t.rq_id for t in tasks if t.state == TaskState.queued and t.rq_id])
     now = store.clock()
-    by_job: dict[int, list[int]] = {}
+    fresh: dict[int, list[Task]] = {}  # never failed: small ones may share a message
+    again: dict[int, list[int]] = {}  # retries: each alone
     for t in tasks:
         if t.state == TaskState.queued and t.rq_id in live:
             continue
-        if t.state == TaskState.retrying and not retry_now and t.retry_at and t.retry_at > now:
-            continue  # the supervisor's timer sends it when due
-        by_job.setdefault(t.job_id, []).append(t.id)
+        if t.state == TaskState.retrying:
+            if not retry_now and t.retry_at and t.retry_at > now:
+                continue  # the supervisor's timer sends it when due
+            again.setdefault(t.job_id, []).append(t.id)
+        elif t.fail_streak or t.kill_streak:
+            again.setdefault(t.job_id, []).append(t.id)
+        else:
+            fresh.setdefault(t.job_id, []).append(t)
     sent = 0
-    for job_id, ids in by_job.items():
+    workers = store.live_workers(settings.lease) if fresh else 1
+    for job_id, waiting in fresh.items():
+        sent += sending.send_batched(store, conn, job_id, waiting, workers=workers)
+    for job_id, ids in again.items():
         job = store.job(job_id)
         sent += sending.send(store, conn, job.priority, ids, job.policy)
     return sent

@@ -5,6 +5,12 @@ puts the messages on an RQ queue: a send that fails half-way leaves rows that th
 next sweep (`recovery.rebuild`) sends again, never a message the store does not know.
 Everything else here decides *what* to send: the fan-out of a submitted job, retries
 whose backoff has passed, and waiting work promoted by age.
+
+Small documents travel together: a forked work horse costs ~80 ms of CPU, which is
+most of a one-page document's work, so the fan-out (and a resend of untouched work)
+puts several small documents in one message (`plan`), run one after the other by one
+horse. Anything that has failed before is sent alone: retries, and the documents of a
+batch whose horse died, so a culprit is always found and judged by itself.
 """
 
 from __future__ import annotations
@@ -15,10 +21,62 @@ from typing import Any
 
 from longtask.jobs import queue
 from longtask.jobs.states import SENDABLE, TaskState
-from longtask.jobs.store import Store
+from longtask.jobs.store import Store, Task
 from longtask.settings import Policy
 
+# A document of unknown page count is small up to this size; its pages are guessed at
+# one per BYTES_PER_PAGE (at least one) against the batch's page budget. Text-only PDFs
+# run ~0.5-2 KiB a page, real ones (fonts, images) far more: a guess errs towards
+# sending alone, which costs a fork, never towards a long document holding up others.
+SMALL_BYTES = 16 * 1024
+BYTES_PER_PAGE = 4 * 1024
+BUDGET_BATCHES = 2  # a batch message holds up to this many page batches of work
+
 log = logging.getLogger("longtask.sending")
+
+
+def pages_left(task: Task) -> int | None:
+    """The pages a task has still to do, when its page count is known."""
+    if task.pages_total is None:
+        return None
+    return max(0, task.pages_total - task.pages_done)
+
+
+def plan(tasks: Sequence[Task], page_batch: int, workers: int = 1) -> list[list[int]]:
+    """Group tasks into messages: small ones together up to the page budget
+    (BUDGET_BATCHES page batches), every other one alone. Groups keep the tasks'
+    order, each at the place of its first task. With `workers` live worker processes,
+    no batch holds more than its share of the small documents, so that a few small
+    documents still run side by side instead of one after the other in one horse.
+
+    Small is a known page count of at most one page batch or, when pages are unknown,
+    a file of at most SMALL_BYTES (a byte budget in disguise: pages are guessed from
+    bytes). Large documents gain nothing from sharing a horse and would make their
+    neighbours wait.
+    """
+    budget = BUDGET_BATCHES * page_batch
+
+    def is_small(t: Task) -> bool:
+        left = pages_left(t)
+        return left <= page_batch if left is not None else t.size <= SMALL_BYTES
+
+    ordered = sorted(tasks, key=lambda t: t.id)
+    share = max(1, -(-sum(map(is_small, ordered)) // max(1, workers)))
+    groups: list[list[int]] = []
+    open_group: list[int] | None = None
+    used = 0
+    for t in ordered:
+        if not is_small(t):
+            groups.append([t.id])
+            continue
+        left = pages_left(t)
+        cost = max(1, left if left is not None else -(-t.size // BYTES_PER_PAGE))
+        if open_group is None or used + cost > budget or len(open_group) >= share:
+            open_group, used = [], 0
+            groups.append(open_group)
+        open_group.append(t.id)
+        used += cost
+    return groups
 
 
 def send(
@@ -29,17 +87,58 @@ def send(
     policy: Policy,
     from_states: Sequence[str] = SENDABLE,
 ) -> int:
-    """Mark tasks queued in the store, then send them; a failed send is repaired by a sweep."""
-    assignments = store.mark_queued(sorted(task_ids), from_states)
-    queue.enqueue_tasks(conn, priority, assignments, policy.hard_timeout)
-    return len(assignments)
+    """Mark tasks queued in the store, then send them, one message each; a failed send
+    is repaired by a sweep."""
+    return send_groups(store, conn, priority, [[t] for t in sorted(task_ids)], policy, from_states)
 
 
-def send_job(store: Store, conn: Any, job_id: int) -> int:
-    """Every pending task of a job: the fan-out of a submitted job's one dispatch message."""
+def send_groups(
+    store: Store,
+    conn: Any,
+    priority: str,
+    groups: Sequence[Sequence[int]],
+    policy: Policy,
+    from_states: Sequence[str] = SENDABLE,
+) -> int:
+    """Mark each group queued under one message id, then send one message per group."""
+    assignments = store.mark_queued_groups(groups, from_states)
+    queue.enqueue_groups(conn, priority, assignments, policy.hard_timeout)
+    return sum(len(ids) for ids, _ in assignments)
+
+
+def send_batched(
+    store: Store,
+    conn: Any,
+    job_id: int,
+    tasks: Sequence[Task],
+    from_states: Sequence[str] = SENDABLE,
+    priority: str | None = None,
+    workers: int = 1,
+) -> int:
+    """Send a job's untouched work with small documents batched (see `plan`)."""
     job = store.job(job_id)
-    tasks = store.tasks_in(job_id, (TaskState.pending,))
-    return send(store, conn, job.priority, [t.id for t in tasks], job.policy)
+    groups = plan(tasks, job.pipeline.page_batch, workers)
+    return send_groups(store, conn, priority or job.priority, groups, job.policy, from_states)
+
+
+def send_job(store: Store, conn: Any, job_id: int, workers: int = 1) -> int:
+    """Every pending task of a job: the fan-out of a submitted job's one dispatch message."""
+    pending = store.tasks_in(job_id, (TaskState.pending,))
+    return send_batched(store, conn, job_id, pending, workers=workers)
+
+
+def send_alone(store: Store, conn: Any, tasks: Sequence[Task]) -> int:
+    """Send queued tasks again, one message each, under new ids (so the message they
+    were waiting under, if it still arrives, is ignored): the untouched documents of a
+    batch whose run was lost. Never started, they are charged nothing."""
+    by_job: dict[int, list[int]] = {}
+    for t in tasks:
+        by_job.setdefault(t.job_id, []).append(t.id)
+    sent = 0
+    for job_id, ids in by_job.items():
+        job = store.job(job_id)
+        sent += send(store, conn, job.priority, ids, job.policy, from_states=(TaskState.queued,))
+    return sent
 
 
 def send_retry(store: Store, conn: Any, task_id: int) -> None:

@@ -106,12 +106,69 @@ def embedder_for(ctx: Context, pipeline: Pipeline) -> Embedder:
 def dispatch(job_id: int) -> int:
     """Fan a submitted job out into one RQ message per task (submit itself sends one)."""
     ctx = context()
-    return sending.send_job(ctx.store, ctx.redis, job_id)
+    return sending.send_job(ctx.store, ctx.redis, job_id, ctx.store.live_workers(ctx.settings.lease))
 
 
 def run_task(task_id: int) -> str:
     ctx = context()
-    claim = ctx.store.claim(task_id, ctx.process.worker, queue.current_message())
+    return _run_one(ctx, task_id, queue.current_message(), in_batch=False)
+
+
+def run_batch(task_ids: list[int]) -> list[str]:
+    """Several small documents sent as one message: run one after the other in this
+    horse, each claimed (and fenced) by this message's id, with its own state,
+    attempts, checkpoint and soft limit, and its own hard limit (RQ's alarm re-armed
+    for each). A document's failure is its own; the next one runs. If the horse dies,
+    the worker gives back the one running and sends the untouched rest one by one.
+    """
+    ctx = context()
+    message = queue.current_message()
+    results: list[str] = []
+    deadline: float | None = None
+    for i, task_id in enumerate(task_ids):
+        if i and ctx.store.stop_requested(ctx.process.worker):
+            # The worker is stopping: the documents not started go back to the queue as
+            # they were sent (together), under a new id; none is charged anything.
+            _resend_rest(ctx, task_ids[i:], message)
+            results += ["stopped"] * (len(task_ids) - i)
+            break
+        if message is not None:
+            # The message's own limit (RQ's job timeout) bounds the whole batch; a
+            # document that cannot have its full hard limit is not started here.
+            policy = ctx.store.job(ctx.store.task(task_id).job_id).policy
+            if deadline is None:
+                deadline = time.monotonic() + queue.batch_timeout(len(task_ids), policy.hard_timeout)
+            left = deadline - time.monotonic()
+            if left < policy.hard_timeout:
+                rest = [ctx.store.task(t) for t in task_ids[i:]]
+                sending.send_alone(ctx.store, ctx.redis, [t for t in rest if t.rq_id == message])
+                results += ["resent"] * len(rest)
+                break
+            queue.arm_hard_limit(policy.hard_timeout)
+        result = _run_one(ctx, task_id, message, in_batch=True)
+        results.append(result)
+        if result == "stopped":
+            _resend_rest(ctx, task_ids[i + 1 :], message)
+            results += ["stopped"] * (len(task_ids) - i - 1)
+            break
+    return results
+
+
+def _resend_rest(ctx: Context, task_ids: list[int], message: str | None) -> None:
+    """A batch that stops early (its worker stopping) sends its documents that had not
+    started again, together, under a new id. Should Redis refuse, they stay queued
+    under a spent message, which the next rebuild sends again."""
+    rest = [ctx.store.task(t) for t in task_ids]
+    waiting = [t for t in rest if t.state == "queued" and t.rq_id == message]
+    if waiting:
+        try:
+            sending.send_batched(ctx.store, ctx.redis, waiting[0].job_id, waiting, ("queued",))
+        except queue.TRANSPORT_ERRORS as e:
+            log.warning("batch %s: the rest not sent again (%s); the next sweep sends it", message, e)
+
+
+def _run_one(ctx: Context, task_id: int, message: str | None, in_batch: bool) -> str:
+    claim = ctx.store.claim(task_id, ctx.process.worker, message)
     if claim is None:
         return "skipped"
     shown = display(claim.task.path)
@@ -130,9 +187,10 @@ def run_task(task_id: int) -> str:
     except Exception as e:
         if queue.is_hard_timeout(e):
             # RQ's hard limit: recorded as a transient failure (the retry continues from
-            # the checkpoint), then re-raised so RQ sees it. Never swallowed.
+            # the checkpoint), then re-raised so RQ sees it. Never swallowed. In a
+            # batch the failure is this document's alone: its neighbours go on.
             hard = claim.policy.hard_timeout
-            _failed(
+            state = _failed(
                 ctx,
                 claim,
                 e,
@@ -140,6 +198,8 @@ def run_task(task_id: int) -> str:
                 f"{shown}: hard time limit of {hard:g}s reached; checkpoint kept, it will be retried "
                 "from there (a longer --hard-timeout suits very long documents)",
             )
+            if in_batch:
+                return state
             raise
         return _failed(ctx, claim, e, False, f"{shown}: {type(e).__name__}: {e}")
 

@@ -285,20 +285,26 @@ def _horse_killed(store: Store, conn: Any) -> Callable[..., None]:
     outages: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, *store.OUTAGES)
 
     def handler(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
-        if job.func_name != queue.RUN_TASK:
+        task_ids = queue.message_tasks(job)
+        if not task_ids:
             return
         try:
-            task = store.task(int(job.args[0]))
-            if task.state != "running" or task.rq_id != job.id:
-                return  # not this message's run (a newer one holds the task)
             how = (
                 f"signal {os.WTERMSIG(ret_val)}"
                 if ret_val and os.WIFSIGNALED(ret_val)
                 else f"status {ret_val}"
             )
-            recovery.give_back(
-                store, conn, task, f"the process working on it was killed ({how})", killed=True
-            )
+            for task_id in task_ids:
+                task = store.task(task_id)
+                if task.state != "running" or task.rq_id != job.id:
+                    continue  # not this message's run (finished, or a newer one holds it)
+                # One document of a message runs at a time: this one was running, so
+                # the kill may be its doing (retry.decide judges it).
+                recovery.give_back(
+                    store, conn, task, f"the process working on it was killed ({how})", killed=True
+                )
+            if len(task_ids) > 1:
+                recovery.release_batch(store, conn, [job.id])
         except outages as e:
             # The sweep finds the task later (its run ended without a result).
             log.warning("could not record a killed work horse (%s); the sweep will", e)

@@ -39,6 +39,10 @@ class Registry(StoreBase):
         with self._write() as c:
             c.executemany("UPDATE workers SET stop_requested = 1 WHERE name = ?", ((n,) for n in names))
 
+    def stop_requested(self, name: str) -> bool:
+        """Has this worker been asked to stop (so it starts no further document)?"""
+        return bool(self._scalar("SELECT stop_requested FROM workers WHERE name = ?", (name,)))
+
     def remove_worker(self, name: str) -> None:
         """Mark a worker gone; the row stays as a record (its model load count)."""
         with self._write() as c:

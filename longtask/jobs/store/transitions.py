@@ -24,9 +24,13 @@ from longtask.settings import Pipeline, Policy
 T = TaskState
 
 
-def rq_id_for(task_id: int, enqueues: int) -> str:
-    """The RQ job id of a task's next send: `lt<task>-<n>`, n counting its sends."""
-    return f"lt{task_id}-{enqueues + 1}"
+def rq_id_for(task_id: int, enqueues: int, batch: bool = False) -> str:
+    """The RQ job id of a task's next send: `lt<task>-<n>`, n counting its sends.
+
+    A batch message is named after its first task (`ltb<task>-<n>`): that task's send
+    count makes it unique, and the prefix tells a batch apart in logs and in Redis.
+    """
+    return f"lt{'b' if batch else ''}{task_id}-{enqueues + 1}"
 
 
 class Transitions(HistoryStore):
@@ -189,18 +193,27 @@ class Transitions(HistoryStore):
     def mark_queued(
         self, task_ids: Sequence[int], from_states: Sequence[str] = SENDABLE
     ) -> list[tuple[int, str]]:
-        """Mark tasks queued, each with the RQ job id it is about to be sent as.
+        """Mark tasks queued, each under a message of its own; returns (task id, RQ job id)."""
+        groups = self.mark_queued_groups([[t] for t in task_ids], from_states)
+        return [(ids[0], rid) for ids, rid in groups]
 
-        The id is derived from the task's send count inside this transaction, so two
+    def mark_queued_groups(
+        self, groups: Sequence[Sequence[int]], from_states: Sequence[str] = SENDABLE
+    ) -> list[tuple[list[int], str]]:
+        """Mark tasks queued, each group under the one RQ job id it is about to be sent as.
+
+        The id is derived from a task's send count inside this transaction, so two
         senders racing over one task give it two different ids; only the last one
-        recorded runs it (`claim` ignores the other). Done in bulk: a dispatch marks
-        thousands of tasks at once. Returns (task id, RQ job id) for the tasks marked.
+        recorded runs it (`claim` ignores the other). Every task of a group (a batch of
+        small documents) records the group's id, so each of them is claimed, and
+        fenced, by that one message. Done in bulk: a dispatch marks thousands of tasks
+        at once. Returns (task ids marked, RQ job id) per group that kept any task.
         """
         wanted = tuple(from_states)
         now = self.clock()
         with self._write() as c:
             rows: list[Any] = []
-            ids = list(task_ids)
+            ids = [t for g in groups for t in g]
             self._lock_jobs_of(ids)
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
@@ -209,14 +222,24 @@ class Transitions(HistoryStore):
                     f"AND state IN ({','.join('?' * len(wanted))})",
                     (*part, *wanted),
                 )
-            assigned = [(int(r["id"]), rq_id_for(int(r["id"]), int(r["enqueues"]))) for r in rows]
+            found = {int(r["id"]): r for r in rows}
+            assigned: list[tuple[list[int], str]] = []
+            marked: list[tuple[Any, str]] = []
+            for g in groups:
+                members = [t for t in dict.fromkeys(g) if t in found]
+                if not members:
+                    continue
+                head = found[members[0]]
+                rid = rq_id_for(members[0], int(head["enqueues"]), batch=len(members) > 1)
+                assigned.append((members, rid))
+                marked += [(found[t], rid) for t in members]
             c.executemany(
                 "UPDATE tasks SET state = ?, rq_id = ?, enqueues = enqueues + 1, "
                 "retry_at = NULL, worker = NULL, updated_at = ? WHERE id = ?",
-                ((T.queued, rid, now, task_id) for task_id, rid in assigned),
+                ((T.queued, rid, now, int(r["id"])) for r, rid in marked),
             )
             moves: dict[int, dict[str, int]] = {}
-            for r in rows:
+            for r, _ in marked:
                 job_moves = moves.setdefault(r["job_id"], {})
                 job_moves[r["state"]] = job_moves.get(r["state"], 0) - 1
                 job_moves[T.queued] = job_moves.get(T.queued, 0) + 1
@@ -224,10 +247,7 @@ class Transitions(HistoryStore):
                 self._count(job_id, job_moves)
             c.executemany(
                 "INSERT INTO events (at, job_id, task_id, kind, detail) VALUES (?, ?, ?, 'queued', ?)",
-                (
-                    (now, r["job_id"], r["id"], json.dumps({"rq_id": rid}))
-                    for r, (_, rid) in zip(rows, assigned)
-                ),
+                ((now, r["job_id"], r["id"], json.dumps({"rq_id": rid})) for r, rid in marked),
             )
             for job_id in moves:
                 self._settle(job_id)

@@ -248,6 +248,20 @@ class Views(HistoryStore):
             )
         return found
 
+    def queued_under(self, rq_ids: Sequence[str]) -> list[Task]:
+        """Queued tasks still waiting under these messages: a batch's documents not yet
+        started when its run was lost."""
+        out: list[Task] = []
+        ids = sorted(set(rq_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out += self._tasks(
+                f"SELECT * FROM tasks WHERE state = 'queued' AND rq_id IN ({','.join('?' * len(part))}) "
+                "ORDER BY id",
+                part,
+            )
+        return out
+
     def aged(self, before: float, limit: int = 1000) -> list[Task]:
         """Queued tasks of default and low jobs that have waited since before `before`."""
         return self._tasks(
