@@ -309,11 +309,13 @@ def test_a_respawned_worker_loads_its_model_without_stalling_its_sibling(
     and comes back (torch, sentence-transformers, the model: seconds of start-up). The
     other keeps committing at its pace: no gap between its commits much longer than
     the ones before the kill."""
-    monkeypatch.setenv("LONGTASK_EMBEDDER", "minilm")
+    # The real model, paced (a pause before each page batch) so that the documents
+    # outlast the watch whatever the machine's speed.
+    monkeypatch.setenv("LONGTASK_EMBEDDER", "tests.fakes:slow_minilm")
     monkeypatch.setenv("LONGTASK_PRECISION", "fp32")
     docs = [make_doc(tmp_path / f"d{i}.pdf", 400, f"Sibling{i}") for i in range(2)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, concurrency=2) as w:
+    with workers(home, tmp_path, concurrency=2, embed_delay="0.3") as w:
         wait_for("both documents under way", lambda: len(_running(store, job)) == 2, timeout=90)
         victim, sibling = store.tasks_in(job, ("running",))[:2]
         before = _commit_gaps(store, sibling.id, seconds=6)
