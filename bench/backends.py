@@ -128,22 +128,12 @@ def onnx_export(model_dir: Path, folder: Path = MODELS) -> Path:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        from longtask.pipelines.embed import _Pooled
+
         folder.mkdir(parents=True, exist_ok=True)
         st = SentenceTransformer(str(model_dir), device="cpu")
         bert = st[0].auto_model.eval()
-
-        class Pooled(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.bert = bert
-
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                hidden = self.bert(
-                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-                ).last_hidden_state
-                m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-                return torch.nn.functional.normalize(pooled, dim=-1)
+        pooled = _Pooled(bert, torch)  # the library's own module: the same graph it exports
 
         feeds = _Tokens(model_dir).feeds(["an example", "a longer example sentence for the export"])
         args = tuple(torch.from_numpy(feeds[k]) for k in ("input_ids", "attention_mask", "token_type_ids"))
@@ -151,7 +141,7 @@ def onnx_export(model_dir: Path, folder: Path = MODELS) -> Path:
         axes = {k: {0: "batch", 1: "seq"} for k in feeds}
         with torch.inference_mode(), _one_thread(torch):
             torch.onnx.export(
-                Pooled(),
+                pooled,
                 args,
                 str(tmp),
                 input_names=list(feeds),
