@@ -128,7 +128,7 @@ def onnx_export(model_dir: Path, folder: Path = MODELS) -> Path:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        from longtask.pipelines.embed import _Pooled
+        from longtask.pipelines.embed import _one_thread, _Pooled
 
         folder.mkdir(parents=True, exist_ok=True)
         st = SentenceTransformer(str(model_dir), device="cpu")
@@ -152,18 +152,6 @@ def onnx_export(model_dir: Path, folder: Path = MODELS) -> Path:
             )
         tmp.replace(path)
         return path
-
-
-class _one_thread:
-    def __init__(self, torch: Any) -> None:
-        self.torch = torch
-
-    def __enter__(self) -> None:
-        self.saved = self.torch.get_num_threads()
-        self.torch.set_num_threads(1)
-
-    def __exit__(self, *exc: object) -> None:
-        self.torch.set_num_threads(self.saved)
 
 
 def onnx_int8_dynamic(src: Path) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from longtask.jobs.redis_server import EmbeddedRedis
 from longtask.jobs.store import Store
 from tests.conftest import ROOT, RedisServer
 from tests.fakes import SLOW
@@ -82,37 +83,35 @@ def test_work_goes_on_through_a_redis_outage(
     assert_job_counters(store, job)
 
 
-def test_the_supervisor_starts_the_built_in_redis_again(
-    home: Path,
-    tmp_path: Path,
-    store: Store,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from longtask.jobs.redis_server import EmbeddedRedis
-
+@pytest.fixture
+def builtin_redis(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedRedis]:
+    """LONGTASK_REDIS_URL unset: longtask's own server, stopped after the test."""
     monkeypatch.delenv("LONGTASK_REDIS_URL")
     server = EmbeddedRedis(home)
+    yield server
+    server.stop()
+
+
+def test_the_supervisor_starts_the_built_in_redis_again(
+    home: Path, tmp_path: Path, store: Store, builtin_redis: EmbeddedRedis
+) -> None:
+    server = builtin_redis
     docs = [make_doc(tmp_path / f"d{i}.pdf", 16, f"Builtin{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    try:
-        with workers(home, tmp_path, embed_delay="0.2") as w:
-            task = wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
-            first = server.pid()
-            assert first is not None
-            os.kill(first, signal.SIGKILL)
-            killed_at = time.monotonic()
-            wait_for("the built-in Redis again", lambda: server.endpoint() is not None, timeout=10)
-            assert server.pid() != first and time.monotonic() - killed_at < 5
-            wait_for(
-                "the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND
-            )
-            w.track(store)
-        for t in store.tasks_in(job, ("done",)):
-            assert_exactly_once(store, t, Path(t.path))
-        assert store.task(task.id).attempts == 1  # the running one never stopped
-        assert_job_counters(store, job)
-    finally:
-        server.stop()
+    with workers(home, tmp_path, embed_delay="0.2") as w:
+        task = wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
+        first = server.pid()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_for("the built-in Redis again", lambda: server.endpoint() is not None, timeout=10)
+        assert server.pid() != first and time.monotonic() - killed_at < 5
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        w.track(store)
+    for t in store.tasks_in(job, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+    assert store.task(task.id).attempts == 1  # the running one never stopped
+    assert_job_counters(store, job)
 
 
 def test_killed_worker_processes_never_count_against_their_document(
@@ -239,37 +238,26 @@ def _fill(path: Path) -> None:
 
 
 def test_a_power_cut_then_a_restart_finishes_every_document_once(
-    home: Path,
-    tmp_path: Path,
-    store: Store,
-    monkeypatch: pytest.MonkeyPatch,
+    home: Path, tmp_path: Path, store: Store, builtin_redis: EmbeddedRedis
 ) -> None:
     """Everything SIGKILLed at once, the built-in Redis too; then `longtask worker`."""
-    from longtask.jobs.redis_server import EmbeddedRedis
-
-    monkeypatch.delenv("LONGTASK_REDIS_URL")
-    server = EmbeddedRedis(home)
+    server = builtin_redis
     docs = [make_doc(tmp_path / f"d{i}.pdf", 12, f"Power{i}") for i in range(4)]
     job = submit(*map(str, docs))
-    try:
-        with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as first:
-            wait_for("two tasks mid-document", lambda: len(_running(store, job)) == 2, timeout=30)
-            first.track(store)
-            redis_pid = server.pid()
-            assert redis_pid is not None
-            _killall([redis_pid, *first.pids])  # the power cut: one instant, every process
-        assert server.endpoint() is None
-        with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
-            wait_for(
-                "the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND
-            )
-            second.track(store)
-        for t in store.tasks_in(job, ("done",)):
-            assert_exactly_once(store, t, Path(t.path))
-        assert store.job(job).counts["done"] == 4
-        assert_job_counters(store, job)
-    finally:
-        server.stop()
+    with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as first:
+        wait_for("two tasks mid-document", lambda: len(_running(store, job)) == 2, timeout=30)
+        first.track(store)
+        redis_pid = server.pid()
+        assert redis_pid is not None
+        _killall([redis_pid, *first.pids])  # the power cut: one instant, every process
+    assert server.endpoint() is None
+    with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
+        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        second.track(store)
+    for t in store.tasks_in(job, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+    assert store.job(job).counts["done"] == 4
+    assert_job_counters(store, job)
 
 
 def _running(store: Store, job: int) -> list[object]:

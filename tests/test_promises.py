@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from typer.testing import CliRunner
 from longtask.cli.app import app
 from tests.conftest import ROOT, cli_env, drain, make_text_pdf
 from tests.fakes import HASH, SLOW
+from tests.test_faults import wait_for as wait_until
 
 runner = CliRunner()
 WAIT = 60.0  # seconds to wait for a process to reach a state: generous on a loaded machine
@@ -96,14 +96,8 @@ def background(env: dict[str, str], folder: Path, *args: str) -> Iterator[Backgr
         bg.kill()
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
+    return wait_until(what, check, timeout)
 
 
 def notify_command(tmp_path: Path) -> tuple[str, Path, Path]:
