@@ -179,7 +179,12 @@ class SqliteBase(StoreBase):
             private_dir(path.parent)
             conn = sqlite3.connect(str(path), isolation_level=None, timeout=60.0)
             conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # A new file: processes opening it together must not race to switch it to
+                # WAL (the switch needs the file to themselves and does not wait).
+                with open(path.with_suffix(".migrate.lock"), "w") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as e:
             raise BackendUnavailable(
