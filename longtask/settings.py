@@ -188,8 +188,10 @@ def validate(settings: Settings) -> None:
         raise LongtaskError(
             f"unknown embedder {p.embedder!r}: use 'minilm', or an importable factory 'module:name'"
         )
-    if p.precision not in ("auto", "fp32", "bf16", "openvino-bf16"):
-        raise LongtaskError(f"unknown precision {p.precision!r}: use auto, fp32, bf16 or openvino-bf16")
+    if p.precision not in ("auto", "fp32", "bf16", "openvino-fp32", "openvino-bf16"):
+        raise LongtaskError(
+            f"unknown precision {p.precision!r}: use auto, fp32, bf16, openvino-fp32 or openvino-bf16"
+        )
     if not 16 <= p.chunk_tokens <= 254:
         raise LongtaskError(
             f"chunk size {p.chunk_tokens} tokens is out of range: the model reads at most "

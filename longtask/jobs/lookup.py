@@ -12,10 +12,22 @@ if TYPE_CHECKING:
     from longtask.pipelines.embed import Embedder
 
 
-def load_model(pipe: Pipeline) -> Embedder:
+def query_embedder(pipe: Pipeline) -> Embedder:
+    """What embeds a query for chunks made by `pipe`: torch-free where it can be.
+
+    For the packaged model, whatever engine made the chunks, the query goes through
+    OpenVINO in fp32 from the IR a worker exported (`embed.openvino_export`): cosine
+    >= 0.9999 to sentence-transformers fp32 (tests/test_engines.py), and no torch import
+    (~4 s of `longtask search`). Where no export exists yet (no worker ran OpenVINO on this
+    data directory), or OpenVINO is missing, the engine itself loads (torch)."""
     from longtask.pipelines import embed as embed_mod
 
+    if pipe.embedder == "minilm" and embed_mod.openvino_export() is not None:
+        return embed_mod.OpenVinoMiniLM(hint="f32")
     return embed_mod.load(pipe.embedder, pipe.precision)
+
+
+load_model = query_embedder  # the name `serve` and older callers use
 
 
 def search(
@@ -24,7 +36,7 @@ def search(
     query: str,
     k: int,
     job_id: int | None = None,
-    model_for: Callable[[Pipeline], Embedder] = load_model,
+    model_for: Callable[[Pipeline], Embedder] = query_embedder,
 ) -> list[dict[str, Any]]:
     """The k chunks closest to `query`, embedded by the model the chunks were made with
     (the job's, or this machine's default). `model_for` lets a long-lived server keep

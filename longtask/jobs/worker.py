@@ -327,13 +327,17 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     store.register_worker(name, os.getpid(), socket.gethostname())
     pipe = settings.pipeline
     if pipe.precision == "auto" and pipe.embedder == "minilm":
-        precision.remember(settings.home, embed_mod.bf16_is_fast())  # measured once, single-threaded
+        if "engine" not in (precision.recorded(settings.home) or {}):
+            # Once per data directory: each candidate timed in a forked child, as horses run.
+            embed_mod.choose_engine(settings.home, threads, pipe.embed_batch)
     pipe = settings.resolved().pipeline
     # Load before forking, single-threaded; each horse raises its own thread count.
     embed_mod.set_threads(1)
-    process = tasks.Process(
-        name, {pipe.model_key: embed_mod.load(pipe.embedder, pipe.precision, pipe.embed_batch)}, threads
-    )
+    model = embed_mod.load(pipe.embedder, pipe.precision, pipe.embed_batch)
+    prepare = getattr(model, "prepare", None)
+    if prepare is not None:  # engines that must not compile in a forked horse (OpenVINO)
+        prepare(threads)
+    process = tasks.Process(name, {pipe.model_key: model}, threads)
     store.count_model_load(name)
     # Read the tokenizer once here too: every forked horse inherits it instead of
     # parsing tokenizer.json per document.

