@@ -53,7 +53,12 @@ def in_process(texts: list[str], rounds: int) -> dict[str, float]:
     from longtask.pipelines import embed
 
     embed.set_threads(1)
-    models = {e: embed.load("minilm", e) for e in ENGINES}
+    models: dict[str, embed.Embedder] = {
+        "fp32": embed.MiniLM("fp32"),
+        "bf16": embed.MiniLM("bf16"),
+        "openvino-fp32": embed.OpenVinoMiniLM(cache=MODELS, hint="f32"),
+        "openvino-bf16": embed.OpenVinoMiniLM(cache=MODELS, hint="bf16"),
+    }
     best: dict[str, float] = {}
     for _ in range(rounds):
         for name, m in models.items():
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     big = corpus.build(f"big-{files}x{pages}", files, pages)
     one = corpus.build("first-page-1x1", 1, 1)
     _prepare_models()
-    texts = _chunks(corpus.document_pages("engines-sample", 8))
+    texts = _chunks(corpus.document_pages("engines-sample", 8 if args.quick else 24))
     log(f"in-process: {len(texts)} chunks, {rounds} round(s)")
     rates = in_process(texts, rounds)
     log(f"longtask run: {files} PDFs x {pages} pages, 2 workers x 1 thread, {rounds} round(s)")

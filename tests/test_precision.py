@@ -28,16 +28,21 @@ def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path, monkeypatch
     assert precision.resolve("auto", tmp_path) == flags
 
 
-def test_auto_picks_openvino_bf16_only_where_bf16_is_fast_and_a_worker_has_openvino(
+def test_auto_is_the_engine_a_worker_measured_fastest_else_openvino_by_the_cpu_flags(
     tmp_path: Path, monkeypatch
 ) -> None:
+    # A worker's measurement of the engines decides, whatever the flags say.
+    precision.remember(tmp_path, bf16_fast=True, engine="bf16", rates={"bf16": 30.0, "openvino-bf16": 20.0})
+    assert precision.resolve("auto", tmp_path) == "bf16"
+    precision.remember(tmp_path, bf16_fast=False, engine="openvino-fp32", rates={"openvino-fp32": 9.0})
+    assert precision.resolve("auto", tmp_path) == "openvino-fp32"
+    # A record without an engine (an older worker's): bf16 speed and OpenVINO decide.
     precision.remember(tmp_path, bf16_fast=True, openvino=True)
     assert precision.resolve("auto", tmp_path) == "openvino-bf16"
     precision.remember(tmp_path, bf16_fast=True, openvino=False)
     assert precision.resolve("auto", tmp_path) == "bf16"
     precision.remember(tmp_path, bf16_fast=False, openvino=True)
-    assert precision.resolve("auto", tmp_path) == "fp32"
-    # A record from before OpenVINO was a candidate means torch bf16, as it did then.
+    assert precision.resolve("auto", tmp_path) == "openvino-fp32"
     (tmp_path / precision.CACHE).write_text(json.dumps({"bf16_fast": True}))
     assert precision.resolve("auto", tmp_path) == "bf16"
     # No record: this host's flags and packages decide.
@@ -45,6 +50,8 @@ def test_auto_picks_openvino_bf16_only_where_bf16_is_fast_and_a_worker_has_openv
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     monkeypatch.setattr(precision, "openvino_installed", lambda: True)
     assert precision.resolve("auto", tmp_path) == "openvino-bf16"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert precision.resolve("auto", tmp_path) == "openvino-fp32"
     assert precision.resolve("openvino-bf16", tmp_path) == "openvino-bf16"
 
 
@@ -64,7 +71,7 @@ def test_openvino_bf16_without_openvino_says_how_to_get_it(monkeypatch) -> None:
     from longtask.pipelines import embed
 
     monkeypatch.setitem(sys.modules, "openvino", None)  # import fails as if not installed
-    with pytest.raises(LongtaskError, match=r"longtask\[openvino\]"):
+    with pytest.raises(LongtaskError, match=r"pip install openvino"):
         embed.load("minilm", "openvino-bf16")
 
 
@@ -95,6 +102,7 @@ def test_openvino_bf16_matches_fp32_exports_once_and_survives_a_fork(tmp_path: P
     assert float(np.sum(vectors * reference, axis=1).min()) >= 0.9999
     assert model.embed([]).shape == (0, embed.DIM)
 
+    again.prepare(2)  # what the worker does before forking: every count its horses use
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker's pattern: loaded in the parent, encoding in the horse
@@ -102,6 +110,8 @@ def test_openvino_bf16_matches_fp32_exports_once_and_survives_a_fork(tmp_path: P
         ok = np.allclose(again.embed(texts), vectors, atol=1e-4)
         embed.set_threads(2)
         ok = ok and np.allclose(again.embed(texts), vectors, atol=1e-2)
+        embed.set_threads(3)  # never compiled: a forked child must not compile (it hangs)
+        ok = ok and np.allclose(again.embed(texts), vectors, atol=1e-2) and 3 not in again._requests
         os.write(write, b"1" if ok else b"0")
         os._exit(0)
     os.close(write)
@@ -115,7 +125,7 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     monkeypatch.setenv("LONGTASK_EMBEDDER", "minilm")
     precision.remember(home, bf16_fast=True, openvino=False)
     first = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
-    precision.remember(home, bf16_fast=False)
+    precision.remember(home, bf16_fast=False, openvino=False)
     store = Store(home / "longtask.db")
     store.request_cancel(first["id"])  # let the second submit take the files
     second = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)

@@ -24,6 +24,7 @@ MAX_TOKENS = 254  # 256 positions less [CLS] and [SEP]
 OPENVINO_BF16 = "openvino-bf16"
 OPENVINO_FP32 = "openvino-fp32"
 OPENVINO = (OPENVINO_BF16, OPENVINO_FP32)
+_openvino_pid: int | None = None  # the process that compiled OpenVINO models (forks must not)
 _threads: int | None = None  # what `set_threads` last asked for; engines other than torch read it
 
 
@@ -231,6 +232,16 @@ class OpenVinoMiniLM:
         self.tokenizer.enable_padding()
         self._requests: dict[int, Any] = {}
         self._pid = os.getpid()
+        global _openvino_pid
+        if _openvino_pid not in (None, self._pid):
+            from longtask.errors import LongtaskError
+
+            # A horse asked for an engine its worker did not load: compiling here would hang.
+            raise LongtaskError(
+                f"cannot compile {self.name} in a forked work horse whose worker already runs "
+                "OpenVINO: start a worker with this LONGTASK_PRECISION for the job"
+            )
+        _openvino_pid = self._pid
         self.prepare(1)
 
     def prepare(self, threads: int) -> None:

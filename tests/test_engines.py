@@ -1,0 +1,123 @@
+"""The torch-free engines: the query path and the worker's once-only engine measurement."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from longtask.pipelines import embed
+from tests.conftest import ROOT
+
+SENTENCES = [
+    "How do I replace the filter cartridge on the pump?",
+    "def load_order(path): reads the order file and validates every line",
+    "Die Pumpe muss vor jeder Wartung vom Netz getrennt werden.",
+    "Error E-2041 means the encoder cable is loose.",
+    "Les abeilles communiquent par la danse.",
+]
+
+PROBE = """
+import json, sys, contextlib, io
+from longtask.jobs.lookup import query_embedder
+from longtask.settings import Pipeline
+from longtask.pipelines import embed
+model = query_embedder(Pipeline(precision="bf16"))
+vectors = model.embed({sentences!r}).tolist()
+worker_engine = embed.load("minilm", "openvino-bf16")  # what an OpenVINO worker loads
+from longtask.cli.app import main
+sys.argv = ["longtask", "search", "filter cartridge", "--json"]
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code in (0, None), e.code
+heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)
+print(json.dumps({{"engine": type(model).__name__, "vectors": vectors, "heavy": heavy, "out": out.getvalue()}}))
+"""
+
+
+def _probe(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
+    env |= {"LONGTASK_HOME": str(home), "LONGTASK_EMBEDDER": "minilm"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(sentences=SENTENCES)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_search_embeds_the_query_without_torch_and_as_sentence_transformers_does(tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    home = tmp_path / "home"
+    embed.openvino_model(home / "models")  # what the first OpenVINO worker leaves behind
+    found = _probe(home)
+    assert found["engine"] == "OpenVinoMiniLM"
+    assert found["heavy"] == []  # neither `search` nor an OpenVINO worker's model imports torch
+    assert json.loads(found["out"]) == []  # the real command ran (an empty store)
+    vectors = np.array(found["vectors"], dtype=np.float32)
+    reference = embed.MiniLM("fp32").embed(SENTENCES)  # sentence-transformers, fp32
+    cosines = np.sum(vectors * reference, axis=1)
+    assert vectors.shape == (len(SENTENCES), embed.DIM)
+    assert float(cosines.min()) >= 0.9999, cosines
+
+
+@pytest.mark.slow
+def test_search_falls_back_to_the_torch_engine_where_no_export_exists(tmp_path: Path, monkeypatch) -> None:
+    from longtask.jobs.lookup import query_embedder
+    from longtask.settings import Pipeline
+
+    monkeypatch.setenv("LONGTASK_HOME", str(tmp_path / "empty"))
+    assert embed.openvino_export() is None
+    assert isinstance(query_embedder(Pipeline(precision="fp32")), embed.MiniLM)
+
+
+class _Zeros:
+    name = "zeros"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.zeros((len(texts), embed.DIM), dtype=np.float32)
+
+
+class _Hangs(_Zeros):
+    def embed(self, texts: list[str]) -> np.ndarray:
+        time.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+def test_an_engine_is_timed_in_a_forked_child_and_one_that_hangs_there_scores_zero() -> None:
+    assert embed.rate_in_child(_Zeros(), 1, embed.sample_texts()) > 0
+    started = time.monotonic()
+    assert embed.rate_in_child(_Hangs(), 1, embed.sample_texts(), timeout=1.0) == 0.0
+    assert time.monotonic() - started < 10
+
+
+def test_the_recorded_engine_is_not_measured_again(tmp_path: Path, monkeypatch) -> None:
+    from longtask.pipelines import precision
+
+    precision.remember(tmp_path, bf16_fast=True, engine="openvino-fp32", rates={"openvino-fp32": 7.0})
+
+    def measured(*_: object, **__: object) -> bool:
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(embed, "bf16_is_fast", measured)
+    assert embed.choose_engine(tmp_path, 1) == ("openvino-fp32", {"openvino-fp32": 7.0})
+
+
+def test_sample_texts_are_fixed_and_chunk_sized() -> None:
+    texts = embed.sample_texts()
+    assert texts == embed.sample_texts() and len(texts) == 48
+    assert min(len(t.split()) for t in texts) >= 15 and max(len(t.split()) for t in texts) < 200
