@@ -263,3 +263,50 @@ def test_postgresql_down_longer_than_the_pool_waits_pauses_the_commit_and_keeps_
     assert len(store.model_loads()) == 1, "the worker process must not be declared lost and replaced"
     assert "paused, trying again" in log, "the outage must have met a commit"
     store.close()
+
+
+@pytest.mark.slow
+def test_after_the_store_was_away_no_worker_is_judged_silent_until_a_lease_has_passed(
+    home: Path, docs: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every heartbeat goes stale while the store is away, through no fault of the
+    workers: the supervisor that found it away waits a lease of it answering again
+    before it gives a silent worker's document back (the store's fencing keeps a late
+    run harmless, but the document should not lose its attempt and its worker)."""
+    import psycopg
+
+    from longtask.jobs.worker import Supervisor
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE longtask")
+    monkeypatch.setenv("LONGTASK_DATABASE_URL", cluster.url(db="longtask"))
+    monkeypatch.setenv("LONGTASK_DATABASE_WAIT", "1")
+    monkeypatch.setenv("LONGTASK_LEASE", "3")
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    s = settings.load()
+    # A worker last heard of a minute ago, holding task 1: silent, as every worker is
+    # after an outage of a minute.
+    past = open_store(s, clock=lambda: time.time() - 60)
+    past.register_worker("quiet-host.1", 1, "quiet-host")
+    assert past.claim(1, "quiet-host.1") is not None
+    past.close()
+    sup = Supervisor(s, 1)
+    reap = next(d for d in sup.duties() if d.name == "reap silent workers")
+
+    def answers() -> bool:  # a duty that went through (as the supervisor's loop runs them)
+        return bool(sup._guard(lambda: sup._heartbeat() or True, name="heartbeat"))
+
+    cluster.halt()
+    assert not answers()  # the store is away: noted
+    cluster.start(first=False)
+
+    wait_for("the store to answer", answers, timeout=60, every=0.2)
+    sup._guard(reap.run, name=reap.name)
+    assert answers(), "the reap must have met the store"
+    assert sup.store.task(1).state == "running", "judged silent right after the store came back"
+    time.sleep(3.5)  # a lease of the store answering
+    sup._guard(reap.run, name=reap.name)
+    task = sup.store.task(1)
+    assert task.state in ("retrying", "queued"), task.state  # given back (and sent again)
+    assert task.error_type == "WorkerLost" and "quiet-host.1 stopped answering" in (task.error_message or "")
+    sup.store.close()

@@ -126,7 +126,7 @@ class Supervisor:
         self.stopping = False
         self.stop_at: float | None = None
         self.forced = False
-        self.outage_at: float | None = None  # when a duty last met a backend outage
+        self.outage_at: float | None = None  # when a duty last found the store away
 
     def _spawn(self, slot: int) -> None:
         self.generation += 1
@@ -169,7 +169,8 @@ class Supervisor:
         try:
             return fn(*args, **kwargs)
         except self.outages as e:
-            self.outage_at = time.monotonic()
+            if isinstance(e, self.store.OUTAGES):
+                self.outage_at = time.monotonic()
             log.warning(
                 "%s: backend unavailable (%s); will try again", name or getattr(fn, "__name__", fn), e
             )
@@ -211,7 +212,7 @@ class Supervisor:
             log.warning("the built-in Redis was down; started it again")
 
     def _may_reap(self) -> bool:
-        """Whether silence means death now. While the store (or Redis) was away, every
+        """Whether silence means death now. While the store was away, every
         worker's heartbeat went stale through no fault of its own, its running
         document included: judge no one until the store has been reachable for a
         whole lease, so that every live supervisor has vouched for its workers again."""
