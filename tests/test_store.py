@@ -409,3 +409,26 @@ def test_wal_is_on(tmp_path: Path) -> None:
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     other.close()
     store.close()
+
+
+def test_each_backend_says_which_of_its_errors_a_commit_waits_out(tmp_path: Path, pg_url: str) -> None:
+    """The store asks its own connector (PostgreSQL's once answered with SQLite's rule,
+    so no PostgreSQL outage ever paused a commit)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from longtask.jobs.store import PostgresConnector
+
+    lite = Store(SqliteConnector(tmp_path / "x.db"))
+    assert lite.pausable(sqlite3.OperationalError("database is locked"))
+    assert lite.pausable(sqlite3.OperationalError("database or disk is full"))
+    assert not lite.pausable(sqlite3.OperationalError("no such table: jobs"))
+    assert not lite.pausable(PoolTimeout("couldn't get a connection after 30.00 sec"))
+    pg = Store(PostgresConnector(pg_url))
+    assert pg.pausable(PoolTimeout("couldn't get a connection after 30.00 sec"))
+    assert pg.pausable(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert not pg.pausable(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not pg.pausable(sqlite3.OperationalError("database is locked"))
+    assert isinstance(PoolTimeout(), pg.OUTAGES) and not isinstance(PoolTimeout(), lite.OUTAGES)
+    lite.close()
+    pg.close()
