@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -82,12 +81,10 @@ def run_times(folder: Path, one_page: Path, rounds: int) -> tuple[dict[str, floa
     first: dict[str, float] = {}
     for rnd in range(rounds):
         for engine in ENGINES:
-            with home(f"engines-{engine}", precision=engine) as h:
-                os.symlink(MODELS, h.path / "models")
+            with home(f"engines-{engine}", precision=engine, models_dir=str(MODELS)) as h:
                 r, _ = longtask_run(h, [folder])
                 spans[engine] = min(spans.get(engine, 1e9), r.span)
-            with home(f"engines-first-{engine}", precision=engine) as h:
-                os.symlink(MODELS, h.path / "models")
+            with home(f"engines-first-{engine}", precision=engine, models_dir=str(MODELS)) as h:
                 r, t0 = longtask_run(h, [one_page])
                 done = h.one("SELECT min(finished_at) AS t FROM tasks WHERE state = 'done'") or {}
                 first[engine] = min(first.get(engine, 1e9), float(done["t"]) - t0)
@@ -97,8 +94,7 @@ def run_times(folder: Path, one_page: Path, rounds: int) -> tuple[dict[str, floa
 
 def auto_pick(folder: Path) -> dict[str, object]:
     """A fresh data directory (the IR shared): what its first worker measures and picks."""
-    with home("engines-auto") as h:
-        os.symlink(MODELS, h.path / "models")
+    with home("engines-auto", models_dir=str(MODELS)) as h:
         r, _ = longtask_run(h, [folder])
         found = json.loads((h.path / "cpu.json").read_text())
         job = h.one("SELECT pipeline FROM jobs ORDER BY id DESC LIMIT 1") or {}

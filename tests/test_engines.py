@@ -45,7 +45,11 @@ print(json.dumps({{"engine": type(model).__name__, "vectors": vectors, "heavy": 
 
 def _probe(home: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
-    env |= {"LONGTASK_HOME": str(home), "LONGTASK_EMBEDDER": "minilm"}
+    env |= {
+        "LONGTASK_HOME": str(home),
+        "LONGTASK_EMBEDDER": "minilm",
+        "LONGTASK_MODELS_DIR": str(home / "models"),
+    }
     done = subprocess.run(
         [sys.executable, "-c", PROBE.format(sentences=SENTENCES)],
         capture_output=True,
@@ -80,7 +84,7 @@ def test_search_falls_back_to_the_torch_engine_where_no_export_exists(tmp_path: 
     from longtask.jobs.lookup import query_embedder
     from longtask.settings import Pipeline
 
-    monkeypatch.setenv("LONGTASK_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("LONGTASK_MODELS_DIR", str(tmp_path / "empty"))
     assert embed.openvino_export() is None
     assert isinstance(query_embedder(Pipeline(precision="fp32")), embed.MiniLM)
 
@@ -114,7 +118,7 @@ def test_the_recorded_engine_is_not_measured_again(tmp_path: Path, monkeypatch) 
         raise AssertionError("measured again")
 
     monkeypatch.setattr(embed, "bf16_is_fast", measured)
-    assert embed.choose_engine(tmp_path, 1) == ("openvino-fp32", {"openvino-fp32": 7.0})
+    assert embed.choose_engine(tmp_path, 1) == ("openvino-fp32", {"openvino-fp32": 7.0}, {})
 
 
 def test_sample_texts_are_fixed_and_chunk_sized() -> None:

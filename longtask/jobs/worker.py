@@ -345,18 +345,22 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     conn = queue.connect(settings)
     store.register_worker(name, os.getpid(), socket.gethostname())
     pipe = settings.pipeline
+    embed_mod.set_threads(1)
+    measured: dict[str, embed_mod.Embedder] = {}
     if pipe.precision == "auto" and pipe.embedder == "minilm":
         if "engine" not in (precision.recorded(settings.home) or {}):
             # Once per data directory: each candidate timed in a forked child, as horses run.
-            embed_mod.choose_engine(settings.home, threads, pipe.embed_batch)
+            _, _, measured = embed_mod.choose_engine(settings.home, threads, pipe.embed_batch)
     pipe = settings.resolved().pipeline
     # Load before forking, single-threaded; each horse raises its own thread count.
-    embed_mod.set_threads(1)
-    model = embed_mod.load(pipe.embedder, pipe.precision, pipe.embed_batch)
-    prepare = getattr(model, "prepare", None)
-    if prepare is not None:  # engines that must not compile in a forked horse (OpenVINO)
-        prepare(threads)
-    process = tasks.Process(name, {pipe.model_key: model}, threads)
+    model = measured.get(pipe.precision) or embed_mod.load(pipe.embedder, pipe.precision, pipe.embed_batch)
+    embedders = {f"{pipe.embedder}/{k}": m for k, m in measured.items()}  # as Pipeline.model_key
+    embedders[pipe.model_key] = model
+    for m in embedders.values():
+        prepare = getattr(m, "prepare", None)
+        if prepare is not None:  # engines that must not compile in a forked horse (OpenVINO)
+            prepare(threads)
+    process = tasks.Process(name, embedders, threads)
     store.count_model_load(name)
     # Read the tokenizer once here too: every forked horse inherits it instead of
     # parsing tokenizer.json per document.

@@ -305,9 +305,12 @@ def _ir_key(openvino_version: str) -> str:
 
 
 def _models_home() -> Path:
-    from longtask.settings import default_home
-
-    return default_home() / "models"
+    """Where the exported model lives: one per machine (it depends only on the package
+    versions in its name), so every data directory and test home shares one export."""
+    if folder := os.environ.get("LONGTASK_MODELS_DIR"):
+        return Path(folder)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "longtask" / "models"
 
 
 def openvino_model(cache: Path) -> Path:
@@ -431,7 +434,7 @@ def rate_in_child(model: Embedder, threads: int, texts: Sequence[str], timeout: 
 def measure_engines(engines: dict[str, Embedder], threads: int, rounds: int = 2) -> dict[str, float]:
     """The best of `rounds` chunks/s of each engine, interleaved (a neighbour's burst hits
     all alike), each in a forked child as a horse runs it."""
-    texts = sample_texts()
+    texts = sample_texts(24)
     rates: dict[str, float] = {}
     for _ in range(rounds):
         for name, model in engines.items():
@@ -439,13 +442,18 @@ def measure_engines(engines: dict[str, Embedder], threads: int, rounds: int = 2)
     return rates
 
 
-def choose_engine(home: Path, threads: int, batch_size: int = 16) -> tuple[str, dict[str, float]]:
+def choose_engine(
+    home: Path, threads: int, batch_size: int = 16
+) -> tuple[str, dict[str, float], dict[str, Embedder]]:
     """Measure this machine's candidates for 'auto' once, record the fastest, return it.
 
     Candidates: OpenVINO fp32, and bf16 where the CPU has bf16 instructions; torch in bf16
     where bf16 matrix products are fast here (`bf16_is_fast`), else fp32. A file lock makes
     workers starting together measure once; the others read the record. Run before
     forking: loading and compiling are single-threaded, inference runs in the children.
+    Returns the engine, the rates, and the candidates it loaded (keyed by precision): the
+    worker keeps them, because the job that started it was submitted before the
+    measurement and may name another candidate, which a forked horse cannot compile.
     """
     import fcntl
 
@@ -456,7 +464,7 @@ def choose_engine(home: Path, threads: int, batch_size: int = 16) -> tuple[str, 
         fcntl.flock(lock, fcntl.LOCK_EX)
         found = precision_mod.recorded(home) or {}
         if found.get("engine") in precision_mod.ENGINES:
-            return str(found["engine"]), dict(found.get("rates", {}))
+            return str(found["engine"]), dict(found.get("rates", {})), {}
         fast = bf16_is_fast()
         candidates: dict[str, Embedder] = {}
         if precision_mod.openvino_installed():
@@ -472,4 +480,4 @@ def choose_engine(home: Path, threads: int, batch_size: int = 16) -> tuple[str, 
         rates = measure_engines(candidates, threads)
         engine = max(rates, key=lambda k: rates[k])
         precision_mod.remember(home, fast, engine=engine, rates={k: round(v, 1) for k, v in rates.items()})
-        return engine, rates
+        return engine, rates, candidates
