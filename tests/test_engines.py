@@ -125,3 +125,10 @@ def test_sample_texts_are_fixed_and_chunk_sized() -> None:
     texts = embed.sample_texts()
     assert texts == embed.sample_texts() and len(texts) == 48
     assert min(len(t.split()) for t in texts) >= 15 and max(len(t.split()) for t in texts) < 200
+
+
+def test_side_by_side_children_are_summed_and_one_that_hangs_zeroes_the_measurement() -> None:
+    alone = embed.rate_in_child(_Zeros(), 1, embed.sample_texts())
+    assert embed.rate_in_child(_Zeros(), 1, embed.sample_texts(), children=2) > 0
+    assert alone > 0
+    assert embed.measure_engines({"zeros": _Zeros()}, 1, rounds=1, children=2)["zeros"] > 0

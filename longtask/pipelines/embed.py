@@ -397,48 +397,66 @@ def sample_texts(n: int = 48) -> list[str]:
     return out
 
 
-def rate_in_child(model: Embedder, threads: int, texts: Sequence[str], timeout: float = 120.0) -> float:
-    """Chunks/s of `model` in a forked child at `threads` threads, as a work horse runs it.
+def rate_in_child(
+    model: Embedder, threads: int, texts: Sequence[str], timeout: float = 120.0, children: int = 1
+) -> float:
+    """Chunks/s of `model` in `children` forked children at once, each at `threads`
+    threads, as the workers' horses run it side by side (summed over the children).
 
-    0.0 if the child fails or hangs (a horse would too). The parent runs no inference."""
+    Side by side matters: an engine whose horses contend (threads pinned to one core,
+    spinning pools) is fast alone and slow in `run`. 0.0 if a child fails or hangs (a
+    horse would too). The parent runs no inference."""
     import select
     import signal
 
     read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through the pipe
-        try:
-            os.close(read)
-            set_threads(threads)
-            model.embed(list(texts[:8]))  # warm-up: the first calls pick kernels
-            start = time.perf_counter()
-            model.embed(list(texts))
-            os.write(write, f"{len(texts) / (time.perf_counter() - start)}".encode())
-        finally:
-            os._exit(0)
+    pids = []
+    for _ in range(max(1, children)):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through the pipe
+            try:
+                os.close(read)
+                set_threads(threads)
+                model.embed(list(texts[:8]))  # warm-up: the first calls pick kernels
+                start = time.perf_counter()
+                model.embed(list(texts))
+                os.write(write, f"{len(texts) / (time.perf_counter() - start)}\n".encode())
+            finally:
+                os._exit(0)
+        pids.append(pid)
     os.close(write)
+    data = b""
+    deadline = time.monotonic() + timeout
     try:
-        ready, _, _ = select.select([read], [], [], timeout)
-        data = os.read(read, 64) if ready else b""
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
+        while data.count(b"\n") < len(pids) and time.monotonic() < deadline:
+            ready, _, _ = select.select([read], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(read, 256) if ready else b""
+            if not chunk:
+                break
+            data += chunk
     finally:
         os.close(read)
-        os.waitpid(pid, 0)
-    try:
-        return float(data.decode())
-    except ValueError:
-        return 0.0
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+    rates = [float(x) for x in data.decode().split()]
+    return sum(rates) if len(rates) == len(pids) else 0.0
 
 
-def measure_engines(engines: dict[str, Embedder], threads: int, rounds: int = 2) -> dict[str, float]:
+def measure_engines(
+    engines: dict[str, Embedder], threads: int, rounds: int = 2, children: int | None = None
+) -> dict[str, float]:
     """The best of `rounds` chunks/s of each engine, interleaved (a neighbour's burst hits
-    all alike), each in a forked child as a horse runs it."""
+    all alike), in as many forked children at once as the cores hold horses."""
+    children = children or max(1, (os.cpu_count() or 1) // max(1, threads))
     texts = sample_texts(24)
     rates: dict[str, float] = {}
     for _ in range(rounds):
         for name, model in engines.items():
-            rates[name] = max(rates.get(name, 0.0), rate_in_child(model, threads, texts))
+            rates[name] = max(rates.get(name, 0.0), rate_in_child(model, threads, texts, children=children))
     return rates
 
 
