@@ -73,13 +73,14 @@ class TorchEncoder(Encoder):
 
 
 class LongtaskOpenVino(Encoder):
-    """longtask's `OpenVinoMiniLM` (precision 'openvino-bf16'), its IR cached under bench/out."""
+    """longtask's `OpenVinoMiniLM` (precision 'openvino-bf16' or 'openvino-fp32'), its IR
+    cached under bench/out."""
 
-    def __init__(self) -> None:
+    def __init__(self, hint: str = "bf16") -> None:
         from longtask.pipelines.embed import OpenVinoMiniLM
 
-        self.name = "openvino bf16"
-        self.model = OpenVinoMiniLM(BATCH, cache=MODELS)
+        self.name = f"openvino {'bf16' if hint == 'bf16' else 'fp32'}"
+        self.model = OpenVinoMiniLM(BATCH, cache=MODELS, hint=hint)
 
     def set_threads(self, n: int) -> None:
         from longtask.pipelines import embed
@@ -278,11 +279,7 @@ CANDIDATES = [
         ("onnxruntime", "onnx"),
         lambda d, c: OrtEncoder("onnx int8 dynamic", onnx_int8_dynamic(onnx_export(d)), d),
     ),
-    Candidate(
-        "openvino fp32",
-        ("openvino",),
-        lambda d, c: OvEncoder("openvino fp32", _ov_model(onnx_export(d)), d, "f32"),
-    ),
+    Candidate("openvino fp32", ("openvino",), lambda d, c: LongtaskOpenVino("f32")),
     Candidate("openvino bf16", ("openvino",), lambda d, c: LongtaskOpenVino()),
     Candidate(
         "openvino int8 static",
