@@ -30,12 +30,12 @@ log = logging.getLogger("longtask.survey")
 
 def page_count(task: Task) -> int | None:
     """The document's page count, or None when it cannot be read as submitted."""
-    from longtask.pipelines.parse import open_pdf
+    from longtask.pipelines.parse import page_count as read_count
 
     shown = files.shown(task.fs_path)
     try:
         files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown)
-        return len(open_pdf(task.fs_path).pages)
+        return read_count(task.fs_path)
     except DocumentError:
         return None
     except Exception as e:  # noqa: BLE001 - a reader's surprise is the run's to report, not the survey's

@@ -87,3 +87,8 @@ class Ocr:
             api.Clear()
         confidence = round(sum(confidences) / len(confidences) / 100, 4) if confidences else None
         return text, confidence
+
+
+# One engine per process: created on first use in the process that reads (the work
+# horse), so nothing of it crosses a fork.
+SHARED = Ocr()

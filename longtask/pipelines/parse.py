@@ -101,7 +101,9 @@ class PageProblems:
             first = next(iter(self.ocr_failed.items()))
             parts.append(f"OCR failed on {len(self.ocr_failed)} page(s) (page {first[0]}: {first[1]})")
         if self.empty:
-            hint = "scanned images need OCR first (--ocr auto)" if self.ocr_off else "OCR found no text either"
+            hint = (
+                "scanned images need OCR first (--ocr auto)" if self.ocr_off else "OCR found no text either"
+            )
             parts.append(f"{len(self.empty)} page(s) have no text layer ({_spans(self.empty)}): {hint}")
         return "; ".join(parts) or None
 
@@ -125,7 +127,9 @@ def _spans(numbers: list[int]) -> str:
 class Pdf:
     """An open document: PDFium where it opened, pypdf always (structure, guard, fallback)."""
 
-    def __init__(self, path: str | bytes, reader: PdfReader, pdfium_doc: pypdfium2.PdfDocument | None) -> None:
+    def __init__(
+        self, path: str | bytes, reader: PdfReader, pdfium_doc: pypdfium2.PdfDocument | None
+    ) -> None:
         self.path = path
         self.reader = reader
         self.pdfium = pdfium_doc

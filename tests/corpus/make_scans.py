@@ -22,7 +22,9 @@ def degrade(image: object, seed: int, skew: float = 0.7, specks: int = 400, qual
     assert isinstance(image, Image.Image)
     rng = random.Random(seed)
     gray = image.convert("L")
-    turned = gray.rotate(rng.uniform(-skew, skew), resample=Image.Resampling.BICUBIC, fillcolor=255, expand=False)
+    turned = gray.rotate(
+        rng.uniform(-skew, skew), resample=Image.Resampling.BICUBIC, fillcolor=255, expand=False
+    )
     draw = ImageDraw.Draw(turned)
     w, h = turned.size
     for _ in range(specks):

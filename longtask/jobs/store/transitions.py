@@ -373,9 +373,11 @@ class Transitions(HistoryStore):
             assert key is not None
             c.executemany(
                 "INSERT INTO chunks (doc_key, seq, page_start, page_end, text, embedding, model, "
-                "text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (doc_key, seq) DO UPDATE SET "
+                "text_hash, ocr, ocr_confidence, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (doc_key, seq) DO UPDATE SET "
                 "page_start = excluded.page_start, page_end = excluded.page_end, text = excluded.text, "
-                "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash",
+                "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash, "
+                "ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence, section = excluded.section",
                 (
                     (
                         key,
@@ -386,6 +388,9 @@ class Transitions(HistoryStore):
                         np.asarray(ch.embedding, dtype=np.float32).tobytes(),
                         model,
                         text_hash(ch.text),
+                        int(ch.ocr),
+                        ch.ocr_confidence,
+                        ch.section,
                     )
                     for ch in chunks
                 ),
