@@ -37,6 +37,8 @@ _SOFT_BREAK = re.compile(r"\x02\s*\n\s*|\x02")
 # (any script), so "Jean-\nPaul", "e-\nmail" in lists, and "1990-\n2000" stay as written
 # except for the line break.
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# A number range broken at a line end keeps its hyphen: "1990-\n2000" -> "1990-2000".
+_RANGE_BREAK = re.compile(r"(?<=\d)-[ \t]*\n[ \t]*(?=\d)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _LINE_ENDS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c]")
@@ -56,6 +58,7 @@ def clean(text: str) -> str:
     text = _LINE_ENDS.sub("\n", text)
     text = _SOFT_BREAK.sub("", text)
     text = _HYPHEN_BREAK.sub(_join_hyphenated, text)
+    text = _RANGE_BREAK.sub("-", text)
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n", text)

@@ -2,14 +2,16 @@
 
 PDFium (pypdfium2) reads text ~14x faster than pypdf on real manuals and keeps
 right-to-left scripts and digits in order, so it reads every page it can. pypdf stays
-for three things:
-- the document's structure check at open: the clear messages and verdicts for files
-  that are not PDFs, truncated, encrypted or with a cyclic page tree (PDFium would open
-  the cyclic tree and fail each page, and says only "Data format error" for the rest);
-- the decompression-bomb guard: PDFium inflates a page's streams with no limit (a 2 GiB
-  content stream aborts the process), so each page's content streams are first inflated
-  by pypdf, which stops at 75 MB;
-- the fallback: a document PDFium cannot open, or a page it cannot load, is read by pypdf.
+as the fallback: a document PDFium cannot open, or whose first page it cannot load, is
+opened by pypdf, which also gives the clear message and verdict for files that are
+truly bad (not a PDF, truncated, encrypted, a cyclic page tree: PDFium says only "Data
+format error"); a later page PDFium cannot load is read by pypdf alone.
+
+PDFium inflates streams with no limit (a 2 GiB content stream aborts the process), so
+before PDFium sees a file, one pass over its bytes finds every stream that could
+inflate past 75 MB (pypdf's own cap) and inflates just those, in bounded memory: nearly
+all streams are too small to qualify, so the pass costs milliseconds. Images are left
+out: text extraction does not decode them, and OCR renders pages only where needed.
 
 Whichever extractor read a page, its text goes through `cleantext.clean`. One unreadable
 page is skipped with a warning rather than failing the whole document.
@@ -17,18 +19,20 @@ page is skipped with a warning rather than failing the whole document.
 PDFium is not thread-safe: pypdfium2 documents that one process must not call it from
 two threads at once. longtask reads one document at a time per process (a worker's
 horse, or the supervisor's survey), so no lock is needed; PDFium starts no threads of
-its own, so forking after it was used is safe (documents are never shared across a fork).
+its own, so a fork after it was used is safe (documents are never shared across one).
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
 import os
+import re
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pypdf import PdfReader
 from pypdf.errors import (
@@ -125,16 +129,23 @@ def _spans(numbers: list[int]) -> str:
 
 
 class Pdf:
-    """An open document: PDFium where it opened, pypdf always (structure, guard, fallback)."""
+    """An open document: read by PDFium where it opened, else by pypdf."""
 
     def __init__(
-        self, path: str | bytes, reader: PdfReader, pdfium_doc: pypdfium2.PdfDocument | None
+        self, path: str | bytes, pdfium_doc: pypdfium2.PdfDocument | None, reader: PdfReader | None = None
     ) -> None:
         self.path = path
-        self.reader = reader
         self.pdfium = pdfium_doc
-        self.page_count = len(pdfium_doc) if pdfium_doc is not None else len(reader.pages)
-        self._guarded: set[int] = set()  # stream objects already inflated once
+        self._reader = reader
+        self.page_count = len(pdfium_doc) if pdfium_doc is not None else len(self.reader.pages)
+
+    @property
+    def reader(self) -> PdfReader:
+        """pypdf's view, opened on first need (a fallback page): its page tree costs
+        as much to read as all of PDFium's text."""
+        if self._reader is None:
+            self._reader = open_pypdf(self.path)
+        return self._reader
 
     @property
     def extractor(self) -> str:
@@ -144,32 +155,6 @@ class Pdf:
         if self.pdfium is not None:
             self.pdfium.close()
             self.pdfium = None
-
-    def guard(self, index: int) -> None:
-        """Inflate the page's content and form streams through pypdf's limits before
-        PDFium reads them: PDFium inflates with no limit."""
-        if index >= len(self.reader.pages):
-            return
-        page = self.reader.pages[index]
-        streams: list[Any] = []
-        contents = page.get("/Contents")
-        if contents is not None:
-            contents = contents.get_object()
-            streams += [c for c in contents] if isinstance(contents, list) else [contents]
-        resources = page.get("/Resources")
-        xobjects = resources.get_object().get("/XObject") if resources is not None else None
-        if xobjects is not None:
-            for ref in xobjects.get_object().values():
-                obj = ref.get_object()
-                if obj.get("/Subtype") == "/Form":
-                    streams.append(ref)
-        for s in streams:
-            ident = getattr(s, "idnum", None)
-            if ident is not None and ident in self._guarded:
-                continue
-            _check_inflated_size(s.get_object())
-            if ident is not None:
-                self._guarded.add(ident)
 
     def text(self, index: int) -> tuple[str, str]:
         """The page's raw text and which extractor read it."""
@@ -219,65 +204,27 @@ class Pdf:
         return out
 
 
-# pypdf's own cap on one inflated stream. Each filter's output is at most so many
-# times its input (deflate ~1032:1), so a stream whose compressed size times those
-# factors is under the cap needs no look at all: nearly every content stream of a real
-# page. Only the rest are inflated, in bounded memory, before PDFium sees them.
-INFLATE_LIMIT = 75_000_000
-_MAX_GROWTH = {
-    "/FlateDecode": 1032.0,
-    "/Fl": 1032.0,
-    "/ASCII85Decode": 0.8,
-    "/A85": 0.8,
-    "/ASCIIHexDecode": 0.5,
-    "/AHx": 0.5,
-    "/RunLengthDecode": 64.0,
-    "/RL": 64.0,
-}
-
-
-def _check_inflated_size(obj: Any) -> None:
-    """Raise LimitReachedError for a stream that inflates past INFLATE_LIMIT, without
-    keeping what it inflated."""
-    raw = getattr(obj, "_data", None)
-    if not isinstance(raw, bytes):
-        return
-    filters = obj.get("/Filter")
-    names = [str(f) for f in filters] if isinstance(filters, list) else [str(filters)] if filters else []
-    bound = float(len(raw))
-    for name in names:
-        bound *= _MAX_GROWTH.get(name, float("inf"))
-    if bound <= INFLATE_LIMIT:
-        return
-    if names not in (["/FlateDecode"], ["/Fl"]):
-        obj.get_data()  # rare chains (LZW, ...): pypdf's own decoders and limits
-        if hasattr(obj, "decoded_self"):
-            obj.decoded_self = None
-        return
-    inflater = zlib.decompressobj()
-    total, data = 0, raw
-    while data:
-        try:
-            total += len(inflater.decompress(data, 1 << 20))
-        except zlib.error:
-            return  # broken: PDFium decides what it can make of it
-        if total > INFLATE_LIMIT:
-            raise LimitReachedError(
-                f"Limit reached while decompressing: a stream inflates past {INFLATE_LIMIT:,} bytes."
-            )
-        data = inflater.unconsumed_tail
-        if inflater.eof:
-            break
-
-
 def open_pdf(path: str | bytes) -> Pdf:
     """Open the document; raise DocumentError with the fix when it cannot be read."""
-    reader = open_pypdf(path)
-    return Pdf(path, reader, _open_pdfium(path))
+    shown = files.shown(path)
+    _check_head(path, shown)
+    _check_streams(path, shown)
+    doc = _open_pdfium(path)
+    if doc is not None:
+        try:
+            if len(doc) == 0:
+                raise ValueError("no pages")
+            doc[0].close()  # a page tree PDFium cannot walk fails here (a cyclic one does)
+        except (ValueError, Exception):  # noqa: BLE001 - pypdf decides, with its message
+            doc.close()
+            doc = None
+    if doc is None:
+        return Pdf(path, None, open_pypdf(path))
+    return Pdf(path, doc)
 
 
 def _open_pdfium(path: str | bytes) -> pypdfium2.PdfDocument | None:
-    """PDFium's view of a document pypdf opened, or None if PDFium cannot open it."""
+    """PDFium's view of the document, or None if PDFium cannot open it."""
     import pypdfium2
 
     try:
@@ -287,6 +234,69 @@ def _open_pdfium(path: str | bytes) -> pypdfium2.PdfDocument | None:
         return pypdfium2.PdfDocument(path, password="")
     except (pypdfium2.PdfiumError, OSError, ValueError):
         return None
+
+
+# pypdf's cap on one inflated stream. Deflate expands at most ~1032:1, so a stream
+# stored in under INFLATE_LIMIT / 1032 bytes cannot pass the cap and needs no look.
+INFLATE_LIMIT = 75_000_000
+_DEFLATE_MAX_RATIO = 1032
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
+_LENGTH = re.compile(rb"/Length\s+(\d+)(\s+\d+\s+R)?")
+
+
+def _check_streams(path: str | bytes, shown: str) -> None:
+    """Raise DocumentError for a stream (not an image) that inflates past INFLATE_LIMIT.
+
+    Streams never sit inside object streams, so each one is `N G obj <<...>> stream`
+    at the top level of the file, found by one regex pass over the mapped bytes.
+    """
+    with files.reading(shown), open(path, "rb") as f:
+        try:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # empty file: the header check has already said so
+            return
+    with data:
+        small = INFLATE_LIMIT // _DEFLATE_MAX_RATIO
+        for m in _STREAM.finditer(data):
+            start = m.end()
+            # the stream's dictionary: back to the nearest "N G obj"
+            lookback = data[max(0, m.start() - 4096) : m.start()]
+            objs = list(_OBJ.finditer(lookback))
+            head = lookback[objs[-1].end() :] if objs else lookback
+            if b"/Image" in head or not (b"/FlateDecode" in head or b"/Fl " in head or b"/Fl]" in head):
+                continue
+            length = _LENGTH.search(head)
+            if length is not None and not length.group(2):
+                size = int(length.group(1))
+            else:
+                end = data.find(b"endstream", start)
+                size = (end if end >= 0 else len(data)) - start
+            if size <= small:
+                continue
+            if _inflates_past(data[start : start + size], INFLATE_LIMIT):
+                raise DocumentError(
+                    shown,
+                    f"exceeds a safety limit (Limit reached while decompressing: a stream inflates "
+                    f"past {INFLATE_LIMIT:,} bytes); possibly a decompression bomb",
+                    "check where the file came from",
+                )
+
+
+def _inflates_past(raw: bytes, limit: int) -> bool:
+    inflater = zlib.decompressobj()
+    total, chunk = 0, raw
+    while chunk:
+        try:
+            total += len(inflater.decompress(chunk, 1 << 20))
+        except zlib.error:
+            return False  # broken: PDFium decides what it can make of it
+        if total > limit:
+            return True
+        if inflater.eof:
+            return False
+        chunk = inflater.unconsumed_tail
+    return False
 
 
 def page_count(path: str | bytes) -> int:
@@ -306,9 +316,7 @@ def page_count(path: str | bytes) -> int:
         doc.close()
 
 
-def open_pypdf(path: str | bytes) -> PdfReader:
-    """Open with pypdf and, for an empty user password, decrypt; raise DocumentError otherwise."""
-    shown = files.shown(path)
+def _check_head(path: str | bytes, shown: str) -> None:
     with files.reading(shown), open(path, "rb") as f:
         head = f.read(1024)
     if not head:
@@ -319,6 +327,12 @@ def open_pypdf(path: str | bytes) -> PdfReader:
             "is not a PDF (no %PDF- header)",
             "convert it to PDF or remove it from the folder",
         )
+
+
+def open_pypdf(path: str | bytes) -> PdfReader:
+    """Open with pypdf and, for an empty user password, decrypt; raise DocumentError otherwise."""
+    shown = files.shown(path)
+    _check_head(path, shown)
     try:
         reader = PdfReader(path if isinstance(path, str) else os.fsdecode(path), strict=False)
         if reader.is_encrypted:
@@ -377,7 +391,6 @@ def read_pages(
     for index in range(start, pdf.page_count):
         number = index + 1
         try:
-            pdf.guard(index)
             raw, _ = pdf.text(index)
             text = clean(raw)
         except LimitReachedError as e:
