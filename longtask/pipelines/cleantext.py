@@ -29,13 +29,15 @@ _LIGATURES = str.maketrans(
         "\ufb06": "st",
         "\u00ad": None,  # soft hyphen: invisible unless a line breaks there
         "\ufeff": None,  # zero-width no-break space / stray BOM
+        # bidi controls (PDFium puts U+202C inside right-to-left words): never searched for
+        **dict.fromkeys(["\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]),
     }
 )
-# A hyphen PDFium generated at a line break (it reports U+0002), then the line break.
-_SOFT_BREAK = re.compile(r"\x02\s*\n\s*|\x02")
-# A word broken at a line end: "exam-\nple" -> "example". Only between lower-case letters
-# (any script), so "Jean-\nPaul", "e-\nmail" in lists, and "1990-\n2000" stay as written
-# except for the line break.
+# A hyphen PDFium generated at a line break (it reports U+0002), or a soft hyphen where
+# the typesetter broke a word (pypdf keeps it), then the line break: the word is whole.
+_SOFT_BREAK = re.compile(r"[\x02\xad][ \t]*\n[ \t]*|\x02")
+# A word broken at a line end: "exam-\nple" -> "example" when a lower-case letter
+# follows (any script); "Jean-\nPaul" keeps its hyphen and loses only the line break.
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 # A number range broken at a line end keeps its hyphen: "1990-\n2000" -> "1990-2000".
 _RANGE_BREAK = re.compile(r"(?<=\d)-[ \t]*\n[ \t]*(?=\d)")
@@ -54,9 +56,9 @@ def clean(text: str) -> str:
     """The page's text as chunks and searches should see it."""
     if not text:
         return ""
-    text = text.translate(_LIGATURES)
     text = _LINE_ENDS.sub("\n", text)
     text = _SOFT_BREAK.sub("", text)
+    text = text.translate(_LIGATURES)
     text = _HYPHEN_BREAK.sub(_join_hyphenated, text)
     text = _RANGE_BREAK.sub("-", text)
     text = _CONTROL.sub(" ", text)
