@@ -472,10 +472,9 @@ print(json.dumps(out))
 
 
 def ocr_part(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.corpus.make_scans import make_scan
-
     from longtask.pipelines.ocr import Ocr
     from longtask.pipelines.parse import open_pdf
+    from tests.corpus.make_scans import make_scan
 
     dest = OUT / "scans"
     dest.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,9 @@ _LIGATURES = str.maketrans(
         "\u00ad": None,  # soft hyphen: invisible unless a line breaks there
         "\ufeff": None,  # zero-width no-break space / stray BOM
         # bidi controls (PDFium puts U+202C inside right-to-left words): never searched for
-        **dict.fromkeys(["\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]),
+        **dict.fromkeys(
+            ["\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+        ),
     }
 )
 # A hyphen PDFium generated at a line break (it reports U+0002), or a soft hyphen where

@@ -62,3 +62,27 @@ def make_scan(dest: Path, pages: list[str], dpi: int = 200, seed: int = 1) -> Pa
         return scan_pdf(source, dest, dpi, seed)
     finally:
         source.unlink()
+
+
+def make_outlined_pdf(dest: Path, sections: list[tuple[str, list[str]]]) -> Path:
+    """A text PDF with bookmarks: each (title, pages) is a top-level section whose
+    first page carries the bookmark. Text in Helvetica, Latin-1."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(dest), pagesize=A4, invariant=1)
+    width, height = A4
+    for n, (title, pages) in enumerate(sections):
+        for i, text in enumerate(pages):
+            if i == 0:
+                canvas.bookmarkPage(f"s{n}")
+                canvas.addOutlineEntry(title, f"s{n}", level=0)
+            t = canvas.beginText(72, height - 72)
+            t.setFont("Helvetica", 11, leading=14)
+            for line in simpleSplit(text, "Helvetica", 11, width - 144):
+                t.textLine(line)
+            canvas.drawText(t)
+            canvas.showPage()
+    canvas.save()
+    return dest
