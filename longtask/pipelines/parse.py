@@ -299,19 +299,45 @@ def _inflates_past(raw: bytes, limit: int) -> bool:
     return False
 
 
+SURVEY_SAMPLE = 12  # pages looked at per document to guess how many need OCR
+
+
 def page_count(path: str | bytes) -> int:
     """The page count as cheaply as it can be had (PDFium reads the page tree's /Count);
     pypdf's checks and messages when PDFium cannot open the file."""
+    return survey_document(path)[0]
+
+
+def survey_document(path: str | bytes) -> tuple[int, int | None]:
+    """The page count, and how many pages will need OCR: pages that draw an image and
+    hold no text object, counted on up to SURVEY_SAMPLE pages spread over the document
+    and scaled up (None when PDFium cannot open it). An OCR page costs ~20x a text page,
+    so the ETA needs this long before the pages are read."""
     import pypdfium2
+    import pypdfium2.raw as pdfium_c
 
     shown = files.shown(path)
     with files.reading(shown):
         try:
             doc = pypdfium2.PdfDocument(path if isinstance(path, str) else open(path, "rb").read())
         except pypdfium2.PdfiumError:
-            return len(open_pypdf(path).pages)
+            return len(open_pypdf(path).pages), None
     try:
-        return len(doc)
+        n = len(doc)
+        picks = sorted({round(i * (n - 1) / max(1, SURVEY_SAMPLE - 1)) for i in range(min(n, SURVEY_SAMPLE))})
+        scanned = 0
+        for index in picks:
+            try:
+                page = doc[index]
+            except pypdfium2.PdfiumError:
+                continue
+            try:
+                kinds = {obj.type for obj in page.get_objects(max_depth=2)}
+            finally:
+                page.close()
+            if pdfium_c.FPDF_PAGEOBJ_TEXT not in kinds and pdfium_c.FPDF_PAGEOBJ_IMAGE in kinds:
+                scanned += 1
+        return n, round(n * scanned / len(picks)) if picks else 0
     finally:
         doc.close()
 

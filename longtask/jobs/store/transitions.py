@@ -330,7 +330,9 @@ class Transitions(HistoryStore):
             self._adopt_document(task, doc)
         return doc
 
-    def record_survey(self, counts: Sequence[tuple[int, int | None]]) -> int:
+    def record_survey(
+        self, counts: Sequence[tuple[int, int | None]], ocr_pages: dict[int, int] | None = None
+    ) -> int:
         """Record page counts the survey read (None: it could not read the file), in one
         transaction; returns how many were recorded.
 
@@ -345,9 +347,14 @@ class Transitions(HistoryStore):
             self._lock_jobs_of([task_id for task_id, _ in counts])
             for task_id, pages in counts:
                 cur = self.conn.execute(
-                    "UPDATE tasks SET pages_total = ?, surveyed = ? WHERE id = ? "
+                    "UPDATE tasks SET pages_total = ?, surveyed = ?, ocr_pages = ? WHERE id = ? "
                     "AND pages_total IS NULL AND surveyed = 0",
-                    (pages, SURVEY_FAILED if pages is None else SURVEYED, task_id),
+                    (
+                        pages,
+                        SURVEY_FAILED if pages is None else SURVEYED,
+                        (ocr_pages or {}).get(task_id),
+                        task_id,
+                    ),
                 )
                 if cur.rowcount == 1 and pages is not None:
                     job_id = self._scalar("SELECT job_id FROM tasks WHERE id = ?", (task_id,))
