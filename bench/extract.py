@@ -224,6 +224,9 @@ def reportlab_samples(dest: Path) -> list[Sample]:
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph, Table
 
+    if not Path(FONTS["sans"]).exists():
+        print("DejaVu Sans missing (Debian fonts-dejavu-core): reportlab samples skipped", file=sys.stderr)
+        return []
     pdfmetrics.registerFont(TTFont("Sans", FONTS["sans"]))
     has_cjk = Path(FONTS["cjk"]).exists()
     if has_cjk:
