@@ -143,3 +143,52 @@ def test_chunks_carry_the_section_they_start_in(tmp_path: Path) -> None:
         for c in b.chunks
     ]
     assert [c.section for c in chunks] == [None]
+
+
+# ---- the fallback: pages and documents PDFium cannot read ----------------------------
+
+
+def _odd_leaf_pdf(path: Path, good_first: bool) -> Path:
+    """A page carrying an empty /Kids array: PDFium will not load it, pypdf reads it."""
+    from tests.corpus.make_hostile import _write_raw_pdf
+
+    odd = b"(only pypdf reads this page)"
+    good = b"(PDFium reads this page)"
+    streams = [b"BT /F1 12 Tf 72 770 Td %s Tj ET" % t for t in ([good, odd] if good_first else [odd])]
+    n = len(streams)
+    kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(n))
+    pages = []
+    for i in range(n):
+        extra = b" /Kids []" if streams[i].endswith(odd + b" Tj ET") else b""
+        pages.append(
+            b"<< /Type /Page%s /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >> "
+            b"/Contents %d 0 R >>" % (extra, 3 + 2 * n, 3 + n + i)
+        )
+    _write_raw_pdf(
+        path,
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, n),
+            *pages,
+            *[(b"<< /Length %d >>" % len(s), [s]) for s in streams],
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ],
+    )
+    return path
+
+
+def test_a_page_pdfium_cannot_load_is_read_by_pypdf(tmp_path: Path) -> None:
+    path = _odd_leaf_pdf(tmp_path / "mixed.pdf", good_first=True)
+    pdf = open_pdf(str(path))
+    assert pdf.extractor == "pdfium"
+    problems = PageProblems()
+    texts = [p.text for p in read_pages(pdf, str(path), 0, problems)]
+    assert texts == ["PDFium reads this page", "only pypdf reads this page"]
+    assert problems.summary() is None
+
+
+def test_a_document_pdfium_cannot_read_is_read_by_pypdf(tmp_path: Path) -> None:
+    path = _odd_leaf_pdf(tmp_path / "odd.pdf", good_first=False)
+    pdf = open_pdf(str(path))
+    assert pdf.extractor == "pypdf" and pdf.page_count == 1
+    assert [p.text for p in read_pages(pdf, str(path))] == ["only pypdf reads this page"]
