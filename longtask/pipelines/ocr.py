@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 DPI = 300  # Tesseract reads best with ~20-30 px capital letters; see bench/extract.py
 LANG = "eng"
+MAX_SIDE = 7000  # pixels: an A4 page at 300 dpi is 2480 x 3508
 
 
 def engine_version() -> str:
@@ -71,16 +72,18 @@ class Ocr:
             raise RuntimeError("cannot render the page for OCR: PDFium could not open the document")
         page = pdf.pdfium[index]
         try:
-            image = page.render(scale=self.dpi / 72, grayscale=True).to_pil()
+            # A poster-sized page at 300 dpi would be a 150 MB image: cap its longer side.
+            scale = min(self.dpi / 72, MAX_SIDE / max(1.0, *page.get_size()))
+            image = page.render(scale=scale, grayscale=True).to_pil()
         finally:
             page.close()
-        return self.read_image(image)
+        return self.read_image(image, round(scale * 72))
 
-    def read_image(self, image: Any) -> tuple[str, float | None]:
+    def read_image(self, image: Any, dpi: int = DPI) -> tuple[str, float | None]:
         api = self._engine()
         try:
             api.SetImage(image)
-            api.SetSourceResolution(self.dpi)
+            api.SetSourceResolution(dpi)
             text = api.GetUTF8Text() or ""
             confidences = [c for c in api.AllWordConfidences() if c >= 0]
         finally:

@@ -243,6 +243,8 @@ _DEFLATE_MAX_RATIO = 1032
 _STREAM = re.compile(rb"(?<!end)stream\r?\n")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _LENGTH = re.compile(rb"/Length\s+(\d+)(\s+\d+\s+R)?")
+_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_FLATE = re.compile(rb"/(?:FlateDecode|Fl)\b")
 
 
 def _check_streams(path: str | bytes, shown: str) -> None:
@@ -264,7 +266,7 @@ def _check_streams(path: str | bytes, shown: str) -> None:
             lookback = data[max(0, m.start() - 4096) : m.start()]
             objs = list(_OBJ.finditer(lookback))
             head = lookback[objs[-1].end() :] if objs else lookback
-            if b"/Image" in head or not (b"/FlateDecode" in head or b"/Fl " in head or b"/Fl]" in head):
+            if _IMAGE.search(head) or not _FLATE.search(head):
                 continue
             length = _LENGTH.search(head)
             if length is not None and not length.group(2):
@@ -319,7 +321,11 @@ def survey_document(path: str | bytes) -> tuple[int, int | None]:
     shown = files.shown(path)
     with files.reading(shown):
         try:
-            doc = pypdfium2.PdfDocument(path if isinstance(path, str) else open(path, "rb").read())
+            if isinstance(path, bytes):
+                with open(path, "rb") as f:
+                    doc = pypdfium2.PdfDocument(f.read())
+            else:
+                doc = pypdfium2.PdfDocument(path)
         except pypdfium2.PdfiumError:
             return len(open_pypdf(path).pages), None
     try:
