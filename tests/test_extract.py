@@ -192,3 +192,23 @@ def test_a_document_pdfium_cannot_read_is_read_by_pypdf(tmp_path: Path) -> None:
     pdf = open_pdf(str(path))
     assert pdf.extractor == "pypdf" and pdf.page_count == 1
     assert [p.text for p in read_pages(pdf, str(path))] == ["only pypdf reads this page"]
+
+
+# ---- the option ------------------------------------------------------------------------
+
+
+def test_ocr_mode_is_recorded_in_the_job_and_its_cache_key(home: Path, docs: Path) -> None:
+    from typer.testing import CliRunner
+
+    from longtask.cli.app import app
+    from longtask.jobs.store import Store
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["submit", str(docs), "--ocr", "never"]).exit_code == 0
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0  # auto by default
+    store = Store(home / "longtask.db")
+    never, auto = store.job(1), store.job(2)
+    assert (never.pipeline.ocr, auto.pipeline.ocr) == ("never", "auto")
+    assert never.fingerprint != auto.fingerprint
+    bad = runner.invoke(app, ["submit", str(docs)], env={"LONGTASK_OCR": "sometimes"})
+    assert bad.exit_code == 2 and "sometimes" in bad.output
