@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
 class Output(StoreBase):
     def chunk_count(self, doc_key: str) -> int:
-        return int(self._scalar("SELECT count(*) FROM chunks WHERE doc_key = ?", (doc_key,)) or 0)
+        return int(self.db.scalar("SELECT count(*) FROM chunks WHERE doc_key = ?", (doc_key,)) or 0)
 
     def chunks(self, doc_key: str) -> list[dict[str, Any]]:
         """One document's chunks in order (seq, page span, text, embedding, model)."""
         import numpy as np
 
-        rows = self._all(
+        rows = self.db.all(
             "SELECT seq, page_start, page_end, text, embedding, model, ocr, ocr_confidence, section FROM chunks "
             "WHERE doc_key = ? ORDER BY seq",
             (doc_key,),
@@ -30,7 +30,7 @@ class Output(StoreBase):
         ]
 
     def total_chunks(self) -> int:
-        return int(self._scalar("SELECT count(*) FROM chunks") or 0)
+        return int(self.db.scalar("SELECT count(*) FROM chunks") or 0)
 
     def embeddings(self, hashes: Sequence[str], model: str) -> dict[str, np.ndarray]:
         """Stored vectors of these chunk texts by this model (for reuse, not recompute)."""
@@ -39,7 +39,7 @@ class Output(StoreBase):
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             part = list(hashes[i : i + 500])
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 f"SELECT text_hash, embedding FROM chunks WHERE model = ? AND text_hash IN "
                 f"({','.join('?' * len(part))})",
                 (model, *part),
@@ -70,7 +70,7 @@ class Output(StoreBase):
             params = (job_id,)
         last = 0
         while True:
-            rows = self._all(sql, (*params, last, batch))
+            rows = self.db.all(sql, (*params, last, batch))
             if not rows:
                 return
             for r in rows:
