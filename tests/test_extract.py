@@ -201,12 +201,12 @@ def test_ocr_mode_is_recorded_in_the_job_and_its_cache_key(home: Path, docs: Pat
     from typer.testing import CliRunner
 
     from longtask.cli.app import app
-    from longtask.jobs.store import Store
+    from longtask.jobs.store import SqliteConnector, Store
 
     runner = CliRunner()
     assert runner.invoke(app, ["submit", str(docs), "--ocr", "never"]).exit_code == 0
     assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0  # auto by default
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     never, auto = store.job(1), store.job(2)
     assert (never.pipeline.ocr, auto.pipeline.ocr) == ("never", "auto")
     assert never.fingerprint != auto.fingerprint

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from tests.conftest import SAMPLE_DOCS
 from tests.corpus.make_scans import make_outlined_pdf, make_scan
 from tests.test_e2e import _longtask
@@ -51,7 +51,7 @@ def mixed_run(tmp_path_factory: pytest.TempPathFactory):
 def test_the_job_succeeds_and_the_scan_is_read_by_ocr(mixed_run) -> None:
     home, result = mixed_run
     assert result.returncode == 0, result.stderr[-3000:]
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     assert store.job(1).pipeline.ocr == "auto"
     by_name = {Path(t.path).name: t for t in store.tasks_in(1, ("done",))}
     scan = by_name["logbook-scan.pdf"]
