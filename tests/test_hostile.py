@@ -162,7 +162,7 @@ def test_every_good_document_finishes_and_the_job_fails_only_for_the_bad(run: Ho
 
 
 def _env_of(run: HostileRun) -> dict[str, str]:
-    home = run.store.path.parent
+    home = run.store.db.path.parent
     return {"LONGTASK_HOME": str(home)}
 
 
