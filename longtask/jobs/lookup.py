@@ -18,8 +18,8 @@ def query_embedder(pipe: Pipeline) -> Embedder:
     For the packaged model, whatever engine made the chunks, the query goes through
     OpenVINO in fp32 from the IR a worker exported (`embed.openvino_export`): cosine
     >= 0.9999 to sentence-transformers fp32 (tests/test_engines.py), and no torch import
-    (~4 s of `longtask search`). Where no export exists yet (no worker ran OpenVINO on this
-    data directory), or OpenVINO is missing, the engine itself loads (torch)."""
+    (~4 s of `longtask search`). Where no export exists yet (no worker on this machine has run
+    OpenVINO), or OpenVINO is missing, the engine itself loads (torch)."""
     from longtask.pipelines import embed as embed_mod
 
     if pipe.embedder == "minilm" and embed_mod.openvino_export() is not None:
