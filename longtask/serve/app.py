@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from longtask import __version__
 from longtask.serve import problems
 from longtask.serve.context import Config, Context
+from longtask.serve.guard import Guard
 from longtask.serve.routes import events, jobs, session, site
 from longtask.serve.service import Service
 
@@ -31,6 +32,7 @@ def create_app(service: Service, config: Config) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
+    app.add_middleware(Guard, ctx=ctx)
     app.add_middleware(SecurityHeaders)
     for module in (jobs, events, session, site):
         app.include_router(module.router)

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from longtask.serve.auth import Auth
+from longtask.serve.auth import SESSION_MAX_AGE, Auth
 from longtask.serve.service import Service
 from longtask.serve.sse import Feeds
 
@@ -28,6 +28,10 @@ class Config:
     keepalive: float = 15.0
     poll: float = 0.25
     uploads_dir: Path | None = None
+    token_file: Path | None = None  # re-read when it changes (auth.py)
+    session_max_age: float = SESSION_MAX_AGE
+    allowed_hosts: frozenset[str] = frozenset()  # empty: any Host (not bound to loopback)
+    max_streams: int = 64  # open SSE streams per client address
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -42,13 +46,14 @@ class Context:
     # Cancels still inside their grace period, by job: a resume waits for its job's one,
     # or the cancel's last step would stop the documents the resume just sent.
     canceling: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    streams: dict[str, int] = field(default_factory=dict)  # open SSE streams by client address
 
     @classmethod
     def build(cls, service: Service, config: Config) -> Context:
         return cls(
             service=service,
             config=config,
-            auth=Auth(config.token),
+            auth=Auth(config.token, config.token_file, config.session_max_age),
             feeds=Feeds(service, poll=config.poll),
             roots=tuple(Path(os.path.realpath(r)) for r in config.roots),
             upload_root=config.uploads_dir or service.settings.home / "uploads",
@@ -64,7 +69,7 @@ def context(request: Request) -> Context:
 
 
 def signed_in(request: Request) -> str:
-    return context(request).auth.check(request)
+    return context(request).auth.check(request, request.method)
 
 
 def links(jid: int) -> dict[str, str]:

@@ -23,14 +23,23 @@ Ctx = Annotated[Context, Depends(context)]
 def under_roots(path: str, roots: tuple[Path, ...]) -> str:
     """The path, resolved, if it lies under a root; 403 naming the roots otherwise.
 
-    Checked on the plain absolute path first, so a path outside every root is refused
-    without being looked at, then again after resolving symlinks and `..`.
+    Relative paths are refused. Checked on the plain absolute path first, so a path
+    outside every root is refused without being looked at, then again after resolving
+    symlinks and `..`. Files found under a folder are checked by discovery, and again
+    by the worker when it opens them (the job records the roots).
     """
     if "\0" in path:
         raise Problem(400, "a path holds a NUL character")
     named = ", ".join(str(r) for r in roots)
     if not roots:
         raise Problem(403, "this server takes no paths: start it with `--root DIR`, or upload the files")
+    if not os.path.isabs(path):
+        # It would resolve against the server's working directory, which a client cannot know.
+        raise Problem(
+            400,
+            f"{path!r} is a relative path: send an absolute path under a served root ({named})",
+            roots=[str(r) for r in roots],
+        )
 
     def inside(p: str) -> bool:
         return any(p == str(r) or p.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots)
@@ -40,6 +49,12 @@ def under_roots(path: str, roots: tuple[Path, ...]) -> str:
     if not inside(lexical) or not inside(real):
         raise Problem(403, f"{path!r} is outside the served roots ({named})", roots=[str(r) for r in roots])
     return real
+
+
+def check_fields(fields: dict[str, str]) -> None:
+    priority = fields.get("priority", "default")
+    if priority not in ("high", "default", "low"):
+        raise Problem(422, f"priority {priority!r}: use high, default or low")
 
 
 SUBMIT_DOC: dict[str, Any] = {
@@ -73,19 +88,15 @@ async def submit(request: Request, ctx: Ctx) -> JSONResponse:
     service = ctx.service
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        got = await uploads.receive(request, ctx.upload_root, ctx.config.max_upload)
+        got = await uploads.receive(request, ctx.upload_root, ctx.config.max_upload, check_fields)
         priority = got.fields.get("priority", "default")
-        if priority not in ("high", "default", "low"):
-            raise Problem(422, f"priority {priority!r}: use high, default or low")
         paths = [str(p) for _, p in got.files]
-        result = await service.call(service.submit, paths, priority)
+        result = await service.call(service.submit, paths, priority, None, None, (str(ctx.upload_root),))
         uploaded = [{"name": n, "path": str(p), "bytes": p.stat().st_size} for n, p in got.files]
         return accepted(result, uploaded)
     if ctype != "application/json":
         raise Problem(415, 'send application/json ({"paths": [...]}) or multipart/form-data (files)')
-    raw = await request.body()
-    if len(raw) > 4 * 1024 * 1024:
-        raise Problem(413, "JSON body over 4 MiB")
+    raw = await request.body()  # capped as it is read (guard.py), so never over JSON_CAP
     try:
         body = SubmitPaths.model_validate_json(raw)
     except ValueError as e:
@@ -98,7 +109,12 @@ async def submit(request: Request, ctx: Ctx) -> JSONResponse:
         raise Problem(422, f"{where}: {msg}" if where else str(msg)) from None
     resolved = [under_roots(p, ctx.roots) for p in body.paths]
     result = await service.call(
-        service.submit, resolved, body.priority.value, body.retries, body.soft_timeout
+        service.submit,
+        resolved,
+        body.priority.value,
+        body.retries,
+        body.soft_timeout,
+        tuple(str(r) for r in ctx.roots),
     )
     return accepted(result)
 
