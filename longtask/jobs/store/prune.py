@@ -44,5 +44,5 @@ class Prune(StoreBase):
     def paths_in_use(self, prefix: str) -> set[str]:
         """The task paths under `prefix` (a folder): what `prune` must keep of uploads/."""
         like = prefix.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
-        rows = self._all("SELECT DISTINCT path FROM tasks WHERE path LIKE ? ESCAPE '\\'", (like,))
+        rows = self.db.all("SELECT DISTINCT path FROM tasks WHERE path LIKE ? ESCAPE '\\'", (like,))
         return {r["path"] for r in rows}
