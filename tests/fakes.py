@@ -64,11 +64,17 @@ class SlowMiniLM:
     is the real model's."""
 
     def __init__(self, precision: str, batch_size: int, delay: float) -> None:
-        from longtask.pipelines.embed import MiniLM
+        from longtask.pipelines import embed
 
-        self.model = MiniLM(precision, batch_size)
+        self.model = embed.load("minilm", precision, batch_size)  # torch or OpenVINO, as the job says
         self.name = self.model.name
         self.delay = delay
+
+    def prepare(self, threads: int) -> None:
+        """As the wrapped engine's: OpenVINO compiles before the worker forks."""
+        prepare = getattr(self.model, "prepare", None)
+        if prepare is not None:
+            prepare(threads)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         time.sleep(self.delay)
