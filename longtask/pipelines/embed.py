@@ -200,8 +200,11 @@ class OpenVinoMiniLM:
       horses use before forking (`prepare`), and a forked process never compiles: it
       uses the nearest compiled request instead.
     - CPU pinning is off. OpenVINO pins a latency stream's threads to cores it picks at
-      compile time; every horse inherits the same plan, so two workers' horses can end up
-      on one core while the other idles.
+      compile time (ENABLE_CPU_PINNING is on by default); every horse inherits the same
+      plan, so two workers' horses share one core while the other idles. This was what made
+      `run` slower with OpenVINO than with torch: with pinning on, `longtask run` over 4 x 40
+      pages (2 workers x 1 thread) took 14.1 s of job time against 11.4 s with it off, for
+      the same CPU seconds (17 s).
     - The tokenizer runs single-threaded (TOKENIZERS_PARALLELISM=false, as
       sentence-transformers sets it): its thread pool would compete with inference.
     """
