@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 from contextlib import nullcontext
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -17,12 +16,12 @@ import typer
 from longtask import __version__
 from longtask.cli import ops, serve
 from longtask.cli.context import Context, context
+from longtask.cli.options import JobArg, JsonOpt, NotifyOpt, Priority, PriorityOpt
 from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
 if TYPE_CHECKING:
     from longtask.jobs.control import Submitted
-    from longtask.settings import Settings
 
 app = typer.Typer(
     help="Resumable batch jobs: turn folders of PDFs into searchable, embedded text chunks.",
@@ -37,21 +36,6 @@ server_app = typer.Typer(
 app.add_typer(server_app, name="server")
 
 
-class Priority(str, Enum):
-    high = "high"
-    default = "default"
-    low = "low"
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-NotifyOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        help="Shell command run when the job ends; gets LONGTASK_JOB, LONGTASK_STATE, "
-        "LONGTASK_EXIT_CODE and the summary on stdin."
-    ),
-]
-JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
 
 
 def _version(value: bool) -> None:
@@ -82,34 +66,12 @@ def _read_paths(paths: list[str]) -> list[str | bytes]:
     return result
 
 
-def _policy_overrides(
-    s: "Settings", retries: int | None, backoff: float | None, soft: float | None, hard: float | None
-) -> "Settings":
-    from longtask import settings as settings_mod
-
-    changes = {
-        k: v
-        for k, v in (
-            ("retries", retries),
-            ("backoff", backoff),
-            ("soft_timeout", soft),
-            ("hard_timeout", hard),
-        )
-        if v is not None
-    }
-    if soft is not None and hard is None:
-        changes["hard_timeout"] = max(s.policy.hard_timeout, soft + 600)
-    s = s.with_policy(**changes)
-    settings_mod.validate(s)
-    return s
-
-
 @app.command()
 def submit(
     paths: Annotated[
         list[str], typer.Argument(help="PDF files or folders (recursive); '-' reads paths from stdin.")
     ],
-    priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
+    priority: PriorityOpt = Priority.default,
     retries: Annotated[
         Optional[int], typer.Option(help="Retries for transient failures [default: 3].")
     ] = None,
@@ -138,7 +100,7 @@ def submit(
         from longtask.jobs import control, runner
 
         base = context()
-        ctx = Context(_policy_overrides(base.settings, retries, backoff, soft_timeout, hard_timeout))
+        ctx = Context(base.settings.with_job_policy(retries, backoff, soft_timeout, hard_timeout))
         read = _read_paths(paths)
         with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
             result = control.submit(ctx.settings, ctx.store, read, priority.value)
@@ -342,12 +304,12 @@ def dead(
             if len(args) != 2:
                 raise LongtaskError("usage: longtask dead show TASK (a task id from `longtask dead`)")
             try:
-                task = store.task(int(args[1]))
+                task_id = int(args[1])
             except ValueError:
                 raise LongtaskError(
                     f"{args[1]!r} is not a task id: use a number from `longtask dead`"
                 ) from None
-            record = task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
+            record = store.task_record(task_id)
             if json_:
                 emit_json(record)
                 return
@@ -408,7 +370,7 @@ def run(
         Optional[int],
         typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4]."),
     ] = None,
-    priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
+    priority: PriorityOpt = Priority.default,
     timeout: Annotated[
         Optional[float],
         typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124)."),

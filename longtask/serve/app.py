@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
-from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Str
 from pydantic import BaseModel, ConfigDict, Field
 
 from longtask import __version__
+from longtask.jobs.states import Priority
 from longtask.serve import problems, uploads
 from longtask.serve.auth import COOKIE, Auth
 from longtask.serve.problems import Problem
@@ -39,12 +39,6 @@ class Config:
     poll: float = 0.25
     uploads_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Priority(str, Enum):
-    high = "high"
-    default = "default"
-    low = "low"
 
 
 class SubmitPaths(BaseModel):

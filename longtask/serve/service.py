@@ -85,9 +85,7 @@ class Service:
 
     def task_record(self, task_id: int) -> dict[str, Any]:
         """As `longtask dead show TASK --json`: the task, its traceback and its history."""
-        store = self.store()
-        task = store.task(task_id)
-        return task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
+        return self.store().task_record(task_id)
 
     def tasks_of(self, job_id: int, limit: int = -1) -> list[Task]:
         """A job's tasks, most recently changed first."""
@@ -98,18 +96,6 @@ class Service:
 
     # ---- writes ---------------------------------------------------------------------
 
-    def _with_policy(self, retries: int | None, soft_timeout: float | None) -> Settings:
-        s = self.settings
-        changes: dict[str, Any] = {}
-        if retries is not None:
-            changes["retries"] = retries
-        if soft_timeout is not None:
-            changes["soft_timeout"] = soft_timeout
-            changes["hard_timeout"] = max(s.policy.hard_timeout, soft_timeout + 600)
-        s = s.with_policy(**changes)
-        settings_mod.validate(s)
-        return s
-
     def submit(
         self,
         paths: Sequence[str],
@@ -117,7 +103,7 @@ class Service:
         retries: int | None = None,
         soft_timeout: float | None = None,
     ) -> dict[str, Any]:
-        s = self._with_policy(retries, soft_timeout)
+        s = self.settings.with_job_policy(retries=retries, soft_timeout=soft_timeout)
         result = control.submit(s, self.store(), list(paths), priority)
         if not result.queued:
             raise BackendUnavailable(

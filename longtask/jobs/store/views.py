@@ -90,6 +90,12 @@ class Views(HistoryStore):
             for r in rows
         ]
 
+    def task_record(self, task_id: int) -> dict[str, Any]:
+        """One task in full, as `dead show TASK --json` and `GET /api/tasks/{id}` give it:
+        its row, its traceback and its event history."""
+        task = self.task(task_id)
+        return task.as_dict() | {"traceback": task.error_traceback, "events": self.events(task.id)}
+
     def live_workers(self, lease: float) -> int:
         """Workers heard from within the lease."""
         return int(
