@@ -78,8 +78,16 @@ def make_job(store: Any, n: int) -> int:
         c.execute(
             "UPDATE jobs SET state = 'running', started_at = ?, n_pending = 0, n_queued = ?, "
             "n_running = ?, n_done = ?, docs_opened = ?, pages_total = ?, pages_done = ? WHERE id = ?",
-            (now - 60, n - done - running, running, done, done + running, 10 * (done + running),
-             10 * done + 4 * running, job),
+            (
+                now - 60,
+                n - done - running,
+                running,
+                done,
+                done + running,
+                10 * (done + running),
+                10 * done + 4 * running,
+                job,
+            ),
         )
     return job
 
@@ -158,14 +166,8 @@ class OldService:
         return self.s.events(task_id)
 
     def snapshot(self, job_id: int) -> dict[str, Any]:
-        try:
-            from longtask.jobs.progress import Progress  # after
-        except ImportError:  # before
-            from longtask.jobs.estimate import average_rate, estimate
+        from longtask.jobs.progress import Progress
 
-            snap: dict[str, Any] = self.s.snapshot(job_id, self.settings.stall_after, self.settings.lease)
-            snap["estimate"] = estimate(snap, average_rate(snap["job"]))
-            return snap
         return Progress(self.s, self.settings).read(job_id).as_dict()
 
 
@@ -214,11 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         last = [0]
 
         def new_poll() -> Any:
-            rows = tail(store, job, last[0])
-            if rows:
-                last[0] = rows[-1].id
+            got = tail(store, job, last[0])
+            while got.full:  # the first poll reads the whole history
+                got = tail(store, job, got.last)
+            last[0] = got.last
+            store.job(job)
             reader.read(job)
-            return rows
+            return got.frames
 
         after, found_after = time_polls(new_poll, store, job, args.polls)
         print(f"after:  one poll {after * 1000:.1f} ms (events-log tail; {found_after} events)")

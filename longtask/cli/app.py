@@ -36,8 +36,6 @@ server_app = typer.Typer(
 app.add_typer(server_app, name="server")
 
 
-
-
 def _version(value: bool) -> None:
     if value:
         out.print(f"longtask {__version__}")
@@ -187,7 +185,7 @@ def status(
     """
     with reported_errors():
         from longtask.cli import render
-        from longtask.jobs.estimate import average_rate, estimate
+        from longtask.jobs.progress import Progress
 
         ctx = context()
         s, store = ctx.settings, ctx.store
@@ -200,13 +198,11 @@ def status(
             else:
                 note("no jobs yet: `longtask submit PATH` starts one")
             return
-        snap = store.snapshot(store.resolve_job(job), s.stall_after, s.lease)
-        rate = average_rate(snap["job"])
-        snap["estimate"] = estimate(snap, rate)
+        snap = Progress(store, s).read(store.resolve_job(job))
         if json_:
-            emit_json(snap)
+            emit_json(snap.as_dict())
         else:
-            out.print(render.live_view(snap, rate))
+            out.print(render.live_view(snap.as_dict(), snap.rate))
 
 
 @app.command()
@@ -437,11 +433,11 @@ def _notify(command: str | None, ctx: Context, job_id: int, code: int) -> None:
         return
     from longtask.cli import render
     from longtask.jobs import runner
+    from longtask.jobs.progress import Progress
 
-    job = ctx.store.job(job_id)
-    snap = ctx.store.snapshot(job_id, ctx.settings.stall_after, ctx.settings.lease)
-    env = {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": job.state, "LONGTASK_EXIT_CODE": str(code)}
-    warning = runner.notify(command, env, render.summary(snap) + "\n")
+    snap = Progress(ctx.store, ctx.settings).read(job_id)
+    env = {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": snap.job.state, "LONGTASK_EXIT_CODE": str(code)}
+    warning = runner.notify(command, env, render.summary(snap.as_dict()) + "\n")
     if warning:
         note(warning)
 

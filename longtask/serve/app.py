@@ -290,19 +290,11 @@ def create_app(service: Service, config: Config) -> FastAPI:
         request: Request, ref: JobRef, start: Annotated[str, Query(pattern="^(start|now)$")] = "start"
     ) -> Response:
         jid = await job_id(ref)
-        feed = feeds.get(jid)
-        await feed.ready()
-        if feed.end is not None:
-            # An ended job may have been resumed since the last poll (a client that just
-            # resumed it opens a new stream at once): never hand it a stale `end`.
-            await feed.refresh()
-        pos, sample, saw_end = feed.position(request.headers.get("last-event-id"))
-        if not request.headers.get("last-event-id") and start == "now":
-            pos = len(feed.log)
-        if saw_end and feed.end is not None and pos >= len(feed.log):
+        stream = await feeds.open(jid, request.headers.get("last-event-id"), start == "now", config.keepalive)
+        if stream is None:
             return Response(status_code=204)  # tells EventSource to stop reconnecting
         return StreamingResponse(
-            feed.stream(pos, sample, config.keepalive),
+            stream,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

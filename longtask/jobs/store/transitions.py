@@ -409,6 +409,9 @@ class Transitions(HistoryStore):
             self._add_totals(
                 task.job_id, pages_done=pages_done - task.pages_done, chunks=n_chunks - task.chunks
             )
+            if warning and warning != task.warning:
+                # A row of the events log, so that the SSE feed tails it like the rest.
+                self._event(task.job_id, task.id, "warning", {"warning": warning})
         claim.task.pages_done = pages_done
         claim.task.chunks = n_chunks
 

@@ -1,0 +1,111 @@
+"""The SSE feed tails the events log: event ids are its row ids, so a reconnect resumes
+across a `serve` restart and on a second server, with no replay and no gap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from longtask.jobs.store import Store
+from longtask.serve.sse import log_frame, parse_id, tail
+from longtask.settings import Pipeline, Policy
+from tests.conftest import RedisServer, make_text_pdf
+from tests.fakes import SLOW
+from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
+from tests.test_store import claim
+
+FINGERPRINT = Pipeline().fingerprint()
+
+
+def logged(events: list[Event]) -> list[tuple[str, str, str]]:
+    return [
+        (e.id, e.event, json.dumps(e.data, sort_keys=True)) for e in events if e.event in ("document", "warning")
+    ]
+
+
+def test_ids_name_a_position_in_the_log() -> None:
+    assert parse_id(None) == (0, False) and parse_id("") == (0, False)
+    assert parse_id("41") == (41, False) and parse_id("41.p7") == (41, False)
+    assert parse_id("41.end") == (41, True)
+    assert parse_id("ab12.3") == (0, False)  # an older server's id: from the start
+
+
+def test_the_tail_reads_what_followed_and_names_each_state_change(tmp_path: Path) -> None:
+    from longtask.jobs.store import FileEntry
+
+    store = Store(tmp_path / "x.db")
+    files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(2)]
+    job = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    first = min(t.id for t in store.tasks_in(job, ("pending",)))
+    c = claim(store, first)
+    store.open_document(c, "sha", "key", FINGERPRINT, 4)
+    store.commit_batch(c, 4, [], "m", warning="page 2 has no text")
+    store.finish(c)
+    got = tail(store, job, 0)
+    kinds = [json.loads(f.split(b"data: ")[1])["state"] for _, f in got.frames if b"event: document" in f]
+    assert kinds == ["queued", "running", "done"]
+    done = json.loads(got.frames[-1][1].split(b"data: ")[1])
+    assert (done["previous"], done["pages_done"], done["name"]) == ("running", 4, "0.pdf")
+    assert any(b"event: warning" in f and b"page 2 has no text" in f for _, f in got.frames)
+    ids = [i for i, _ in got.frames]
+    assert ids == sorted(ids) and all(f.startswith(f"id: {i}\n".encode()) for i, f in got.frames)
+    assert got.last == store.last_event(job) and not got.full
+    # From the middle: only what followed, nothing again.
+    later = tail(store, job, ids[1])
+    assert [i for i, _ in later.frames] == ids[2:]
+    assert tail(store, job, got.last).frames == []
+    # One query answers at most `limit` rows; `full` says there may be more.
+    assert tail(store, job, 0, limit=2).full and len(tail(store, job, 0, limit=2).frames) <= 2
+    store.close()
+    assert log_frame({"kind": "submitted", "task_id": None, "path": None}) is None
+
+
+@pytest.fixture
+def home(tmp_path: Path, redis_server: RedisServer) -> Iterator[dict[str, str]]:
+    redis_server.client().flushall()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(6):
+        make_text_pdf(docs / f"doc{i}.pdf", [f"Doc {i} page {p}. " + "schist " * 30 for p in range(3)])
+    yield serve_env(tmp_path / "home", redis_server.url, LONGTASK_EMBEDDER=SLOW, LONGTASK_PAGE_BATCH="1") | {
+        "FAKE_EMBED_DELAY": "0.3"
+    }
+
+
+@pytest.mark.slow
+def test_a_reconnect_after_a_serve_restart_resumes_without_replay_or_gap(home: dict[str, str]) -> None:
+    docs = Path(home["LONGTASK_HOME"]).parent / "docs"
+    first_server = start_serve(home, "--root", str(docs))
+    workers = None
+    try:
+        with first_server.client() as c:
+            jid = c.post("/api/jobs", json={"paths": [str(docs)]}).json()["id"]
+        workers = start_workers(home, 1)
+        status, before = read_events(first_server, jid, stop_after=8, timeout=60, kinds=("document",))
+        assert status == 200 and len(before) == 8
+        first_server.stop()  # mid-job: the worker goes on
+        second: Served = start_serve(home, "--root", str(docs))
+        try:
+            status, after = read_events(second, jid, last_event_id=before[-1].id, timeout=120)
+            assert status == 200 and after[-1].event == "end"
+            # A reader from the start, after the end: the whole log, for reference.
+            _, whole = read_events(second, jid, timeout=60)
+            # And a reader of the ended job resuming at `end` is told to stop.
+            assert read_events(second, jid, last_event_id=after[-1].id)[0] == 204
+        finally:
+            second.stop()
+    finally:
+        if workers is not None:
+            stop_workers(workers)
+        first_server.stop()
+    resumed = before + after
+    assert logged(resumed) == logged(whole)  # nothing replayed, nothing missed
+    docs_seen = [e.data for e in whole if e.event == "document"]
+    assert {d["state"] for d in docs_seen} >= {"queued", "running", "done"}
+    assert len({d["task"] for d in docs_seen if d["state"] == "done"}) == 6
+    ids = [int(e.id) for e in whole if e.event == "document"]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert whole[-1].data["state"] == "succeeded"
