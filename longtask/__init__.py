@@ -1,3 +1,3 @@
 """longtask: resumable batch jobs that turn folders of PDFs into embedded text chunks."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
