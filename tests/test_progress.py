@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, live_rate
-from longtask.jobs.store import FileEntry, Store
+from longtask.jobs.store import FileEntry, PostgresStore, Store
 from longtask.settings import Pipeline, Policy, Settings
 from tests.conftest import RedisServer, make_text_pdf
 from tests.fakes import SLOW
@@ -36,18 +36,26 @@ def test_the_live_rate_spans_the_last_window_of_commits() -> None:
     assert live_rate(slow) == pytest.approx(16 / 120)
 
 
+Timed = tuple[Store, list[float], Callable[[], Store]]
+
+
 @pytest.fixture
-def timed(tmp_path: Path) -> Iterator[tuple[Store, list[float]]]:
+def timed(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Timed]:
+    """A store on either backend whose clock the test moves, and a way to open another."""
     now = [1000.0]
-    store = Store(tmp_path / "x.db", clock=lambda: now[0])
-    yield store, now
+
+    def opened() -> Store:
+        if backend == "postgres":
+            return PostgresStore(str(request.getfixturevalue("pg_url")), clock=lambda: now[0])
+        return Store(tmp_path / "x.db", clock=lambda: now[0])
+
+    store = opened()
+    yield store, now, opened
     store.close()
 
 
-def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(
-    timed: tuple[Store, list[float]], tmp_path: Path
-) -> None:
-    store, now = timed
+def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(timed: Timed) -> None:
+    store, now, opened = timed
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(3)]
     job_id = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
     first, second, _ = sorted(t.id for t in store.tasks_in(job_id, ("pending",)))
@@ -74,15 +82,15 @@ def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(
 
     # Another reader, another connection, a later clock: the same figures.
     now[0] = 1009.0
-    other = Store(tmp_path / "x.db", clock=lambda: now[0])
+    other = opened()
     again = Progress(other).read(job_id)
     other.close()
     assert (again.rate, again.estimate) == (snap.rate, snap.estimate)
     assert again.as_dict()["estimate"] == snap.as_dict()["estimate"]
 
 
-def test_a_finished_job_reports_its_average_rate(timed: tuple[Store, list[float]]) -> None:
-    store, now = timed
+def test_a_finished_job_reports_its_average_rate(timed: Timed) -> None:
+    store, now, _ = timed
     job_id = store.create_job(
         ["/docs"], [FileEntry("/docs/a.pdf", None, 100, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
     )

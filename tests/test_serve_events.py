@@ -15,6 +15,7 @@ from longtask.settings import Pipeline, Policy
 from tests.conftest import RedisServer, make_text_pdf
 from tests.fakes import SLOW
 from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
+from tests.store_procs import open_spec
 from tests.test_store import claim
 
 FINGERPRINT = Pipeline().fingerprint()
@@ -33,10 +34,17 @@ def test_ids_name_a_position_in_the_log() -> None:
     assert parse_id("ab12.3") == (0, False)  # an older server's id: from the start
 
 
-def test_the_tail_reads_what_followed_and_names_each_state_change(tmp_path: Path) -> None:
+@pytest.fixture
+def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    spec = str(request.getfixturevalue("pg_url")) if backend == "postgres" else str(tmp_path / "x.db")
+    s = open_spec(spec)
+    yield s
+    s.close()
+
+
+def test_the_tail_reads_what_followed_and_names_each_state_change(store: Store) -> None:
     from longtask.jobs.store import FileEntry
 
-    store = Store(tmp_path / "x.db")
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(2)]
     job = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
     first = min(t.id for t in store.tasks_in(job, ("pending",)))
@@ -59,7 +67,11 @@ def test_the_tail_reads_what_followed_and_names_each_state_change(tmp_path: Path
     assert tail(store, job, got.last).frames == []
     # One query answers at most `limit` rows; `full` says there may be more.
     assert tail(store, job, 0, limit=2).full and len(tail(store, job, 0, limit=2).frames) <= 2
-    store.close()
+    # A document the stat cache answers at submit has its row in the log like any other.
+    again = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    frames = tail(store, again, 0).frames
+    cached = [json.loads(f.split(b"data: ")[1]) for _, f in frames if b'"state":"cached"' in f]
+    assert [(d["path"], d["previous"]) for d in cached] == [("/docs/0.pdf", "pending")]
     assert log_frame({"kind": "submitted", "task_id": None, "path": None}) is None
 
 

@@ -41,7 +41,7 @@ STATE_EVENTS = frozenset(str(s) for s in STATES)
 FINAL_DETAIL = frozenset(("done", "dead", "canceled", "retrying"))
 BATCH = 500  # log rows per query
 CATCH_UP = 20  # queries per poll at most, while a long history is read
-KEEP = 20_000  # frames a feed holds; a watcher further behind reads the store
+KEEP = 5_000  # frames a feed holds (about 1 MB); a watcher further behind reads the store
 
 
 def frame(event: str, data: Any, event_id: str) -> bytes:
