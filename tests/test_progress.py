@@ -122,9 +122,9 @@ def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
     docs.mkdir()
     for i in range(2):
         make_text_pdf(docs / f"doc{i}.pdf", [f"Doc {i} page {p}. " + "granite " * 30 for p in range(40)])
-    env = serve_env(
-        tmp_path / "home", redis_server.url, LONGTASK_EMBEDDER=SLOW, LONGTASK_PAGE_BATCH="2"
-    ) | {"FAKE_EMBED_DELAY": "1.5"}
+    env = serve_env(tmp_path / "home", redis_server.url, LONGTASK_EMBEDDER=SLOW, LONGTASK_PAGE_BATCH="2") | {
+        "FAKE_EMBED_DELAY": "1.5"
+    }
     s = start_serve(env, "--root", str(docs))
     yield s
     s.stop()

@@ -23,7 +23,9 @@ FINGERPRINT = Pipeline().fingerprint()
 
 def logged(events: list[Event]) -> list[tuple[str, str, str]]:
     return [
-        (e.id, e.event, json.dumps(e.data, sort_keys=True)) for e in events if e.event in ("document", "warning")
+        (e.id, e.event, json.dumps(e.data, sort_keys=True))
+        for e in events
+        if e.event in ("document", "warning")
     ]
 
 
