@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, live_rate
+from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
 from longtask.jobs.store import FileEntry, PostgresStore, Store
 from longtask.settings import Pipeline, Policy, Settings
 from tests.conftest import RedisServer, make_text_pdf
@@ -87,6 +87,18 @@ def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(timed: Ti
     other.close()
     assert (again.rate, again.estimate) == (snap.rate, snap.estimate)
     assert again.as_dict()["estimate"] == snap.as_dict()["estimate"]
+    # A minute without a commit: the workers are stopped or stuck, no live rate.
+    now[0] = 1005.0 + 61
+    quiet = Progress(store).read(job_id)
+    assert quiet.rate is None and quiet.estimate.confidence != "measured"
+
+
+def test_a_job_whose_workers_went_quiet_has_no_live_rate() -> None:
+    commits = [(100.0 + 2 * i, 8) for i in range(10)]
+    assert not gone_quiet(commits, 118.0 + 59) and gone_quiet(commits, 118.0 + 61)
+    slow = [(100.0 + 50 * i, 8) for i in range(4)]  # batches 50 s apart: 4 gaps of patience
+    assert not gone_quiet(slow, 250.0 + 199) and gone_quiet(slow, 250.0 + 201)
+    assert gone_quiet([], 0.0)
 
 
 def test_a_finished_job_reports_its_average_rate(timed: Timed) -> None:

@@ -12,7 +12,8 @@ batches, so that slow batches still give a rate), over the time they span. Each
 running document's own rate, which the estimate needs at the end of a mixed folder,
 comes from its run's `opened` event and its checkpoint. All of it is anchored to the
 rows' own times, not to the reader's clock: two readers of the same store state get
-the same figures, to the digit.
+the same figures, to the digit. The one use of the clock: when no batch has been
+committed for much longer than batches take (`gone_quiet`), there is no live rate.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ WINDOW = 30.0  # seconds of commits the live rate spans
 MIN_COMMITS = 3  # ...but at least this many batches, however long they took
 MIN_SPAN = 3.0  # seconds: below this the commits are too close to tell a rate
 HORIZON = 600.0  # how far back the commits are read (bounds the query by time)
+QUIET = 60.0  # no commit for this long (or 4 usual gaps, if longer): no live rate
 
 
 @dataclass
@@ -115,6 +117,16 @@ def live_rate(commits: Sequence[tuple[float, int]]) -> float | None:
     return sum(pages for _, pages in window[1:]) / span
 
 
+def gone_quiet(commits: Sequence[tuple[float, int]], now: float) -> bool:
+    """No batch committed for much longer than the batches have been taking: the workers
+    are stopped or stuck, and the last rate no longer says when the job ends."""
+    if not commits:
+        return True
+    recent = commits[-(MIN_COMMITS + 3) :]
+    gap = (recent[-1][0] - recent[0][0]) / (len(recent) - 1) if len(recent) > 1 else 0.0
+    return now - commits[-1][0] > max(QUIET, 4 * gap)
+
+
 def average_rate(job: Job, end: float | None) -> float | None:
     """Pages per second from the job's start to `end` (its end, or its last commit)."""
     if not job.started_at or not job.pages_done or end is None:
@@ -136,8 +148,10 @@ class Progress:
         commits = [] if job.finished else store.commits(job_id, raw["at"] - HORIZON)
         if job.finished:
             rate = average_rate(job, job.finished_at)
+        elif gone_quiet(commits, raw["at"]):
+            rate = None  # the estimate falls back to history, or says it does not know
         else:
-            rate = live_rate(commits) or average_rate(job, commits[-1][0] if commits else None)
+            rate = live_rate(commits) or average_rate(job, commits[-1][0])
         self._document_rates(job_id, running)
         data = raw | {"running": [asdict(r) for r in running]}
         return Snapshot(
