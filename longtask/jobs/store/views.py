@@ -124,7 +124,8 @@ class Views(HistoryStore):
     # ---- what watch, status and stats draw ----------------------------------------
 
     def snapshot(self, job_id: int, stall_after: float, lease: float) -> dict[str, Any]:
-        """Everything `watch` draws, from indexed queries whose cost does not grow with the job."""
+        """The store's part of a progress snapshot (`jobs/progress.py` adds the rates and the
+        estimate), from indexed queries whose cost does not grow with the job."""
         now = self.clock()
         job = self.job(job_id)
         running = self._all(
