@@ -135,6 +135,9 @@ def average_rate(job: Job, end: float | None) -> float | None:
 
 
 class Progress:
+    """Reads one job's progress from any store; holds nothing between reads, so a fresh
+    reader in another process gives the same answer as a long-lived one."""
+
     def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
         self.stall_after = settings.stall_after if settings else 300.0
