@@ -184,20 +184,31 @@ def time_polls(poll: Any, store: Any, job: int, polls: int) -> tuple[float, int]
     return statistics.median(times), found
 
 
+def _empty(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("DROP SCHEMA public CASCADE")
+        c.execute("CREATE SCHEMA public")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", type=int, default=100_000)
     ap.add_argument("--polls", type=int, default=5)
     ap.add_argument("--before-only", action="store_true", help="measure the old diff only")
+    ap.add_argument("--database-url", help="a PostgreSQL database to use (emptied first) instead of SQLite")
     args = ap.parse_args(argv)
 
-    from longtask.jobs.store import Store
+    from longtask.jobs.store import open_store
     from longtask.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="longtask-bench-sse-") as tmp:
-        settings = Settings(home=Path(tmp))
-        store = Store(settings.db_path)
-        log(f"sse: a job of {args.tasks:,} tasks")
+        settings = Settings(home=Path(tmp), database_url=args.database_url)
+        if args.database_url:
+            _empty(args.database_url)
+        store = open_store(settings)
+        log(f"sse: a job of {args.tasks:,} tasks on {'PostgreSQL' if args.database_url else 'SQLite'}")
         job = make_job(store, args.tasks)
         old = old_module()
 

@@ -123,3 +123,18 @@ def test_a_reconnect_after_a_serve_restart_resumes_without_replay_or_gap(home: d
     ids = [int(e.id) for e in whole if e.event == "document"]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert whole[-1].data["state"] == "succeeded"
+
+
+def test_a_poll_reads_the_new_log_rows_on_indexes_never_the_job_s_tasks(tmp_path: Path) -> None:
+    """What kept a poll O(tasks) before: a read of every task row. The tail's plan is
+    index searches only (events_job for the rows, events_task for each previous state)."""
+    store = Store(tmp_path / "x.db")
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    tail(store, 1, 0)
+    store.conn.set_trace_callback(None)
+    (sql,) = [s for s in statements if "FROM events" in s]
+    plan = [r[3] for r in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    store.close()
+    assert any("events_job" in p for p in plan) and any("events_task" in p for p in plan)
+    assert not [p for p in plan if p.startswith("SCAN")], plan
