@@ -192,5 +192,7 @@ class Progress:
 
     def at_submit(self, job: Job) -> float | None:
         """Time to finish from past throughput of this model, before any page is done."""
+        if self.store.history_rate(job.pipeline.model_key) is None:
+            return None  # no past throughput (a first run): nothing to estimate from
         snap = self.read(job.id)
         return snap.estimate.eta if snap.history else None
