@@ -116,6 +116,27 @@ def test_a_finished_job_reports_its_average_rate(timed: Timed) -> None:
     assert snap.ended and snap.rate == pytest.approx(2.0) and snap.estimate.eta == 0.0
 
 
+def test_submit_estimates_from_history_through_the_same_reader(timed: Timed) -> None:
+    from longtask.jobs.control import estimate_at_submit
+
+    store, now, _ = timed
+    first = store.create_job(
+        ["/a"], [FileEntry("/a/1.pdf", None, 1000, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+    )
+    assert estimate_at_submit(store, store.job(first)) is None  # no history yet
+    (task,) = store.tasks_in(first, ("pending",))
+    c = claim(store, task.id)
+    store.open_document(c, "sha", "key", FINGERPRINT, 20)
+    now[0] += 10
+    store.commit_batch(c, 20, [], "m")
+    store.finish(c)  # 20 pages of 1,000 bytes in 10 s: 2 pages/s, 50 bytes a page
+    second = store.create_job(
+        ["/b"], [FileEntry("/b/2.pdf", None, 4000, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+    )
+    # 4,000 bytes at 50 bytes a page: about 80 pages, at 2 pages/s.
+    assert estimate_at_submit(store, store.job(second)) == pytest.approx(40.0)
+
+
 def test_a_soft_timeout_alone_leaves_room_before_the_kill() -> None:
     s = Settings()
     assert s.with_job_policy(soft_timeout=100).policy.hard_timeout == max(s.policy.hard_timeout, 700)
