@@ -138,3 +138,66 @@ def test_a_poll_reads_the_new_log_rows_on_indexes_never_the_job_s_tasks(tmp_path
     store.close()
     assert any("events_job" in p for p in plan) and any("events_task" in p for p in plan)
     assert not [p for p in plan if p.startswith("SCAN")], plan
+
+
+def test_watchers_behind_the_feed_s_memory_read_the_store_and_miss_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed keeps only its latest frames; a watcher that starts (or falls) behind them
+    reads the log from the store. Small batches and a tiny memory force both paths."""
+    import asyncio
+
+    from longtask.jobs.store import FileEntry
+    from longtask.serve import sse
+    from longtask.serve.service import Service
+    from longtask.settings import Settings
+
+    monkeypatch.setattr(sse, "BATCH", 2)
+    monkeypatch.setattr(sse, "CATCH_UP", 3)
+    monkeypatch.setattr(sse, "KEEP", 2)
+    backlogs: list[tuple[int, int]] = []
+    backlog = sse.Feed.backlog
+
+    def counted(self: sse.Feed, after: int, upto: int) -> sse.Tail:
+        backlogs.append((after, upto))
+        return backlog(self, after, upto)
+
+    monkeypatch.setattr(sse.Feed, "backlog", counted)
+    settings = Settings(home=tmp_path / "home")
+    store = Store(settings.db_path)
+    files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(4)]
+    job = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    for t in sorted(t.id for t in store.tasks_in(job, ("pending",))):
+        c = claim(store, t)
+        store.open_document(c, f"sha{t}", f"key{t}", FINGERPRINT, 2)
+        store.commit_batch(c, 2, [], "m")
+        store.finish(c)
+    assert store.job(job).state == "succeeded"
+    whole = tail(store, job, 0, limit=1000).frames
+    store.close()
+    assert len(whole) == 12  # queued, running, done for each of 4
+
+    async def read(feeds: sse.Feeds, last_event_id: str | None) -> list[bytes]:
+        stream = await feeds.open(job, last_event_id, False, keepalive=5.0)
+        assert stream is not None
+        return [chunk async for chunk in stream]
+
+    async def main() -> tuple[list[bytes], list[bytes]]:
+        service = Service(settings, threads=2)
+        try:
+            feeds = sse.Feeds(service, poll=0.01)
+            first = await read(feeds, None)
+            resumed = await read(feeds, str(whole[4][0]))  # from the middle, after a reconnect
+            return first, resumed
+        finally:
+            service.close()
+
+    first, resumed = asyncio.run(main())
+    assert backlogs, "the store path was not taken"
+    body = b"".join(first)
+    framed = [f for _, f in whole]
+    docs = [b for b in body.split(b"\n\n") if b.startswith(b"id: ") and b"event: document" in b]
+    assert [d + b"\n\n" for d in docs] == framed  # in order, each once
+    rest = b"".join(resumed).split(b"\n\n")
+    assert [d + b"\n\n" for d in rest if b"event: document" in d] == framed[5:]
+    assert b"event: end" in b"".join(resumed)

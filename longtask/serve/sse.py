@@ -74,8 +74,9 @@ class Tail:
     full: bool  # a whole batch came back: there may be more
 
 
-def tail(store: Any, job_id: int, after: int, limit: int = BATCH) -> Tail:
+def tail(store: Any, job_id: int, after: int, limit: int | None = None) -> Tail:
     """The frames of the job's log after row `after` (one query, at most `limit` rows)."""
+    limit = limit or BATCH
     rows = store.events_after(job_id, after, limit)
     frames = [(int(r["id"]), f) for r in rows if (f := log_frame(r)) is not None]
     return Tail(frames, int(rows[-1]["id"]) if rows else after, len(rows) >= limit)
