@@ -44,7 +44,7 @@ def make_job(store: Any, n: int) -> int:
     job = int(store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint()))
     done, running = n // 5, 8
     now = time.time()
-    with store._write() as c:
+    with store.db.write() as c:
         lo = int(c.execute("SELECT min(id) FROM tasks WHERE job_id = ?", (job,)).fetchone()[0])
         c.execute(
             "UPDATE tasks SET state = 'done', pages_total = 10, pages_done = 10, chunks = 20, "
@@ -96,7 +96,7 @@ def one_finishes(store: Any, job: int) -> None:
     """The oldest running document finishes and the next queued one starts, as the
     workers' transitions record it (task rows, counters, one event each)."""
     now = time.time()
-    with store._write() as c:
+    with store.db.write() as c:
         run = c.execute(
             "SELECT id FROM tasks WHERE job_id = ? AND state = 'running' ORDER BY id LIMIT 1", (job,)
         ).fetchone()[0]

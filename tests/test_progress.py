@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
-from longtask.jobs.store import FileEntry, PostgresStore, Store
+from longtask.jobs.store import FileEntry, PostgresConnector, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy, Settings
 from tests.conftest import RedisServer, make_text_pdf
 from tests.fakes import SLOW
@@ -46,8 +46,8 @@ def timed(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
 
     def opened() -> Store:
         if backend == "postgres":
-            return PostgresStore(str(request.getfixturevalue("pg_url")), clock=lambda: now[0])
-        return Store(tmp_path / "x.db", clock=lambda: now[0])
+            return Store(PostgresConnector(str(request.getfixturevalue("pg_url"))), clock=lambda: now[0])
+        return Store(SqliteConnector(tmp_path / "x.db"), clock=lambda: now[0])
 
     store = opened()
     yield store, now, opened

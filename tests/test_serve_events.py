@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from longtask.serve.sse import log_frame, parse_id, tail
 from longtask.settings import Pipeline, Policy
 from tests.conftest import RedisServer, make_text_pdf
@@ -128,13 +128,13 @@ def test_a_reconnect_after_a_serve_restart_resumes_without_replay_or_gap(home: d
 def test_a_poll_reads_the_new_log_rows_on_indexes_never_the_job_s_tasks(tmp_path: Path) -> None:
     """What kept a poll O(tasks) before: a read of every task row. The tail's plan is
     index searches only (events_job for the rows, events_task for each previous state)."""
-    store = Store(tmp_path / "x.db")
+    store = Store(SqliteConnector(tmp_path / "x.db"))
     statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
+    store.db.conn.set_trace_callback(statements.append)
     tail(store, 1, 0)
-    store.conn.set_trace_callback(None)
+    store.db.conn.set_trace_callback(None)
     (sql,) = [s for s in statements if "FROM events" in s]
-    plan = [r[3] for r in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    plan = [r[3] for r in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
     store.close()
     assert any("events_job" in p for p in plan) and any("events_task" in p for p in plan)
     assert not [p for p in plan if p.startswith("SCAN")], plan
@@ -164,7 +164,7 @@ def test_watchers_behind_the_feed_s_memory_read_the_store_and_miss_nothing(
 
     monkeypatch.setattr(sse.Feed, "backlog", counted)
     settings = Settings(home=tmp_path / "home")
-    store = Store(settings.db_path)
+    store = Store(SqliteConnector(settings.db_path))
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(4)]
     job = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
     for t in sorted(t.id for t in store.tasks_in(job, ("pending",))):
