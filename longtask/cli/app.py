@@ -16,12 +16,13 @@ import typer
 from longtask import __version__
 from longtask.cli import ops, serve
 from longtask.cli.context import Context, context
-from longtask.cli.options import JobArg, JsonOpt, NotifyOpt, Priority, PriorityOpt
+from longtask.cli.options import JobArg, JsonOpt, NotifyOpt, OcrMode, OcrOpt, Priority, PriorityOpt
 from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
 if TYPE_CHECKING:
     from longtask.jobs.control import Submitted
+    from longtask.settings import Settings
 
 app = typer.Typer(
     help="Resumable batch jobs: turn folders of PDFs into searchable, embedded text chunks.",
@@ -64,6 +65,10 @@ def _read_paths(paths: list[str]) -> list[str | bytes]:
     return result
 
 
+def _with_ocr(s: "Settings", ocr: OcrMode | None) -> "Settings":
+    return s if ocr is None else s.with_pipeline(ocr=ocr.value)
+
+
 @app.command()
 def submit(
     paths: Annotated[
@@ -88,6 +93,7 @@ def submit(
         Optional[float], typer.Option(help="With --watch: stop watching after this many seconds (exit 124).")
     ] = None,
     notify_command: NotifyOpt = None,
+    ocr: OcrOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Record a job over PDFs and queue it; prints the job id at once.
@@ -98,7 +104,9 @@ def submit(
         from longtask.jobs import control, runner
 
         base = context()
-        ctx = Context(base.settings.with_job_policy(retries, backoff, soft_timeout, hard_timeout))
+        ctx = Context(
+            _with_ocr(base.settings.with_job_policy(retries, backoff, soft_timeout, hard_timeout), ocr)
+        )
         read = _read_paths(paths)
         with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
             result = control.submit(ctx.settings, ctx.store, read, priority.value)
@@ -372,6 +380,7 @@ def run(
         typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124)."),
     ] = None,
     notify_command: NotifyOpt = None,
+    ocr: OcrOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Submit, process with local workers and watch, all in one; Ctrl-C leaves it resumable.
@@ -386,6 +395,8 @@ def run(
         from longtask.jobs.logs import log_path
 
         ctx = context()
+        if ocr is not None:
+            ctx = Context(_with_ocr(ctx.settings, ocr))
         s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
         with runner.path_lock(s, read):
@@ -516,7 +527,13 @@ def search(
                 if r["page_start"] == r["page_end"]
                 else f"p{r['page_start']}-{r['page_end']}"
             )
-            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}", markup=False)
+            where = f"  § {r['section']}" if r.get("section") else ""
+            how = (
+                f"  [OCR {r['ocr_confidence']:.0%}]"
+                if r.get("ocr") and r.get("ocr_confidence") is not None
+                else ("  [OCR]" if r.get("ocr") else "")
+            )
+            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}", markup=False)
             out.print(f"       {r['text'][:200]}", markup=False)
 
 

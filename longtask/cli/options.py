@@ -6,6 +6,7 @@ click): `json_: JsonOpt = False` gives every command the same `--json` with the
 same help. A decorator that rewrote signatures would hide the parameter from mypy.
 """
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -23,4 +24,20 @@ NotifyOpt = Annotated[
 JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
 PriorityOpt = Annotated[Priority, typer.Option(help="Queue priority.")]
 
-__all__ = ["JobArg", "JsonOpt", "NotifyOpt", "Priority", "PriorityOpt"]
+
+class OcrMode(str, Enum):
+    auto = "auto"
+    never = "never"
+    always = "always"
+
+
+OcrOpt = Annotated[
+    Optional[OcrMode],
+    typer.Option(
+        "--ocr",
+        envvar="LONGTASK_OCR",
+        help="OCR pages: auto (pages with no usable text layer), never, always [default: auto].",
+    ),
+]
+
+__all__ = ["JobArg", "JsonOpt", "NotifyOpt", "OcrMode", "OcrOpt", "Priority", "PriorityOpt"]

@@ -41,6 +41,9 @@ def search(
             "score": round(float(h["score"]), 4),
             "seq": h["seq"],
             "text": h["text"],
+            "ocr": bool(h.get("ocr")),
+            "ocr_confidence": h.get("ocr_confidence"),
+            "section": h.get("section"),
         }
         for h in top_k(vec, store.iter_chunks(job_id), k)
     ]

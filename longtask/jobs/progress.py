@@ -75,6 +75,7 @@ class Snapshot:
     running: list[Running] = field(default_factory=list)
     stalled: int = 0
     largest_waiting: int | None = None
+    ocr_pages_left: float = 0.0  # pages left that OCR is expected to read (the survey's guess)
     history: dict[str, float] | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +91,7 @@ class Snapshot:
             "docs_opened": self.job.docs_opened,
             "docs_surveyed": self.job.docs_surveyed,
             "largest_waiting": self.largest_waiting,
+            "ocr_pages_left": self.ocr_pages_left,
             "running": [asdict(r) for r in self.running],
             "stalled": self.stalled,
             "errors": self.errors,
@@ -166,6 +168,7 @@ class Progress:
             running=running,
             stalled=raw["stalled"],
             largest_waiting=raw["largest_waiting"],
+            ocr_pages_left=raw["ocr_pages_left"],
             history=raw["history"],
             errors=raw["errors"],
             warnings=raw["warnings"],

@@ -151,4 +151,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX tasks_job_pages ON tasks(job_id, state, pages_total);
         """,
     ),
+    (
+        # As SQLite's m006_chunk_provenance: OCR, its confidence and the outline section.
+        "m003_chunk_provenance",
+        """
+        ALTER TABLE chunks ADD COLUMN ocr BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE chunks ADD COLUMN ocr_confidence DOUBLE PRECISION;
+        ALTER TABLE chunks ADD COLUMN section TEXT;
+        ALTER TABLE tasks ADD COLUMN ocr_pages BIGINT;
+        """,
+    ),
 ]

@@ -209,3 +209,18 @@ def m005_page_survey(db: Database) -> None:
         CREATE INDEX tasks_job_pages ON tasks(job_id, state, pages_total);
         """
     )
+
+
+@migration
+def m006_chunk_provenance(db: Database) -> None:
+    """Where a chunk's text came from: OCR (and the engine's confidence) or the text
+    layer, and the section of the PDF outline it falls in. `tasks.ocr_pages`: pages the
+    survey expects OCR to read, so the ETA weighs them (NULL: not surveyed)."""
+    db.executescript(
+        """
+        ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chunks ADD COLUMN ocr_confidence REAL;
+        ALTER TABLE chunks ADD COLUMN section TEXT;
+        ALTER TABLE tasks ADD COLUMN ocr_pages INTEGER;
+        """
+    )
