@@ -67,7 +67,7 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
     missing = [os.fsdecode(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise NotFound(f"no such file or folder: {missing[0]}: check the path")
-    found, skipped = discover(paths)
+    found, skipped = discover(paths, settings.policy.roots)
     if not found:
         where = ", ".join(os.fsdecode(p) for p in paths)
         raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case)")

@@ -61,11 +61,19 @@ class Service:
     # ---- reads ----------------------------------------------------------------------
 
     def resolve(self, ref: str | int) -> int:
+        """A job id from a reference a client sent: ASCII digits (at most 19) or 'latest'.
+
+        `str.isdigit()` accepts '²' and other Unicode digits that `int()` refuses, and
+        `int()` refuses strings past 4,300 digits: both are checked here, so a crafted
+        reference is a 404 that names it, never a 500.
+        """
         text = str(ref).strip().lstrip("#")
-        if text.isdigit() and int(text) >= 2**63:
-            # SQLite integers are 64-bit: a larger id names no job (and must not reach sqlite3).
-            raise NotFound(f"no job {text}: `longtask status` lists the jobs there are")
-        return self.store().resolve_job(ref)
+        if text != "latest":
+            if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) >= 2**63:
+                # SQLite integers are 64-bit: a larger id names no job (and must not reach sqlite3).
+                shown = text if len(text) <= 40 else text[:40] + "..."
+                raise NotFound(f"no job {shown!r}: use a number from `longtask status`, or 'latest'")
+        return self.store().resolve_job(text)
 
     def jobs(self, limit: int) -> list[dict[str, Any]]:
         return [j.as_dict() for j in self.store().jobs(limit)]
@@ -103,8 +111,10 @@ class Service:
         priority: str,
         retries: int | None = None,
         soft_timeout: float | None = None,
+        roots: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        s = self.settings.with_job_policy(retries=retries, soft_timeout=soft_timeout)
+        """Submit; with `roots`, no file whose real path is outside them is taken or opened."""
+        s = self.settings.with_policy(roots=roots).with_job_policy(retries=retries, soft_timeout=soft_timeout)
         result = control.submit(s, self.store(), list(paths), priority)
         if not result.queued:
             raise BackendUnavailable(

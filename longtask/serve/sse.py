@@ -44,6 +44,11 @@ CATCH_UP = 20  # queries per poll at most, while a long history is read
 KEEP = 5_000  # frames a feed holds (about 1 MB); a watcher further behind reads the store
 
 
+def _number(text: str) -> bool:
+    """ASCII digits that `int()` takes at once ('²' passes `isdigit()` and fails `int()`)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def frame(event: str, data: Any, event_id: str) -> bytes:
     body = json.dumps(data, default=str, separators=(",", ":"))
     return f"id: {event_id}\nevent: {event}\ndata: {body}\n\n".encode()
@@ -88,7 +93,7 @@ def parse_id(last_event_id: str | None) -> tuple[int, bool]:
     if not last_event_id:
         return 0, False
     head, _, rest = last_event_id.strip().partition(".")
-    if not head.isdigit():
+    if not _number(head):
         return 0, False
     return int(head), rest == "end"
 
