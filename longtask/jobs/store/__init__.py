@@ -7,6 +7,8 @@ One class per concern, composed into `Store`:
 - `views`        job lists, `watch` snapshots, fleet gauges, what the supervisor seeks
 - `registry`     worker heartbeats, model loads, stop requests
 - `output`       chunks and embeddings
+- `collections`  what a search looks in: the current version of each path, one model
+- `index`        keyword search, chunks by id, the feed of a derived vector index
 - `history`      throughput of finished jobs
 - `prune`        retention
 
@@ -17,6 +19,7 @@ change one transaction, `claim` fencing by message id, exact job counters.
 from __future__ import annotations
 
 from longtask.jobs.store.base import SCHEMA_VERSION, Clock, SqliteBase
+from longtask.jobs.store.index import Index
 from longtask.jobs.store.output import Output
 from longtask.jobs.store.postgres import PostgresBase
 from longtask.jobs.store.prune import Prune
@@ -42,13 +45,15 @@ __all__ = [
 ]
 
 
-class Store(Transitions, Views, Registry, Output, Prune, SqliteBase):
+class Store(Transitions, Views, Registry, Output, Index, Prune, SqliteBase):
     """The SQLite store (the embedded default): `Store(settings.db_path)`."""
 
 
 class PostgresStore(PostgresBase, Store):
     """The PostgreSQL store: the same parts over a PostgreSQL connection pool. (A kind
     of Store for the type checker; none of SQLite's connection code is used.)"""
+
+    KEYWORD = "tsvector"
 
 
 def open_store(settings: Settings) -> Store:

@@ -25,7 +25,7 @@ from longtask.jobs.store.records import Document, Job, Task
 Clock = Callable[[], float]
 # The number of migrations in schema.py; checked with one PRAGMA so that read-only
 # commands (status, watch) need not import sqlite-utils at all.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 # tasks.surveyed: the page count is the survey's (the task is not opened yet), or the
 # survey could not read the file (the run will say why).
 SURVEYED, SURVEY_FAILED = 1, 2

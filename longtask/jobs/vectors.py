@@ -1,0 +1,206 @@
+"""A vector index derived from the store: one contiguous float32 matrix per model under
+`<home>/index/<model>/`, searched exactly (one matrix-vector product).
+
+The store stays the truth. The index records the last chunk id it holds and catches up
+from the store's ids; deleting the folder loses nothing (the next search rebuilds it).
+PostgreSQL hands out ids before commit, so a chunk with a lower id can appear after a
+higher one was read: each catch-up looks again at a trailing window of ids for any it
+lacks. When chunks are deleted (prune moves `store_meta.chunk_deletions`), rows whose
+ids are gone are dropped. Which rows a search may return (the collection's current
+documents, a path glob, a job) is a mask over the rows' documents, so a replaced or
+deleted file's chunks never answer, whatever the index still holds.
+
+Exact search was chosen over an ANN index: recall is 1 by construction, filters are a
+mask, catch-up is an append, and it meets the targets measured in `bench/search.py`
+up to a few hundred thousand chunks a core.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from longtask.jobs.store import Store
+
+BATCH = 20_000
+# Ids a concurrent PostgreSQL transaction may still commit below the newest one read.
+WINDOW = 50_000
+
+
+@dataclass
+class State:
+    dim: int = 0
+    rows: int = 0
+    last_id: int = 0
+    deletions: int = 0
+
+
+def folder_for(home: Path, model: str) -> Path:
+    return home / "index" / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
+
+
+class VectorIndex:
+    def __init__(self, folder: Path, model: str) -> None:
+        self.folder = folder
+        self.model = model
+        self._cache: tuple[Any, ...] | None = None  # (state, vectors, ids, docs, doc keys)
+
+    # ---- files ----------------------------------------------------------------------
+
+    def _path(self, name: str) -> Path:
+        return self.folder / name
+
+    def _state(self) -> State:
+        try:
+            return State(**json.loads(self._path("state.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return State()
+
+    def _doc_keys(self) -> list[str]:
+        try:
+            keys: list[str] = json.loads(self._path("docs.json").read_text())
+            return keys
+        except (OSError, ValueError):
+            return []
+
+    def _write_json(self, name: str, value: Any) -> None:
+        tmp = self._path(name + ".tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, self._path(name))
+
+    def _reset(self) -> None:
+        for name in ("vectors.f32", "ids.i64", "docs.i32", "docs.json", "state.json"):
+            self._path(name).unlink(missing_ok=True)
+        self._cache = None
+
+    # ---- catch-up -----------------------------------------------------------------------
+
+    def catch_up(self, store: Store) -> int:
+        """Bring the index level with the store; returns the rows added. Several
+        processes may call it together: one does the work, the others wait for it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self._path("lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self._state()
+            deletions = store.meta("chunk_deletions")
+            if state.rows and state.deletions != deletions:
+                self._compact(store, state)
+            state.deletions = deletions
+            keys = self._doc_keys()
+            ordinal = {k: i for i, k in enumerate(keys)}
+            added = 0
+            held = self._tail_ids(state)
+            behind = [
+                i
+                for i in store.chunk_ids(self.model, max(0, state.last_id - WINDOW), state.last_id)
+                if i not in held
+            ]
+            pending = store.chunks_between(self.model, min(behind) - 1, max(behind)) if behind else []
+            pending = [r for r in pending if int(r[0]) in set(behind)]
+            while True:
+                rows = pending or store.chunks_after(self.model, state.last_id, BATCH)
+                pending = []
+                if not rows:
+                    break
+                added += self._append(state, rows, ordinal, keys)
+            self._write_json("docs.json", keys)
+            self._write_json("state.json", state.__dict__)
+            self._cache = None
+            return added
+
+    def _tail_ids(self, state: State) -> set[int]:
+        if not state.rows:
+            return set()
+        ids = np.fromfile(self._path("ids.i64"), dtype=np.int64, count=state.rows)
+        return set(ids[ids > state.last_id - WINDOW].tolist())
+
+    def _append(self, state: State, rows: Sequence[Any], ordinal: dict[str, int], keys: list[str]) -> int:
+        vectors = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+        if not state.dim:
+            state.dim = int(vectors.shape[1])
+        docs = np.empty(len(rows), dtype=np.int32)
+        for i, r in enumerate(rows):
+            key = r[1]
+            if key not in ordinal:
+                ordinal[key] = len(keys)
+                keys.append(key)
+            docs[i] = ordinal[key]
+        ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+        for name, arr in (("vectors.f32", vectors), ("ids.i64", ids), ("docs.i32", docs)):
+            with open(self._path(name), "r+b" if self._path(name).exists() else "wb") as f:
+                # A crash between an append and the state file leaves bytes past `rows`.
+                f.truncate(state.rows * arr.itemsize * (state.dim if name == "vectors.f32" else 1))
+                f.seek(0, os.SEEK_END)
+                f.write(np.ascontiguousarray(arr).tobytes())
+        state.rows += len(rows)
+        state.last_id = max(state.last_id, int(ids.max()))
+        return len(rows)
+
+    def _compact(self, store: Store, state: State) -> None:
+        """Drop the rows of chunks the store no longer has."""
+        live = np.asarray(store.chunk_ids(self.model, 0, state.last_id), dtype=np.int64)
+        ids = np.fromfile(self._path("ids.i64"), dtype=np.int64, count=state.rows)
+        keep = np.isin(ids, live)
+        if keep.all():
+            return
+        vectors = np.fromfile(self._path("vectors.f32"), dtype=np.float32, count=state.rows * state.dim)
+        docs = np.fromfile(self._path("docs.i32"), dtype=np.int32, count=state.rows)
+        for name, arr in (
+            ("vectors.f32", vectors.reshape(state.rows, state.dim)[keep]),
+            ("ids.i64", ids[keep]),
+            ("docs.i32", docs[keep]),
+        ):
+            tmp = self._path(name + ".tmp")
+            np.ascontiguousarray(arr).tofile(tmp)
+            os.replace(tmp, self._path(name))
+        state.rows = int(keep.sum())
+
+    # ---- search -----------------------------------------------------------------------------
+
+    def _load(self) -> tuple[Any, ...]:
+        if self._cache is None:
+            state = self._state()
+            keys = self._doc_keys()
+            if not state.rows:
+                self._cache = (
+                    state,
+                    np.zeros((0, 1), np.float32),
+                    np.zeros(0, np.int64),
+                    np.zeros(0, np.int32),
+                    keys,
+                )
+            else:
+                vectors = np.memmap(self._path("vectors.f32"), np.float32, "r", shape=(state.rows, state.dim))
+                ids = np.fromfile(self._path("ids.i64"), dtype=np.int64, count=state.rows)
+                docs = np.fromfile(self._path("docs.i32"), dtype=np.int32, count=state.rows)
+                self._cache = (state, vectors, ids, docs, keys)
+        return self._cache
+
+    def search(self, query: np.ndarray, doc_keys: Sequence[str], n: int) -> list[tuple[int, float]]:
+        """The best `n` rows of these documents: (chunk id, cosine score), best first."""
+        state, vectors, ids, docs, keys = self._load()
+        if not state.rows or not doc_keys:
+            return []
+        allowed = np.zeros(len(keys) + 1, dtype=bool)
+        ordinal = {k: i for i, k in enumerate(keys)}
+        for k in doc_keys:
+            if k in ordinal:
+                allowed[ordinal[k]] = True
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != state.dim:
+            raise ValueError(f"query has {q.shape[0]} dimensions, the index {state.dim}")
+        scores = vectors @ q
+        scores[~allowed[docs]] = -np.inf
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
