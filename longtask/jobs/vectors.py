@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from longtask.jobs.store import Store
 
 BATCH = 20_000
-# Ids a concurrent PostgreSQL transaction may still commit below the newest one read.
-WINDOW = 50_000
+# Ids a concurrent PostgreSQL transaction may still commit below the newest one read
+# (a page batch is tens of chunks; this covers a hundred workers committing at once).
+WINDOW = 5_000
 
 
 @dataclass
@@ -92,36 +93,40 @@ class VectorIndex:
             fcntl.flock(lock, fcntl.LOCK_EX)
             state = self._state()
             deletions = store.meta("chunk_deletions")
-            if state.rows and state.deletions != deletions:
+            changed = bool(state.rows and state.deletions != deletions)
+            if changed:
                 self._compact(store, state)
             state.deletions = deletions
             keys = self._doc_keys()
             ordinal = {k: i for i, k in enumerate(keys)}
             added = 0
-            held = self._tail_ids(state)
-            behind = [
-                i
-                for i in store.chunk_ids(self.model, max(0, state.last_id - WINDOW), state.last_id)
-                if i not in held
-            ]
-            pending = store.chunks_between(self.model, min(behind) - 1, max(behind)) if behind else []
-            pending = [r for r in pending if int(r[0]) in set(behind)]
+            pending = [] if store.IDS_IN_COMMIT_ORDER else self._late(store, state)
             while True:
                 rows = pending or store.chunks_after(self.model, state.last_id, BATCH)
                 pending = []
                 if not rows:
                     break
                 added += self._append(state, rows, ordinal, keys)
-            self._write_json("docs.json", keys)
-            self._write_json("state.json", state.__dict__)
-            self._cache = None
+            if added or changed or self._cache is None or self._cache[0].rows != state.rows:
+                self._write_json("docs.json", keys)
+                self._write_json("state.json", state.__dict__)
+                self._cache = None
             return added
 
-    def _tail_ids(self, state: State) -> set[int]:
+    def _late(self, store: Store, state: State) -> list[Any]:
+        """Chunks in the trailing id window that the index lacks (committed late)."""
         if not state.rows:
-            return set()
+            return []
+        low = max(0, state.last_id - WINDOW)
         ids = np.fromfile(self._path("ids.i64"), dtype=np.int64, count=state.rows)
-        return set(ids[ids > state.last_id - WINDOW].tolist())
+        held = set(ids[ids > low].tolist())
+        if store.chunk_count_between(self.model, low, state.last_id) == len(held):
+            return []
+        missing = set(store.chunk_ids(self.model, low, state.last_id)) - held
+        if not missing:
+            return []
+        rows = store.chunks_between(self.model, min(missing) - 1, max(missing))
+        return [r for r in rows if int(r[0]) in missing]
 
     def _append(self, state: State, rows: Sequence[Any], ordinal: dict[str, int], keys: list[str]) -> int:
         vectors = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
