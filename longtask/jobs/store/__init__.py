@@ -54,6 +54,7 @@ class PostgresStore(PostgresBase, Store):
     of Store for the type checker; none of SQLite's connection code is used.)"""
 
     KEYWORD = "tsvector"
+    IDS_IN_COMMIT_ORDER = False
 
 
 def open_store(settings: Settings) -> Store:

@@ -29,6 +29,17 @@ def words(query: str) -> list[str]:
 
 class Index(StoreBase):
     KEYWORD = "fts5"  # PostgresStore: "tsvector"
+    # SQLite assigns a chunk's id under its one writer lock, so ids commit in order;
+    # PostgreSQL's sequence does not (see jobs/vectors.py).
+    IDS_IN_COMMIT_ORDER = True
+
+    def chunk_count_between(self, model: str, low: int, high: int) -> int:
+        return int(
+            self._scalar(
+                "SELECT count(*) FROM chunks WHERE model = ? AND id > ? AND id <= ?", (model, low, high)
+            )
+            or 0
+        )
 
     def meta(self, name: str) -> int:
         return int(self._scalar("SELECT value FROM store_meta WHERE name = ?", (name,)) or 0)
