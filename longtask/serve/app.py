@@ -55,6 +55,8 @@ class SubmitPaths(BaseModel):
     priority: Priority = Priority.default
     retries: Annotated[int, Field(ge=0, le=100)] | None = None
     soft_timeout: Annotated[float, Field(gt=0, le=7 * 86400)] | None = None
+    collection: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "default"
+    sync: bool = True  # files of the collection under these paths that are gone leave it
 
 
 class Links(BaseModel):
@@ -227,7 +229,13 @@ def create_app(service: Service, config: Config) -> FastAPI:
             raise Problem(422, f"{where}: {msg}" if where else str(msg)) from None
         resolved = [under_roots(p, roots) for p in body.paths]
         result = await service.call(
-            service.submit, resolved, body.priority.value, body.retries, body.soft_timeout
+            service.submit,
+            resolved,
+            body.priority.value,
+            body.retries,
+            body.soft_timeout,
+            body.collection,
+            body.sync,
         )
         return accepted(result)
 
@@ -274,14 +282,23 @@ def create_app(service: Service, config: Config) -> FastAPI:
         jid = await job_id(str(b.job)) if b.job is not None else None
         return {"job": jid, "requeued": await service.call(service.retry_failed, jid, b.error_type)}
 
-    @app.get("/api/search", dependencies=[api], responses=ERRORS, summary="Semantic search over chunks")
+    @app.get("/api/search", dependencies=[api], responses=ERRORS, summary="Search a collection")
     async def search(
         q: Annotated[str, Query(min_length=1, max_length=2000)],
         k: Annotated[int, Query(ge=1, le=100)] = 5,
         job: Annotated[str | None, Query(max_length=40)] = None,
+        collection: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = None,
+        path: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+        mode: Annotated[str, Query(pattern="^(vector|keyword|hybrid)$")] = "hybrid",
     ) -> list[dict[str, Any]]:
+        """As `longtask search --json`: the current version of each document in the
+        collection (the job's, else 'default'), by meaning, exact words or both."""
         jid = await job_id(job) if job is not None else None
-        return await service.call(service.search, q, k, jid)
+        return await service.call(service.search, q, k, jid, collection, path, mode)
+
+    @app.get("/api/collections", dependencies=[api], responses=ERRORS, summary="As `collections --json`")
+    async def list_collections() -> list[dict[str, Any]]:
+        return await service.call(service.collections)
 
     # ---- live progress ------------------------------------------------------------------
 
