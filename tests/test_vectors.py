@@ -73,3 +73,22 @@ def test_catch_up_late_ids_deletions_and_rebuild(store: Store, tmp_path: Path) -
     fresh = VectorIndex(tmp_path / "index", "m")
     assert fresh.catch_up(store) == 39
     assert fresh.search(q, ["a", "b"], 5) == index.search(q, ["a", "b"], 5)
+
+
+def test_past_exact_rows_sign_bits_pick_the_rows_to_rescore(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtask.jobs import vectors
+
+    monkeypatch.setattr(vectors, "EXACT_ROWS", 0)
+    monkeypatch.setattr(vectors, "RESCORE", 6)
+    for i in range(1, 41):
+        _put(store, i, "a" if i % 2 else "b")
+    index = VectorIndex(tmp_path / "index", "m")
+    index.catch_up(store)
+    assert index._load()[5] is not None  # the sign-bit codes are in use
+    for i in (3, 8, 17):
+        (first, *_) = index.search(_vec(i), ["a", "b"], 3)
+        assert first[0] == i and first[1] == pytest.approx(1.0)
+    assert all(i % 2 for i, _ in index.search(_vec(8), ["a"], 3))
+    assert index.search(_vec(8), ["nothing"], 3) == []
