@@ -84,15 +84,15 @@ def watch_refresh(url: str, n: int) -> tuple[float, float]:
 
     from longtask.cli import render
     from longtask.jobs.estimate import estimate
-    from longtask.jobs.store import FileEntry, PostgresStore
+    from longtask.jobs.store import FileEntry, PostgresConnector, Store
     from longtask.settings import Pipeline, Policy
 
-    store = PostgresStore(url)
+    store = Store(PostgresConnector(url))
     pipe = Pipeline()
     files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
     job = store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint())
     done, running = int(n * 0.95), 8
-    with store._write() as c:  # a job in full swing: the states matter here, not how they came
+    with store.db.write() as c:  # a job in full swing: the states matter here, not how they came
         c.execute(
             "UPDATE tasks SET state = 'done', pages_total = 10, pages_done = 10 WHERE job_id = ? AND id <= ?",
             (job, done),
@@ -116,7 +116,7 @@ def watch_refresh(url: str, n: int) -> tuple[float, float]:
                 job,
             ),
         )
-    store.conn.execute("ANALYZE")
+    store.db.execute("ANALYZE")
     console = Console(file=io.StringIO(), width=100, force_terminal=True)
 
     def refresh() -> None:

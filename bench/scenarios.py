@@ -262,7 +262,7 @@ def _set_progress(store: Any, job_id: int, n: int, done: int) -> None:
     """
     now = time.time()
     running, dead = 8, 5
-    c = store.conn
+    c = store.db.conn
     c.execute("BEGIN IMMEDIATE")
     c.execute("UPDATE tasks SET state = 'queued', worker = NULL WHERE job_id = ?", (job_id,))
     c.execute(
@@ -303,14 +303,14 @@ def _set_progress(store: Any, job_id: int, n: int, done: int) -> None:
 def _slowest_query(store: Any, job_id: int) -> tuple[float, str]:
     """Re-time each statement one snapshot runs (as SQLite expanded it); the slowest."""
     statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
+    store.db.conn.set_trace_callback(statements.append)
     store.snapshot(job_id, 300.0, 30.0)
-    store.conn.set_trace_callback(None)
+    store.db.conn.set_trace_callback(None)
     timed = []
     for sql in statements:
         if sql.lstrip().upper().startswith("SELECT"):
             start = time.perf_counter()
-            store.conn.execute(sql).fetchall()
+            store.db.conn.execute(sql).fetchall()
             timed.append((time.perf_counter() - start, " ".join(sql.split())))
     return max(timed)
 
@@ -322,14 +322,14 @@ def watch_refresh(sz: Sizes) -> Row:
     from longtask.cli import render
     from longtask.cli.watch import Rate
     from longtask.jobs.estimate import estimate
-    from longtask.jobs.store import FileEntry, Store
+    from longtask.jobs.store import FileEntry, SqliteConnector, Store
     from longtask.settings import Pipeline, Policy
 
     log(f"6 watch refresh over a job of {sz.watch_tasks:,} tasks")
     n = sz.watch_tasks
     results: list[tuple[float, float, float, tuple[float, str]]] = []
     with home("refresh") as h:
-        store = Store(h.db)
+        store = Store(SqliteConnector(h.db))
         files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
         pipe = Pipeline()
         job_id = store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint())

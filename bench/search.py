@@ -121,15 +121,15 @@ def fill(
     from longtask.pipelines.hashing import text_hash
 
     now = time.time()
-    with store._write() as c:
-        if store._one("SELECT 1 FROM collections WHERE name = ?", (collection,)) is None:
+    with store.db.write() as c:
+        if store.db.one("SELECT 1 FROM collections WHERE name = ?", (collection,)) is None:
             c.execute(
                 "INSERT INTO collections (name, model, pipeline, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                 (collection, pipeline.model_key, json.dumps(pipeline.as_dict()), now, now),
             )
-    start = int(store._scalar("SELECT count(*) FROM documents") or 0)
+    start = int(store.db.scalar("SELECT count(*) FROM documents") or 0)
     for d0 in range(0, len(texts), per_doc * 200):
-        with store._write() as c:
+        with store.db.write() as c:
             rows, docs, entries = [], [], []
             for i in range(d0, min(len(texts), d0 + per_doc * 200)):
                 d, seq = start + i // per_doc, i % per_doc
@@ -163,11 +163,11 @@ def words(n: int, seed: int) -> list[str]:
 
 def cli_wall(home: Path, chunks: int) -> dict[str, float]:
     """`longtask search` as a new process on a store of `chunks` chunks, then catch-up."""
-    from longtask.jobs.store import Store
+    from longtask.jobs.store import SqliteConnector, Store
     from longtask.jobs.vectors import VectorIndex, folder_for
     from longtask.settings import Pipeline
 
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     pipe = Pipeline(precision="fp32")
     texts = words(2000, 3)
     vectors = clustered(chunks + 10_000, seed=4)

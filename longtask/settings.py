@@ -87,6 +87,9 @@ class Settings:
     home: Path = field(default_factory=default_home)
     redis_url: str | None = None
     database_url: str | None = None  # PostgreSQL; unset: the SQLite file under home
+    # Seconds a statement waits for a pooled PostgreSQL connection before the server
+    # counts as away (a commit then waits the outage out; other reads retry later).
+    database_wait: float = 30.0
     pipeline: Pipeline = field(default_factory=Pipeline)
     policy: Policy = field(default_factory=Policy)
     concurrency: int = 0  # 0: pick from the core count
@@ -170,6 +173,7 @@ def load() -> Settings:
         home=default_home(),
         redis_url=os.environ.get("LONGTASK_REDIS_URL") or None,
         database_url=os.environ.get("LONGTASK_DATABASE_URL") or None,
+        database_wait=_env("DATABASE_WAIT", float, 30.0),
         pipeline=pipeline,
         policy=policy,
         concurrency=_env("CONCURRENCY", int, 0),
@@ -213,6 +217,10 @@ def validate(settings: Settings) -> None:
         raise LongtaskError(
             "LONGTASK_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/database); "
             "unset it to keep the status in the SQLite file under LONGTASK_HOME"
+        )
+    if settings.database_wait <= 0:
+        raise LongtaskError(
+            f"LONGTASK_DATABASE_WAIT={settings.database_wait:g} must be a positive number of seconds"
         )
     if settings.stall_after <= 0 or settings.lease <= 0:
         raise LongtaskError("LONGTASK_STALL_AFTER and LONGTASK_LEASE must be positive (seconds)")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install longtask with its test tools.
+# Create .venv and install longtask with its test tools, and what the test command
+# needs besides: Debian's chromium, which the browser test drives (apt-get, as root).
 #
 # torch goes in first, on its own: an unpinned torch resolves to a multi-GB CUDA build
 # on Linux. TORCH_SPEC picks the build; the default is the CPU wheel this project's
@@ -15,4 +16,17 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     .venv/bin/python -m pip install -q ${TORCH_SPEC:-torch==2.13.0}
 fi
 .venv/bin/python -m pip install -q -e ".[dev]"
+
+# tests/test_serve_browser.py drives /usr/bin/chromium through Playwright (Playwright's
+# own browser download is never used). longtask itself does not need it.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing chromium with apt-get, for the browser test" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "note: /usr/bin/chromium is missing; the browser test (tests/test_serve_browser.py) needs it:" \
+            "run 'sudo apt-get install chromium' (Debian), or run this script as root" >&2
+    fi
+fi
 echo "installed: $(.venv/bin/longtask --version)" >&2

@@ -149,18 +149,19 @@ def drain(timeout: float = 60.0) -> None:
 
     As in production, RQ's scheduler never runs: retry delays live in SQLite, and
     between bursts this sends the retries that are due, as the supervisor does
-    (`sending.send_due_retries`). A retry not yet due stays 'retrying'.
+    (`sending.send_due_retries`), through the store the settings name (the SQLite
+    file, or PostgreSQL at LONGTASK_DATABASE_URL). A retry not yet due stays 'retrying'.
     """
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
     from longtask import settings as settings_mod
     from longtask.jobs import queue, sending
-    from longtask.jobs.store import Store
+    from longtask.jobs.store import open_store
 
     s = settings_mod.load()
     conn = queue.connect(s)
-    store = Store(s.db_path)
+    store = open_store(s)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:

@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from longtask.jobs.store import ChunkRow, PostgresStore, Store
+from longtask.jobs.store import ChunkRow, PostgresConnector, SqliteConnector, Store
 
 
 def open_spec(spec: str) -> Store:
     """A store from a path (SQLite) or a postgresql:// URL."""
     if spec.startswith("postgresql://"):
-        return PostgresStore(spec)
-    return Store(Path(spec))
+        return Store(PostgresConnector(spec))
+    return Store(SqliteConnector(Path(spec)))
 
 
 def commit_many(path: str, task_id: int, batches: int, fingerprint: str, barrier: Any, out: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from longtask.jobs import queue, sending
-from longtask.jobs.store import Store, Task
+from longtask.jobs.store import SqliteConnector, Store, Task
 from tests.conftest import drain
 from tests.fakes import SLOW
 from tests.test_faults import (
@@ -45,7 +45,7 @@ BUDGET = sending.BUDGET_BATCHES * BATCH
 def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
     monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
-    s = Store(home / "longtask.db")
+    s = Store(SqliteConnector(home / "longtask.db"))
     yield s
     s.close()
 

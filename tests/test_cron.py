@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from tests.conftest import ROOT, make_text_pdf
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ def _night(folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_cron_script_over_unchanged_grown_and_broken_folders(home: Path, docs: Path) -> None:
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     first = _night(docs)
     assert first.returncode == 0, first.stderr
     assert store.job(1).counts["done"] == 3

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from tests.conftest import SAMPLE_DOCS
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_run_exits_0_and_the_job_succeeded(sample_run) -> None:
 
 def test_every_page_of_every_document_is_accounted_for(sample_run) -> None:
     home, _ = sample_run
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     pdfs = sorted(SAMPLE_DOCS.glob("*.pdf"))
     assert 5 <= len(pdfs) <= 10
     expected = {p.name: len(PdfReader(p).pages) for p in pdfs}
@@ -67,7 +67,7 @@ def test_every_page_of_every_document_is_accounted_for(sample_run) -> None:
 
 def test_every_chunk_has_a_unit_norm_384d_embedding(sample_run) -> None:
     home, _ = sample_run
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     rows = list(store.iter_chunks(1))
     assert len(rows) == store.job(1).chunks_done > 0
     vectors = np.stack([r["embedding"] for r in rows])
@@ -81,8 +81,8 @@ def test_every_chunk_has_a_unit_norm_384d_embedding(sample_run) -> None:
 
 def test_each_worker_process_loaded_the_model_once(sample_run) -> None:
     home, _ = sample_run
-    store = Store(home / "longtask.db")
-    loads = [int(r[0]) for r in store.conn.execute("SELECT model_loads FROM workers")]
+    store = Store(SqliteConnector(home / "longtask.db"))
+    loads = [int(r[0]) for r in store.db.execute("SELECT model_loads FROM workers")]
     assert loads and all(n == 1 for n in loads), loads
 
 

@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from longtask import settings
 from longtask.cli.app import app
-from longtask.jobs.store import Store, Task
+from longtask.jobs.store import SqliteConnector, Store, Task, open_store
 from tests.conftest import ROOT, RedisServer, drain, make_text_pdf
 from tests.fakes import SLOW, HashEmbedder
 
@@ -191,7 +192,7 @@ class Workers:
 @contextmanager
 def workers(home: Path, tmp_path: Path, concurrency: int = 1, **env: str) -> Iterator[Workers]:
     w = Workers(home, concurrency, tmp_path / f"worker-{time.monotonic_ns()}.log", **env)
-    store = Store(home / "longtask.db")
+    store = open_store(settings.load())  # the store the workers use, SQLite or PostgreSQL
     try:
         yield w
     except BaseException:
@@ -207,7 +208,7 @@ def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
     # Jobs name the slow fake; it waits FAKE_EMBED_DELAY (set per worker, 0 by default).
     monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
-    s = Store(home / "longtask.db")
+    s = Store(SqliteConnector(home / "longtask.db"))
     yield s
     s.close()
 

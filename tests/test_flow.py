@@ -108,14 +108,14 @@ def test_unreachable_redis_is_exit_3_and_writes_nothing(home: Path, docs: Path, 
 def test_schema_version_matches_the_migrations(home: Path, backend: str) -> None:
     from longtask.jobs import store as store_mod
     from longtask.jobs.store.pg_schema import MIGRATIONS
-    from longtask.jobs.store.schema import migrations
+    from longtask.jobs.store.schema import MIGRATIONS as SQLITE_MIGRATIONS
 
     store = _store(home)
     if backend == "sqlite":
-        assert store_mod.SCHEMA_VERSION == len(migrations._migrations)
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == store_mod.SCHEMA_VERSION
+        assert store_mod.SCHEMA_VERSION == len(SQLITE_MIGRATIONS)
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == store_mod.SCHEMA_VERSION
     else:
-        applied = [r[0] for r in store.conn.execute("SELECT name FROM longtask_migrations ORDER BY name")]
+        applied = [r[0] for r in store.db.execute("SELECT name FROM longtask_migrations ORDER BY name")]
         assert applied == [name for name, _ in MIGRATIONS]
     # Both hold the same columns (a second backend adds no state of its own).
     columns = [r["name"] if backend == "sqlite" else r[0] for r in _columns(store, backend)]
@@ -124,10 +124,10 @@ def test_schema_version_matches_the_migrations(home: Path, backend: str) -> None
 
 def _columns(store: Store, backend: str) -> list:
     if backend == "sqlite":
-        return store._all(
+        return store.db.all(
             "SELECT name FROM pragma_table_info('tasks') UNION ALL SELECT name FROM pragma_table_info('chunks')"
         )
-    return store.conn.execute(
+    return store.db.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name IN ('tasks', 'chunks')"
     ).fetchall()
 

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from longtask.cli.app import app
 from longtask.errors import display
-from longtask.jobs.store import Store, Task
+from longtask.jobs.store import SqliteConnector, Store, Task
 from longtask.pipelines.discover import BROKEN
 from tests.conftest import ROOT, RedisServer, drain, make_hostile, make_text_pdf
 from tests.corpus.make_hostile import MANY_PAGES_COUNT
@@ -103,7 +103,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> 
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         drain(timeout=180)
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        store = Store(base / "home" / "longtask.db")
+        store = Store(SqliteConnector(base / "home" / "longtask.db"))
         yield HostileRun(
             corpus, cases, store, submitted["id"], submitted, result.stderr, (after - before) / 1024
         )
@@ -363,7 +363,7 @@ def test_unreadable_file_is_dead_and_retry_failed_finishes_it(home: Path, tmp_pa
     unreadable.chmod(0o000)
     assert runner.invoke(app, ["submit", str(folder)]).exit_code == 0
     _drain_like_a_user(unreadable)
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     by_name = {Path(t.path).name: t for t in store.tasks_in(1, ("done", "dead"))}
     assert by_name["good.pdf"].state == "done"
     task = by_name["unreadable.pdf"]

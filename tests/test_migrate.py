@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
-from longtask.jobs.store import PostgresStore, Store
+from longtask.jobs.store import PostgresConnector, SqliteConnector, Store
 from tests.conftest import drain
 
 runner = CliRunner()
@@ -30,7 +30,7 @@ def test_migrate_store_copies_jobs_history_and_output(
     (docs / "bad.pdf").write_bytes(b"not a pdf at all")  # a second job: cache hits and a dead one
     assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
     drain()
-    sqlite = Store(home / "longtask.db")
+    sqlite = Store(SqliteConnector(home / "longtask.db"))
     before = {j.id: j.as_dict() for j in sqlite.jobs()}
     chunks = {j: _export(j) for j in before}
     dead = [t.as_dict() for t in sqlite.dead_tasks(None)]
@@ -45,7 +45,7 @@ def test_migrate_store_copies_jobs_history_and_output(
     assert counts["jobs"] == 2 and counts["tasks"] == 7 and counts["chunks"] == sqlite.total_chunks() > 0
 
     monkeypatch.setenv("LONGTASK_DATABASE_URL", pg_url)
-    pg = PostgresStore(pg_url)
+    pg = Store(PostgresConnector(pg_url))
     assert {j.id: j.as_dict() for j in pg.jobs()} == before
     assert {j: _export(j) for j in before} == chunks  # text, pages, embeddings, chunk for chunk
     assert [t.as_dict() for t in pg.dead_tasks(None)] == dead
@@ -77,8 +77,6 @@ def test_a_file_missing_on_a_worker_of_a_shared_store_is_not_called_deleted(
     host or a retry instead of going dead as deleted."""
     import socket
 
-    from longtask.jobs.store import PostgresStore
-
     monkeypatch.setenv("LONGTASK_DATABASE_URL", pg_url)
     monkeypatch.setenv("LONGTASK_BACKOFF", "30")  # the retry waits: we look at it first
     assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
@@ -87,7 +85,7 @@ def test_a_file_missing_on_a_worker_of_a_shared_store_is_not_called_deleted(
     st = hidden.stat()
     hidden.unlink()  # as if this host's mount lacked it
     drain()
-    store = PostgresStore(pg_url)
+    store = Store(PostgresConnector(pg_url))
     task = next(t for t in store.tasks_in(1, ("retrying",)))
     assert task.path == str(hidden)
     assert task.error_message == (

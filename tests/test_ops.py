@@ -13,14 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from tests.conftest import drain, make_text_pdf
 
 runner = CliRunner()
 
 
 def _store(home: Path) -> Store:
-    return Store(home / "longtask.db")
+    return Store(SqliteConnector(home / "longtask.db"))
 
 
 def _submit(*args: str) -> dict:
@@ -100,9 +100,12 @@ def test_health_oldest_age_and_stalled_trip(home: Path, docs: Path) -> None:
 
     # Submitted ten minutes ago; one document claimed long ago and silent since.
     control.submit(
-        settings.load(), Store(home / "longtask.db", clock=lambda: time.time() - 600), [str(docs)], "default"
+        settings.load(),
+        Store(SqliteConnector(home / "longtask.db"), clock=lambda: time.time() - 600),
+        [str(docs)],
+        "default",
     )
-    Store(home / "longtask.db", clock=lambda: time.time() - 10_000).claim(1, "a-worker")
+    Store(SqliteConnector(home / "longtask.db"), clock=lambda: time.time() - 10_000).claim(1, "a-worker")
     result = _health("--max-oldest-age", "60", "--max-stalled", "0")
     assert result.exit_code == 4
     lines = result.stdout.strip().splitlines()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from longtask.jobs.redis_server import EmbeddedRedis
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from tests.conftest import ROOT, RedisServer
 from tests.fakes import SLOW
 from tests.test_faults import (
@@ -44,7 +44,7 @@ pytestmark = pytest.mark.slow
 def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
     monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)  # paced by FAKE_EMBED_DELAY, per worker
-    s = Store(home / "longtask.db")
+    s = Store(SqliteConnector(home / "longtask.db"))
     yield s
     s.close()
 
@@ -193,7 +193,7 @@ def test_a_full_disk_pauses_the_work_and_health_says_so(
         redis_server.client().flushall()
         doc = make_doc(tmp_path / "long.pdf", 40, "Full")
         job = submit(str(doc))
-        st = Store(home / "longtask.db")
+        st = Store(SqliteConnector(home / "longtask.db"))
         filler = mnt / "filler"
         with workers(home, tmp_path, embed_delay="0.2") as w:
             task = wait_for("4 pages done", lambda: running_at(st, job, 4), timeout=30)

@@ -21,11 +21,20 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from longtask import settings
 from longtask.cli.app import app
-from longtask.jobs.store import PostgresStore
+from longtask.jobs.store import PostgresConnector, Store, open_store
 from tests.conftest import ROOT
 from tests.fakes import SLOW
-from tests.test_faults import RECOVERY_BOUND, assert_exactly_once, make_doc, running_at, wait_for, workers
+from tests.test_faults import (
+    RECOVERY_BOUND,
+    assert_exactly_once,
+    make_doc,
+    opened_from,
+    running_at,
+    wait_for,
+    workers,
+)
 
 runner = CliRunner()
 PG_BIN = Path(os.environ.get("LONGTASK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -89,6 +98,13 @@ class Cluster:
                 break
             time.sleep(0.1)
         (self.data / "postmaster.pid").unlink(missing_ok=True)
+
+    def halt(self) -> None:
+        """Stop the server (every session cut at once), keeping its data for `start`."""
+        done = self._as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
     def stop(self) -> None:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
@@ -195,7 +211,7 @@ def test_postgresql_killed_and_started_again_mid_job_pauses_the_work_and_loses_n
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     doc = make_doc(tmp_path / "long.pdf", 40, "Restart")
     assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
-    store = PostgresStore(url)
+    store = Store(PostgresConnector(url))
     with workers(home, tmp_path, embed_delay="0.2") as w:
         task = wait_for("4 pages done", lambda: running_at(store, 1, 4), timeout=30)
         cluster.kill()
@@ -207,3 +223,90 @@ def test_postgresql_killed_and_started_again_mid_job_pauses_the_work_and_loses_n
     done = store.task(task.id)
     assert_exactly_once(store, done, doc)
     store.close()
+
+
+@pytest.mark.slow
+def test_postgresql_down_longer_than_the_pool_waits_pauses_the_commit_and_keeps_the_batch(
+    home: Path, tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server stays away past the pool's wait for a connection (PoolTimeout) and past
+    the lease: the computed batch waits in memory and is committed once the server is
+    back. No failure is recorded, no worker is declared lost, no page is done twice."""
+    import psycopg
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE longtask")
+    url = cluster.url(db="longtask")
+    monkeypatch.setenv("LONGTASK_DATABASE_URL", url)
+    monkeypatch.setenv("LONGTASK_DATABASE_WAIT", "2")  # the pool gives up on a connection after 2 s
+    monkeypatch.setenv("LONGTASK_LEASE", "4")  # and a worker silent for 4 s is presumed dead
+    monkeypatch.setenv("LONGTASK_PAGE_BATCH", "2")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    doc = make_doc(tmp_path / "long.pdf", 60, "Outage")
+    assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
+    store = open_store(settings.load())
+    with workers(home, tmp_path, embed_delay="0.2") as w:
+        task = wait_for("6 pages done", lambda: running_at(store, 1, 6), timeout=60)
+        cluster.halt()
+        time.sleep(10)  # five pool waits, two and a half leases: the batch waits in memory
+        cluster.start(first=False)
+        wait_for("the job to succeed", lambda: store.job(1).state == "succeeded", timeout=RECOVERY_BOUND)
+        assert w.proc.poll() is None, "the supervisor must outlive the outage"
+        w.track(store)
+        log = (home / "logs" / "worker.log").read_text()
+    done = store.task(task.id)
+    assert_exactly_once(store, done, doc)
+    kinds = [e["kind"] for e in store.events(done.id)]
+    assert "retrying" not in kinds and done.attempts == 1, (kinds, done.error_type, done.error_message)
+    assert opened_from(store, done.id) == [0], "no page may be done twice"
+    assert len(store.model_loads()) == 1, "the worker process must not be declared lost and replaced"
+    assert "paused, trying again" in log, "the outage must have met a commit"
+    store.close()
+
+
+@pytest.mark.slow
+def test_after_the_store_was_away_no_worker_is_judged_silent_until_a_lease_has_passed(
+    home: Path, docs: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every heartbeat goes stale while the store is away, through no fault of the
+    workers: the supervisor that found it away waits a lease of it answering again
+    before it gives a silent worker's document back (the store's fencing keeps a late
+    run harmless, but the document should not lose its attempt and its worker)."""
+    import psycopg
+
+    from longtask.jobs.worker import Supervisor
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE longtask")
+    monkeypatch.setenv("LONGTASK_DATABASE_URL", cluster.url(db="longtask"))
+    monkeypatch.setenv("LONGTASK_DATABASE_WAIT", "1")
+    monkeypatch.setenv("LONGTASK_LEASE", "3")
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    s = settings.load()
+    # A worker last heard of a minute ago, holding task 1: silent, as every worker is
+    # after an outage of a minute.
+    past = open_store(s, clock=lambda: time.time() - 60)
+    past.register_worker("quiet-host.1", 1, "quiet-host")
+    assert past.claim(1, "quiet-host.1") is not None
+    past.close()
+    sup = Supervisor(s, 1)
+    reap = next(d for d in sup.duties() if d.name == "reap silent workers")
+
+    def answers() -> bool:  # a duty that went through (as the supervisor's loop runs them)
+        return bool(sup._guard(lambda: sup._heartbeat() or True, name="heartbeat"))
+
+    cluster.halt()
+    assert not answers()  # the store is away: noted
+    cluster.start(first=False)
+
+    wait_for("the store to answer", answers, timeout=60, every=0.2)
+    sup._guard(reap.run, name=reap.name)
+    assert answers(), "the reap must have met the store"
+    assert sup.store.task(1).state == "running", "judged silent right after the store came back"
+    time.sleep(3.5)  # a lease of the store answering
+    sup._guard(reap.run, name=reap.name)
+    task = sup.store.task(1)
+    assert task.state in ("retrying", "queued"), task.state  # given back (and sent again)
+    assert task.error_type == "WorkerLost" and "quiet-host.1 stopped answering" in (task.error_message or "")
+    sup.store.close()

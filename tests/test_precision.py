@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from longtask.pipelines import precision
 
 
@@ -116,7 +116,7 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     precision.remember(home, bf16_fast=True, openvino=False)
     first = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
     precision.remember(home, bf16_fast=False)
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     store.request_cancel(first["id"])  # let the second submit take the files
     second = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
     jobs = {j.id: j for j in store.jobs()}

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from longtask import settings as settings_mod
 from longtask.cli.app import app
 from longtask.jobs import queue, sending, tasks
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from tests.conftest import drain, make_text_pdf
 
 runner = CliRunner()
@@ -36,7 +36,7 @@ def test_high_priority_overtakes_queued_default_work(home: Path, tmp_path: Path)
     default = _submit(_folder(tmp_path, "default", 3), "default")
     high = _submit(_folder(tmp_path, "high", 2), "high")
     drain()
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     ends = {j: [t.finished_at or 0 for t in store.tasks_in(j, ("done",))] for j in (low, default, high)}
     assert all(len(v) == n for v, n in zip(ends.values(), (2, 3, 2)))
     assert max(ends[high]) < min(ends[default])
@@ -47,11 +47,13 @@ def test_waiting_low_work_is_promoted_to_the_high_queue(home: Path, tmp_path: Pa
     job = _submit(_folder(tmp_path, "old", 2), "low")
     tasks.dispatch(job)  # fan out into the low queue, as a worker would
     s = settings_mod.load()
-    store = Store(s.db_path)
+    store = Store(SqliteConnector(s.db_path))
     conn = queue.connect(s)
     assert queue.queue(conn, "low").count == 2  # the dispatch message, and one batch of two small tasks
     assert sending.promote_aged(store, conn, after=600) == 0  # nothing has waited that long
-    later = Store(s.db_path, clock=lambda: time.time() + 601)  # the same store, ten minutes on
+    later = Store(
+        SqliteConnector(s.db_path), clock=lambda: time.time() + 601
+    )  # the same store, ten minutes on
     assert sending.promote_aged(later, conn, after=600) == 2
     assert queue.queue(conn, "low").count == 1 and queue.queue(conn, "high").count == 2
     ids = [t.rq_id for t in store.tasks_in(job, ("queued",))]

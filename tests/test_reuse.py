@@ -9,7 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from longtask.cli.app import app
-from longtask.jobs.store import Store
+from longtask.jobs.store import SqliteConnector, Store
 from longtask.pipelines.embed import Reusing
 from tests.conftest import drain, make_text_pdf
 from tests.fakes import HashEmbedder
@@ -42,7 +42,7 @@ def test_vectors_stored_by_an_earlier_document_are_reused(home: Path, tmp_path: 
     make_text_pdf(folder / "one.pdf", [boiler, "Granite and basalt are igneous rocks. " * 5])
     assert CliRunner().invoke(app, ["submit", str(folder)]).exit_code == 0
     drain()
-    store = Store(home / "longtask.db")
+    store = Store(SqliteConnector(home / "longtask.db"))
     from longtask.pipelines.embed import text_hash
 
     inner = Counting()

@@ -47,7 +47,9 @@ def pdfs(folder: Path, prefix: str, n: int, pages: int) -> list[str]:
 
 def test_dashboard_sign_in_upload_cancel_resume(served: Served, tmp_path: Path) -> None:
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/install.sh does it when run as root)"
+        )
     from playwright.sync_api import expect, sync_playwright
 
     first = pdfs(tmp_path / "up", "field_notes", 3, 3)

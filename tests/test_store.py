@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from longtask.errors import StaleTask
 from longtask.jobs.states import STATES
-from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, Store
+from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy
 from tests.store_procs import commit_many, open_spec, open_store
 
@@ -53,11 +53,11 @@ def check_counters(store: Store, job_id: int) -> None:
     """The job row's counters are what counting the task rows gives."""
     job = store.job(job_id)
     grouped = dict(
-        store.conn.execute("SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state", (job_id,))
+        store.db.execute("SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state", (job_id,))
     )
     assert job.counts == {s: grouped.get(s, 0) for s in STATES}
     assert sum(job.counts.values()) == job.tasks_total
-    sums = store.conn.execute(
+    sums = store.db.execute(
         "SELECT coalesce(sum(pages_done), 0), coalesce(sum(chunks), 0), "
         "coalesce(sum(coalesce(pages_total, 0)), 0), count(pages_total), "
         "coalesce(sum(CASE WHEN surveyed = 1 THEN 1 ELSE 0 END), 0) FROM tasks WHERE job_id = ?",
@@ -150,7 +150,7 @@ OPS = ["queue", "claim", "open", "commit", "finish", "fail", "fail_permanent", "
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 3)), min_size=1, max_size=40))
 def test_counters_match_the_tasks_after_any_sequence(ops: list[tuple[str, int]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "x.db")
+        store = Store(SqliteConnector(Path(tmp) / "x.db"))
         try:
             job_id, ids = new_job(store, 4, retries=1)
             claims: dict[int, Claim] = {}
@@ -372,7 +372,7 @@ def test_migrations_apply_once_when_stores_open_together(tmp_path: Path) -> None
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
     # and opening it again applies nothing more
-    Store(path).close()
+    Store(SqliteConnector(path)).close()
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == SCHEMA_VERSION
     conn.close()
@@ -400,8 +400,8 @@ def test_postgres_migrates_once_when_hosts_start_together(pg_url: str) -> None:
 
 
 def test_wal_is_on(tmp_path: Path) -> None:
-    store = Store(tmp_path / "x.db")
-    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store = Store(SqliteConnector(tmp_path / "x.db"))
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     new_job(store, 1)
     assert (tmp_path / "x.db-wal").exists()
     # a second connection sees it too: the mode is a property of the file
@@ -409,3 +409,26 @@ def test_wal_is_on(tmp_path: Path) -> None:
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     other.close()
     store.close()
+
+
+def test_each_backend_says_which_of_its_errors_a_commit_waits_out(tmp_path: Path, pg_url: str) -> None:
+    """The store asks its own connector (PostgreSQL's once answered with SQLite's rule,
+    so no PostgreSQL outage ever paused a commit)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from longtask.jobs.store import PostgresConnector
+
+    lite = Store(SqliteConnector(tmp_path / "x.db"))
+    assert lite.pausable(sqlite3.OperationalError("database is locked"))
+    assert lite.pausable(sqlite3.OperationalError("database or disk is full"))
+    assert not lite.pausable(sqlite3.OperationalError("no such table: jobs"))
+    assert not lite.pausable(PoolTimeout("couldn't get a connection after 30.00 sec"))
+    pg = Store(PostgresConnector(pg_url))
+    assert pg.pausable(PoolTimeout("couldn't get a connection after 30.00 sec"))
+    assert pg.pausable(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert not pg.pausable(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not pg.pausable(sqlite3.OperationalError("database is locked"))
+    assert isinstance(PoolTimeout(), pg.OUTAGES) and not isinstance(PoolTimeout(), lite.OUTAGES)
+    lite.close()
+    pg.close()

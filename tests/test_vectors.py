@@ -31,7 +31,7 @@ def _vec(i: int) -> np.ndarray:
 
 
 def _put(store: Store, chunk_id: int, doc: str) -> None:
-    with store._write() as c:
+    with store.db.write() as c:
         c.execute(
             "INSERT INTO chunks (id, doc_key, seq, page_start, page_end, text, embedding, model) "
             "VALUES (?, ?, ?, 1, 1, ?, ?, 'm')",
@@ -47,7 +47,7 @@ def _exact(ids: list[int], q: np.ndarray, k: int) -> list[int]:
 def test_catch_up_late_ids_deletions_and_rebuild(store: Store, tmp_path: Path) -> None:
     index = VectorIndex(tmp_path / "index", "m")
     # PostgreSQL: chunk 5 commits after 39 was read (SQLite's ids commit in order).
-    late = [] if store.IDS_IN_COMMIT_ORDER else [5]
+    late = [] if store.ids_in_commit_order else [5]
     for i in range(1, 40):
         if i not in late:
             _put(store, i, "a" if i % 2 else "b")
@@ -60,7 +60,7 @@ def test_catch_up_late_ids_deletions_and_rebuild(store: Store, tmp_path: Path) -
     live = list(range(1, 41))
     assert [i for i, _ in index.search(q, ["a", "b"], 5)] == _exact(live, q, 5)
     assert all(i % 2 for i, _ in index.search(q, ["a"], 10))  # the mask: doc 'a' only
-    with store._write() as c:
+    with store.db.write() as c:
         c.execute("DELETE FROM chunks WHERE id = 5")
         c.execute("UPDATE store_meta SET value = value + 1 WHERE name = 'chunk_deletions'")
     index.catch_up(store)

@@ -270,18 +270,18 @@ def migrate_store(
 
         from longtask import settings as settings_mod
         from longtask.jobs.migrate import migrate
-        from longtask.jobs.store import PostgresStore, Store
+        from longtask.jobs.store import open_store
 
         s = replace(context().settings, database_url=to)
         settings_mod.validate(s)
-        source = Store(s.db_path)
-        counts = migrate(source, PostgresStore(to))
+        source = open_store(replace(s, database_url=None))  # this machine's SQLite file
+        counts = migrate(source, open_store(s))
         if json_:
             emit_json(counts)
             return
         out.print(", ".join(f"{n} {table}" for table, n in counts.items()), markup=False)
         note(
-            f"copied {source.path} into {to.split('@')[-1]}; set LONGTASK_DATABASE_URL on every host to use it"
+            f"copied {source.where} into {to.split('@')[-1]}; set LONGTASK_DATABASE_URL on every host to use it"
         )
 
 

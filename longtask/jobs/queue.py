@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.command import send_stop_job_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -44,6 +44,8 @@ ENQUEUE_BATCH = 1000
 # What a lost connection to Redis (or a refused write) raises.
 TRANSPORT_ERRORS = (redis.RedisError, OSError)
 REDIS_ERRORS = (redis.RedisError,)  # the same, where an OSError may be the file's
+
+log = logging.getLogger("longtask.worker")
 
 
 def describe(settings: Settings) -> str:
@@ -235,6 +237,92 @@ def depths(conn: redis.Redis) -> dict[str, Any]:
     return out
 
 
+def _tolerant(method: Callable[..., Any]) -> Callable[..., Any]:
+    """RQ's own bookkeeping, made best effort: a Redis failure is logged and skipped."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except TRANSPORT_ERRORS as e:
+            log.warning("Redis unavailable (%s: %s); %s skipped", type(e).__name__, e, method.__name__)
+            return None
+
+    return call
+
+
+class HorseWorker(Worker):  # type: ignore[misc]
+    """RQ's forking Worker, made to outlast Redis: Redis is the transport only, so
+    losing it must not stop the work. RQ's bookkeeping (heartbeats, registries, job
+    status) is best effort here; a worker whose Redis went away keeps waiting for its
+    running horse, which goes on committing pages to the store, and takes new work
+    once Redis is back.
+
+    It overrides RQ internals whose signatures change between minor versions
+    (`monitor_work_horse` did): tests/test_rq_worker.py pins the signature of each
+    method it overrides or calls, so a new rq that changes one fails a test, not a
+    worker in production.
+    """
+
+    last_wait: tuple[Any, Any, Any] = (None, None, None)
+
+    def __init__(self, *args: Any, prepare_horse: Callable[[], None], **kwargs: Any) -> None:
+        """`prepare_horse` runs first thing in each forked work horse (e.g. to die with
+        the worker process)."""
+        super().__init__(*args, **kwargs)
+        self.prepare_horse = prepare_horse
+
+    def main_work_horse(self, job: Any, queue: Any) -> None:
+        self.prepare_horse()
+        super().main_work_horse(job, queue)
+
+    heartbeat = _tolerant(Worker.heartbeat)
+    maintain_heartbeats = _tolerant(Worker.maintain_heartbeats)
+    set_state = _tolerant(Worker.set_state)
+    run_maintenance_tasks = _tolerant(Worker.run_maintenance_tasks)
+    check_for_suspension = _tolerant(Worker.check_for_suspension)
+
+    def execute_job(self, job: Any, queue: Any) -> None:
+        """A Redis failure around a job (RQ marking it started, say) must not lose the
+        message it has already popped: once Redis answers again, put it back at the
+        front. Running it twice is safe; the store's claim lets one run through."""
+        try:
+            super().execute_job(job, queue)
+        except TRANSPORT_ERRORS as e:
+            log.warning("Redis unavailable around job %s (%s); it goes back to the queue", job.id, e)
+            while not self._stop_requested:
+                try:
+                    queue.push_job_id(job.id, at_front=True)
+                    return
+                except TRANSPORT_ERRORS:
+                    time.sleep(1.0)
+
+    def dequeue_job_and_maintain_ttl(self, timeout: Any, max_idle_time: Any = None) -> Any:
+        # rq retries a refused connection but quits on a timed-out one (a cut link).
+        while True:
+            try:
+                return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            except redis.TimeoutError as e:
+                log.warning("Redis timed out (%s); trying again", e)
+                time.sleep(1.0)
+
+    def wait_for_horse(self) -> tuple[Any, Any, Any]:
+        self.last_wait = super().wait_for_horse()
+        return self.last_wait
+
+    def monitor_work_horse(self, job: Any, queue: Any) -> None:
+        self.last_wait = (None, None, None)
+        try:
+            super().monitor_work_horse(job, queue)
+        except TRANSPORT_ERRORS as e:
+            log.warning("Redis unavailable (%s) while job %s ran; waiting for its horse", e, job.id)
+            if self._horse_pid:  # still running: wait for it, without heartbeats
+                self.wait_for_horse()
+                self._horse_pid = 0
+            retpid, ret_val, rusage = self.last_wait
+            if ret_val and os.WIFSIGNALED(ret_val):
+                self.handle_work_horse_killed(job, retpid or 0, ret_val, rusage)
+
+
 def work(
     conn: redis.Redis,
     name: str,
@@ -243,85 +331,11 @@ def work(
     burst: bool,
     verbose: bool,
 ) -> None:
-    """Run RQ's forking Worker on the longtask queues until stopped (or empty, in burst).
+    """Run HorseWorker on the longtask queues until stopped (or empty, in burst).
 
-    `prepare_horse` runs first thing in each forked work horse (e.g. to die with the
-    worker process); `horse_killed` is told of a horse that died by a signal. No RQ
-    scheduler: retries are timed in the store and sent by the supervisor.
-
-    Redis is the transport only, so losing it must not stop the work: RQ's own
-    bookkeeping (heartbeats, registries, job status) is best effort here. A worker
-    whose Redis went away keeps waiting for its running horse, which goes on
-    committing pages to the store, and takes new work once Redis is back.
+    `horse_killed` is told of a horse that died by a signal. No RQ scheduler: retries
+    are timed in the store and sent by the supervisor.
     """
-    from rq import Worker
-
-    log = logging.getLogger("longtask.worker")
-
-    def tolerant(method: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            except TRANSPORT_ERRORS as e:
-                log.warning("Redis unavailable (%s: %s); %s skipped", type(e).__name__, e, method.__name__)
-                return None
-
-        return call
-
-    class HorseWorker(Worker):  # type: ignore[misc]
-        last_wait: tuple[Any, Any, Any] = (None, None, None)
-
-        def main_work_horse(self, job: Any, queue_: Any) -> None:
-            prepare_horse()
-            super().main_work_horse(job, queue_)
-
-        heartbeat = tolerant(Worker.heartbeat)
-        maintain_heartbeats = tolerant(Worker.maintain_heartbeats)
-        set_state = tolerant(Worker.set_state)
-        run_maintenance_tasks = tolerant(Worker.run_maintenance_tasks)
-        check_for_suspension = tolerant(Worker.check_for_suspension)
-
-        def execute_job(self, job: Any, queue_: Any) -> None:
-            """A Redis failure around a job (RQ marking it started, say) must not lose the
-            message it has already popped: once Redis answers again, put it back at the
-            front. Running it twice is safe; the store's claim lets one run through."""
-            try:
-                super().execute_job(job, queue_)
-            except TRANSPORT_ERRORS as e:
-                log.warning("Redis unavailable around job %s (%s); it goes back to the queue", job.id, e)
-                while not self._stop_requested:
-                    try:
-                        queue_.push_job_id(job.id, at_front=True)
-                        return
-                    except TRANSPORT_ERRORS:
-                        time.sleep(1.0)
-
-        def dequeue_job_and_maintain_ttl(self, timeout: Any, max_idle_time: Any = None) -> Any:
-            # rq retries a refused connection but quits on a timed-out one (a cut link).
-            while True:
-                try:
-                    return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
-                except redis.TimeoutError as e:
-                    log.warning("Redis timed out (%s); trying again", e)
-                    time.sleep(1.0)
-
-        def wait_for_horse(self) -> tuple[Any, Any, Any]:
-            self.last_wait = super().wait_for_horse()
-            return self.last_wait
-
-        def monitor_work_horse(self, job: Any, queue_: Any) -> None:
-            self.last_wait = (None, None, None)
-            try:
-                super().monitor_work_horse(job, queue_)
-            except TRANSPORT_ERRORS as e:
-                log.warning("Redis unavailable (%s) while job %s ran; waiting for its horse", e, job.id)
-                if self._horse_pid:  # still running: wait for it, without heartbeats
-                    self.wait_for_horse()
-                    self._horse_pid = 0
-                retpid, ret_val, rusage = self.last_wait
-                if ret_val and os.WIFSIGNALED(ret_val):
-                    horse_killed(job, retpid or 0, ret_val, rusage)
-
     worker = HorseWorker(
         queues(conn),
         connection=conn,
@@ -329,6 +343,7 @@ def work(
         serializer=JSONSerializer,
         work_horse_killed_handler=horse_killed,
         job_monitoring_interval=5,
+        prepare_horse=prepare_horse,
     )
     # Back within a couple of seconds of Redis (rq's default waits up to a minute).
     worker.max_connection_wait_time = 2

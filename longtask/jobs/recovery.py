@@ -85,14 +85,18 @@ def rebuild(
     conn: Any,
     job_ids: Sequence[int] | None = None,
     retry_now: bool = False,
+    reap_silent: bool = True,
 ) -> int:
     """Make Redis match the store: resend what should be queued and is not. Idempotent.
 
     Pending tasks are sent; queued ones whose message Redis no longer holds are sent
     again (under a new message id, so a stale copy is ignored); retrying ones when
-    their backoff has passed, or at once with `retry_now`.
+    their backoff has passed, or at once with `retry_now`. Silent workers' tasks are
+    given back first (`reap`), unless the caller says silence means nothing now
+    (`reap_silent=False`: the store was just away, see `Supervisor._may_reap`).
     """
-    reap(settings, store, conn)
+    if reap_silent:
+        reap(settings, store, conn)
     tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
     live = queue.live(conn, [t.rq_id for t in tasks if t.state == TaskState.queued and t.rq_id])
     now = store.clock()

@@ -247,7 +247,7 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
         _commit(ctx, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)
         if batch.pages_done >= len(reader.pages):
             break
-        if ctx.store.cancel_requested(claim):
+        if _stop_asked(ctx, claim):
             if ctx.store.job_cancel_requested(task.job_id):
                 ctx.store.cancel_task(claim, "canceled while running; finished pages kept")
                 return "canceled"
@@ -291,6 +291,18 @@ def _commit(
             )
             time.sleep(pause)
             pause = min(30.0, pause * 2)
+
+
+def _stop_asked(ctx: Context, claim: Claim) -> bool:
+    """Should the run stop after this batch? A store that is away cannot say: go on,
+    the next commit waits for it (and the question is asked again after it)."""
+    try:
+        return ctx.store.cancel_requested(claim)
+    except ctx.store.OUTAGES as e:
+        if not ctx.store.pausable(e):
+            raise
+        log.warning("task %s: cannot read its stop flag (%s); going on", claim.task.id, e)
+        return False
 
 
 def _failed(

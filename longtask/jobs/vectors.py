@@ -107,7 +107,7 @@ class VectorIndex:
             keys = self._doc_keys()
             ordinal = {k: i for i, k in enumerate(keys)}
             added = 0
-            pending = [] if store.IDS_IN_COMMIT_ORDER else self._late(store, state)
+            pending = [] if store.ids_in_commit_order else self._late(store, state)
             while True:
                 rows = pending or store.chunks_after(self.model, state.last_id, BATCH)
                 pending = []

@@ -126,6 +126,7 @@ class Supervisor:
         self.stopping = False
         self.stop_at: float | None = None
         self.forced = False
+        self.outage_at: float | None = None  # when a duty last found the store away
 
     def _spawn(self, slot: int) -> None:
         self.generation += 1
@@ -168,6 +169,8 @@ class Supervisor:
         try:
             return fn(*args, **kwargs)
         except self.outages as e:
+            if isinstance(e, self.store.OUTAGES):
+                self.outage_at = time.monotonic()
             log.warning(
                 "%s: backend unavailable (%s); will try again", name or getattr(fn, "__name__", fn), e
             )
@@ -184,13 +187,17 @@ class Supervisor:
             *own_redis,
             Duty("heartbeat", s.heartbeat_every, self._heartbeat, while_stopping=True),
             Duty("send due retries", RETRY_EVERY, lambda: sending.send_due_retries(self.store, self.conn)),
-            Duty("rebuild the queue", s.sweep_every, lambda: recovery.rebuild(s, self.store, self.conn)),
+            Duty(
+                "rebuild the queue",
+                s.sweep_every,
+                lambda: recovery.rebuild(s, self.store, self.conn, reap_silent=self._may_reap()),
+            ),
             Duty(
                 "promote aged work",
                 s.sweep_every,
                 lambda: sending.promote_aged(self.store, self.conn, s.aging),
             ),
-            Duty("reap silent workers", s.reap_every, lambda: recovery.reap(s, self.store, self.conn)),
+            Duty("reap silent workers", s.reap_every, self._reap_silent),
             Duty("survey page counts", survey.EVERY, lambda: survey.survey(self.store)),
         ]
 
@@ -203,6 +210,18 @@ class Supervisor:
         if server.endpoint() is None:
             server.ensure()
             log.warning("the built-in Redis was down; started it again")
+
+    def _may_reap(self) -> bool:
+        """Whether silence means death now. While the store was away, every
+        worker's heartbeat went stale through no fault of its own, its running
+        document included: judge no one until the store has been reachable for a
+        whole lease, so that every live supervisor has vouched for its workers again."""
+        return self.outage_at is None or time.monotonic() - self.outage_at > self.settings.lease
+
+    def _reap_silent(self) -> None:
+        if self._may_reap():
+            self._heartbeat()  # ours are alive: vouch for them before judging the rest
+            recovery.reap(self.settings, self.store, self.conn)
 
     def _heartbeat(self) -> None:
         self.store.heartbeat([c.name for c in self.children.values()])

@@ -65,9 +65,9 @@ class Collections(StoreBase):
         """Inside a write: the collection exists and takes this model, or the submit is
         refused. Vectors of two models are not comparable, so one collection never
         holds both."""
-        row = self._one("SELECT model FROM collections WHERE name = ?", (name,))
+        row = self.db.one("SELECT model FROM collections WHERE name = ?", (name,))
         if row is None:
-            self.conn.execute(
+            self.db.execute(
                 "INSERT INTO collections (name, model, pipeline, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (name, pipeline.model_key, json.dumps(pipeline.as_dict()), now, now),
@@ -86,10 +86,10 @@ class Collections(StoreBase):
         present = set(found)
         gone = [
             r["path"]
-            for r in self._all("SELECT path FROM entries WHERE collection = ?", (name,))
+            for r in self.db.all("SELECT path FROM entries WHERE collection = ?", (name,))
             if under(r["path"], roots) and r["path"] not in present
         ]
-        self.conn.executemany(
+        self.db.executemany(
             "DELETE FROM entries WHERE collection = ? AND path = ?", ((name, p) for p in gone)
         )
         if gone:
@@ -99,7 +99,7 @@ class Collections(StoreBase):
     def _make_current(self, where: str, params: Sequence[Any], now: float) -> None:
         """Inside a write: these finished tasks (a WHERE over `tasks t`) become the
         current version of their paths in their job's collection."""
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO entries (collection, path, doc_key, task_id, updated_at) "
             "SELECT j.collection, t.path, t.doc_key, t.id, ? FROM tasks t "
             f"JOIN jobs j ON j.id = t.job_id WHERE t.doc_key IS NOT NULL AND {where} "
@@ -108,20 +108,20 @@ class Collections(StoreBase):
             "WHERE entries.task_id <= excluded.task_id",
             (now, *params),
         )
-        self.conn.execute(
+        self.db.execute(
             "UPDATE collections SET updated_at = ? WHERE name IN (SELECT j.collection FROM "
             f"tasks t JOIN jobs j ON j.id = t.job_id WHERE {where})",
             (now, *params),
         )
 
     def _touch_collection(self, name: str, now: float) -> None:
-        self.conn.execute("UPDATE collections SET updated_at = ? WHERE name = ?", (now, name))
+        self.db.execute("UPDATE collections SET updated_at = ? WHERE name = ?", (now, name))
 
     # ---- reads -------------------------------------------------------------------------
 
     def collections(self) -> list[Collection]:
         """Every collection with its current documents and their chunks."""
-        rows = self._all(
+        rows = self.db.all(
             "SELECT c.name, c.model, c.pipeline, c.updated_at, "
             "(SELECT count(*) FROM entries e WHERE e.collection = c.name) AS documents, "
             "(SELECT coalesce(sum(d.chunks_done), 0) FROM entries e JOIN documents d "
@@ -153,9 +153,9 @@ class Collections(StoreBase):
         """The collection's current documents (doc key -> its paths), optionally only
         paths matching a glob, or only documents this job processed or found cached."""
         if job_id is None:
-            rows = self._all("SELECT path, doc_key FROM entries WHERE collection = ?", (name,))
+            rows = self.db.all("SELECT path, doc_key FROM entries WHERE collection = ?", (name,))
         else:
-            rows = self._all(
+            rows = self.db.all(
                 "SELECT e.path, e.doc_key FROM entries e WHERE e.collection = ? AND e.doc_key IN "
                 "(SELECT doc_key FROM tasks WHERE job_id = ? AND doc_key IS NOT NULL)",
                 (name, job_id),

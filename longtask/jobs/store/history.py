@@ -10,15 +10,15 @@ from longtask.jobs.store.records import Job
 class HistoryStore(StoreBase):
     def _record_history(self, job: Job, now: float) -> None:
         """Throughput of the documents this job really processed (not cache hits)."""
-        row = self._one(
+        row = self.db.one(
             "SELECT count(*) AS docs, sum(pages_done) AS pages, sum(chunks) AS chunks, "
             "sum(size) AS bytes FROM tasks WHERE job_id = ? AND state = ?",
             (job.id, TaskState.done),
         )
         if row is None or not row["docs"] or not row["pages"]:
             return
-        alive = self._scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (now - 60,))
-        self.conn.execute(
+        alive = self.db.scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (now - 60,))
+        self.db.execute(
             "INSERT INTO history (job_id, model, workers, docs, pages, chunks, bytes, seconds, finished_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET model = excluded.model, "
             "workers = excluded.workers, docs = excluded.docs, pages = excluded.pages, "
@@ -40,7 +40,7 @@ class HistoryStore(StoreBase):
     def history_rate(self, model: str, workers: int | None = None) -> dict[str, float] | None:
         """Past throughput for this model (same worker count when known), newest jobs first."""
         for same in (True, False) if workers else (False,):
-            rows = self._all(
+            rows = self.db.all(
                 "SELECT pages, chunks, bytes, seconds FROM history WHERE model = ? "
                 + ("AND workers = ? " if same else "")
                 + "ORDER BY finished_at DESC LIMIT 5",

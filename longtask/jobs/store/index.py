@@ -28,40 +28,48 @@ def words(query: str) -> list[str]:
 
 
 class Index(StoreBase):
-    KEYWORD = "fts5"  # PostgresStore: "tsvector"
-    # SQLite assigns a chunk's id under its one writer lock, so ids commit in order;
-    # PostgreSQL's sequence does not (see jobs/vectors.py).
-    IDS_IN_COMMIT_ORDER = True
+    @property
+    def keyword_kind(self) -> str:
+        """Which full-text search the backend has: SQLite's FTS5 or PostgreSQL's tsvector."""
+        from longtask.jobs.store.sqlite import SqliteConnector
+
+        return "fts5" if isinstance(self.db, SqliteConnector) else "tsvector"
+
+    @property
+    def ids_in_commit_order(self) -> bool:
+        """SQLite assigns a chunk's id under its one writer lock, so ids commit in order;
+        PostgreSQL's sequence does not (see jobs/vectors.py)."""
+        return self.keyword_kind == "fts5"
 
     def chunk_count_between(self, model: str, low: int, high: int) -> int:
         return int(
-            self._scalar(
+            self.db.scalar(
                 "SELECT count(*) FROM chunks WHERE model = ? AND id > ? AND id <= ?", (model, low, high)
             )
             or 0
         )
 
     def meta(self, name: str) -> int:
-        return int(self._scalar("SELECT value FROM store_meta WHERE name = ?", (name,)) or 0)
+        return int(self.db.scalar("SELECT value FROM store_meta WHERE name = ?", (name,)) or 0)
 
     def chunk_model(self, doc_keys: Sequence[str]) -> str | None:
         """The model name the chunks of these documents carry (one collection, one model)."""
         for key in doc_keys[:50]:
-            model = self._scalar("SELECT model FROM chunks WHERE doc_key = ? LIMIT 1", (key,))
+            model = self.db.scalar("SELECT model FROM chunks WHERE doc_key = ? LIMIT 1", (key,))
             if model is not None:
                 return str(model)
         return None
 
     def chunks_after(self, model: str, after: int, limit: int) -> list[Any]:
         """(id, doc_key, embedding) of this model's chunks past `after`, in id order."""
-        return self._all(
+        return self.db.all(
             "SELECT id, doc_key, embedding FROM chunks WHERE model = ? AND id > ? ORDER BY id LIMIT ?",
             (model, after, limit),
         )
 
     def chunks_between(self, model: str, low: int, high: int) -> list[Any]:
         """(id, doc_key, embedding) of this model's chunks with low < id <= high."""
-        return self._all(
+        return self.db.all(
             "SELECT id, doc_key, embedding FROM chunks WHERE model = ? AND id > ? AND id <= ?",
             (model, low, high),
         )
@@ -72,7 +80,7 @@ class Index(StoreBase):
         if high is not None:
             sql += " AND id <= ?"
             params += (high,)
-        return [int(r[0]) for r in self.conn.execute(sql, params).fetchall()]
+        return [int(r[0]) for r in self.db.execute(sql, params).fetchall()]
 
     def chunk_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Chunks by id, without their vectors; ids no longer stored are absent.
@@ -80,7 +88,7 @@ class Index(StoreBase):
         found: dict[int, dict[str, Any]] = {}
         for i in range(0, len(ids), 500):
             part = list(ids[i : i + 500])
-            rows = self._all(f"SELECT * FROM chunks WHERE id IN ({','.join('?' * len(part))})", tuple(part))
+            rows = self.db.all(f"SELECT * FROM chunks WHERE id IN ({','.join('?' * len(part))})", tuple(part))
             for r in rows:
                 d = {k: r[k] for k in r.keys() if k not in ("embedding", "tsv")}
                 found[int(d["id"])] = d
@@ -91,7 +99,7 @@ class Index(StoreBase):
         (chunk id, score; higher is better)."""
         if not doc_keys:
             return []
-        if self.KEYWORD == "tsvector":
+        if self.keyword_kind == "tsvector":
             return self._keyword_pg(query, doc_keys, n)
         terms = words(query)
         if not terms:
@@ -99,7 +107,7 @@ class Index(StoreBase):
         alternatives = [f'"{t}"' for t in terms]
         if len(terms) > 1:
             alternatives.append('"' + " ".join(terms) + '"')  # the words together score more
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT f.rowid, bm25(chunks_fts) AS rank FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
             "WHERE chunks_fts MATCH ? AND c.doc_key IN (SELECT value FROM json_each(?)) "
             "ORDER BY rank LIMIT ?",
@@ -113,25 +121,25 @@ class Index(StoreBase):
         common word costs one bounded index probe)."""
         lexemes = [
             str(r[0])
-            for r in self.conn.execute(
+            for r in self.db.execute(
                 "SELECT unnest(tsvector_to_array(to_tsvector('simple', ?)))", (query,)
             ).fetchall()
         ][:MAX_TERMS]
         if not lexemes:
             return []
-        total = max(1000, int(self._scalar("SELECT coalesce(max(id), 0) FROM chunks") or 0))
+        total = max(1000, int(self.db.scalar("SELECT coalesce(max(id), 0) FROM chunks") or 0))
         quoted = ["'" + lex.replace("'", "''").replace("\\", "\\\\") + "'" for lex in lexemes]
         weights = []
         for q in quoted:
             df = int(
-                self._scalar(
+                self.db.scalar(
                     "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tsv @@ ?::tsquery LIMIT 1000) s", (q,)
                 )
                 or 0
             )
             weights.append(math.log(1 + (total - df + 0.5) / (df + 0.5)))
         score = " + ".join(f"{w:.6f} * (c.tsv @@ ?::tsquery)::int" for w in weights)
-        rows = self.conn.execute(
+        rows = self.db.execute(
             f"SELECT c.id, {score} + ts_rank_cd(c.tsv, phraseto_tsquery('simple', ?)) AS score "
             "FROM chunks c WHERE c.tsv @@ ?::tsquery AND c.doc_key IN "
             "(SELECT json_array_elements_text(?::json)) ORDER BY score DESC, c.id LIMIT ?",

@@ -13,20 +13,20 @@ if TYPE_CHECKING:
 
 class Output(StoreBase):
     def chunk_count(self, doc_key: str) -> int:
-        return int(self._scalar("SELECT count(*) FROM chunks WHERE doc_key = ?", (doc_key,)) or 0)
+        return int(self.db.scalar("SELECT count(*) FROM chunks WHERE doc_key = ?", (doc_key,)) or 0)
 
     def chunks(self, doc_key: str) -> list[dict[str, Any]]:
         """One document's chunks in order (seq, page span, text, embedding, model)."""
         import numpy as np
 
-        rows = self._all(
+        rows = self.db.all(
             "SELECT seq, page_start, page_end, text, embedding, model FROM chunks WHERE doc_key = ? ORDER BY seq",
             (doc_key,),
         )
         return [dict(r) | {"embedding": np.frombuffer(r["embedding"], dtype=np.float32)} for r in rows]
 
     def total_chunks(self) -> int:
-        return int(self._scalar("SELECT count(*) FROM chunks") or 0)
+        return int(self.db.scalar("SELECT count(*) FROM chunks") or 0)
 
     def embeddings(self, hashes: Sequence[str], model: str) -> dict[str, np.ndarray]:
         """Stored vectors of these chunk texts by this model (for reuse, not recompute)."""
@@ -35,7 +35,7 @@ class Output(StoreBase):
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             part = list(hashes[i : i + 500])
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 f"SELECT text_hash, embedding FROM chunks WHERE model = ? AND text_hash IN "
                 f"({','.join('?' * len(part))})",
                 (model, *part),
@@ -66,7 +66,7 @@ class Output(StoreBase):
             params = (job_id,)
         last = 0
         while True:
-            rows = self._all(sql, (*params, last, batch))
+            rows = self.db.all(sql, (*params, last, batch))
             if not rows:
                 return
             for r in rows:

@@ -1,9 +1,10 @@
-"""The PostgreSQL store: the same statements and guarantees as SQLite's, for workers on
+"""The PostgreSQL connector: the store's statements and guarantees, for workers on
 several hosts (LONGTASK_DATABASE_URL=postgresql://user@host/db).
 
 - Each state change is one transaction on a pooled connection (psycopg 3 and
   psycopg_pool; a broken connection, e.g. after a server restart, is replaced on the
-  next checkout, so work pauses and continues).
+  next checkout). A server away for longer than the pool waits for a connection
+  (LONGTASK_DATABASE_WAIT) shows as an outage that `pausable` lets a commit wait out.
 - Writes that touch a job's tasks first lock the job's row (`SELECT ... FOR UPDATE`):
   claims racing from several hosts queue up on it, so `claim`'s message fencing
   holds and the job's counters stay exact; one lock order means no deadlocks.
@@ -14,15 +15,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from longtask.errors import BackendUnavailable, LongtaskError
-from longtask.jobs.store.base import Clock, StoreBase
+from longtask.jobs.store.connector import Connector
 from longtask.jobs.store.pg_schema import MIGRATIONS
-from longtask.jobs.store.records import Task
 
 MIGRATION_LOCK = 7_310_452_119  # the advisory lock key that serialises first migrations
 # Per session. A host cut off in the middle of a write must not hold its job's row for
@@ -97,44 +97,18 @@ def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-class _Connection:
-    """What the store's parts call `conn`: statements run on the open transaction's
-    connection, or on a pooled one for a single read."""
+class PostgresConnector(Connector):
+    """Statements run on the open transaction's connection (this thread's), or on a
+    pooled one for a single read."""
 
-    def __init__(self, store: PostgresBase) -> None:
-        self.store = store
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
-        conn = self.store._txn()
-        if conn is not None:
-            return self._run(conn, sql, params)
-        with self.store.pool.connection() as pooled:
-            return self._run(pooled, sql, params)
-
-    def executemany(self, sql: str, seq: Any) -> None:
-        conn = self.store._txn()
-        if conn is None:
-            with self.store.pool.connection() as pooled, pooled.transaction():
-                pooled.cursor().executemany(_pg(sql), list(seq))
-            return
-        conn.cursor().executemany(_pg(sql), list(seq))
-
-    @staticmethod
-    def _run(conn: Any, sql: str, params: Sequence[Any]) -> _Result:
-        cur = conn.cursor(row_factory=_rows)
-        cur.execute(_pg(sql), tuple(params) if params else None)
-        rows = cur.fetchall() if cur.description else []
-        return _Result(rows, cur.rowcount)
-
-
-class PostgresBase(StoreBase):
-    def __init__(self, url: str, clock: Clock = time.time, pool_size: int = 4) -> None:
+    def __init__(self, url: str, wait: float = 30.0, pool_size: int = 4) -> None:
+        """`wait`: how long a statement waits for a pooled connection (a server that is
+        away shows as PoolTimeout after it: an outage that a commit waits out)."""
         import psycopg
         from psycopg_pool import ConnectionPool
 
         self.url = url
         self.where = redact(url)
-        self.clock = clock
         self.OUTAGES = (psycopg.OperationalError,)
         self._local = threading.local()
         _check(url)
@@ -144,12 +118,11 @@ class PostgresBase(StoreBase):
             max_size=pool_size,
             kwargs={"autocommit": True, **SESSION},
             check=ConnectionPool.check_connection,
-            timeout=30.0,
+            timeout=wait,
             open=False,
             name="longtask",
         )
         self.pool.open(wait=True, timeout=15.0)
-        self.conn = _Connection(self)
         self._migrate()
 
     def close(self) -> None:
@@ -159,42 +132,56 @@ class PostgresBase(StoreBase):
         return getattr(self._local, "conn", None)
 
     @contextmanager
-    def _write(self) -> Iterator[Any]:
+    def write(self) -> Iterator[PostgresConnector]:
         with self.pool.connection() as conn, conn.transaction():
             self._local.conn = conn
             try:
-                yield self.conn
+                yield self
             finally:
                 self._local.conn = None
 
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql, params).fetchone()
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
+        conn = self._txn()
+        if conn is not None:
+            return self._run(conn, sql, params)
+        with self.pool.connection() as pooled:
+            return self._run(pooled, sql, params)
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self.conn.execute(sql, params).fetchall()
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        conn = self._txn()
+        if conn is None:
+            with self.pool.connection() as pooled, pooled.transaction():
+                pooled.cursor().executemany(_pg(sql), list(rows))
+            return
+        conn.cursor().executemany(_pg(sql), list(rows))
 
-    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
-        row = self.conn.execute(sql + " RETURNING id", params).fetchone()
+    @staticmethod
+    def _run(conn: Any, sql: str, params: Sequence[Any]) -> _Result:
+        cur = conn.cursor(row_factory=_rows)
+        cur.execute(_pg(sql), tuple(params) if params else None)
+        rows = cur.fetchall() if cur.description else []
+        return _Result(rows, cur.rowcount)
+
+    def insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        row = self.execute(sql + " RETURNING id", params).fetchone()
         assert row is not None
         return int(row[0])
 
-    def _lock_job(self, job_id: int) -> None:
-        self.conn.execute("SELECT id FROM jobs WHERE id = ? FOR UPDATE", (job_id,))
+    def lock_job(self, job_id: int) -> None:
+        self.execute("SELECT id FROM jobs WHERE id = ? FOR UPDATE", (job_id,))
 
-    def _task_locked(self, task_id: int) -> Task:
-        row = self.conn.execute("SELECT job_id FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        if row is not None:
-            self._lock_job(int(row[0]))
-        return self.task(task_id)
+    def follow_ids(self, table: str) -> None:
+        self.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+        )
 
-    def _lock_jobs_of(self, task_ids: Sequence[int]) -> None:
-        if not task_ids:
-            return
-        rows = self.conn.execute(
-            "SELECT DISTINCT job_id FROM tasks WHERE id = ANY(?) ORDER BY job_id", (list(task_ids),)
-        ).fetchall()
-        for r in rows:
-            self._lock_job(int(r[0]))
+    def pausable(self, exc: BaseException) -> bool:
+        """Every OperationalError: the server is away or restarting (connection refused
+        or lost, the pool's wait for a connection ran out, an admin shutdown), or it
+        rolled a transaction back to be tried again (a deadlock, a serialisation
+        failure). A commit is one transaction, so trying it again is safe."""
+        return isinstance(exc, self.OUTAGES)
 
     def _migrate(self) -> None:
         import psycopg
@@ -203,7 +190,7 @@ class PostgresBase(StoreBase):
         try:
             if self._applied() == names:
                 return
-            with self._write() as c:
+            with self.write() as c:
                 c.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
                 c.execute(
                     "CREATE TABLE IF NOT EXISTS longtask_migrations "
@@ -215,7 +202,7 @@ class PostgresBase(StoreBase):
                         c.execute(sql)
                         c.execute(
                             "INSERT INTO longtask_migrations (name, applied_at) VALUES (?, ?)",
-                            (name, self.clock()),
+                            (name, time.time()),
                         )
         except psycopg.errors.InsufficientPrivilege as e:
             raise BackendUnavailable(
@@ -225,12 +212,10 @@ class PostgresBase(StoreBase):
             ) from None
 
     def _applied(self) -> list[str]:
-        row = self.conn.execute("SELECT to_regclass('longtask_migrations') IS NOT NULL").fetchone()
+        row = self.execute("SELECT to_regclass('longtask_migrations') IS NOT NULL").fetchone()
         if not row or not row[0]:
             return []
-        return [
-            r[0] for r in self.conn.execute("SELECT name FROM longtask_migrations ORDER BY name").fetchall()
-        ]
+        return [r[0] for r in self.execute("SELECT name FROM longtask_migrations ORDER BY name").fetchall()]
 
 
 def _check(url: str) -> None:

@@ -11,7 +11,7 @@ class Prune(StoreBase):
     def prune(self, before: float, dry_run: bool) -> dict[str, int]:
         """Remove finished jobs older than `before`, and output no remaining job or
         collection uses."""
-        with self._write() as c:
+        with self.db.write() as c:
             c.execute("CREATE TEMP TABLE IF NOT EXISTS prune_jobs AS SELECT id FROM jobs WHERE 1 = 0")
             c.execute("DELETE FROM prune_jobs")
             c.execute(

@@ -1,20 +1,43 @@
 """Versioned migrations of the status database.
 
 Each migration is applied once, in order, inside the same write transaction that
-records it; never edit a released migration, add a new one.
+records it; never edit a released migration, add a new one at the end (`@migration`).
+Their count is the schema version (`sqlite.SCHEMA_VERSION`): the list is kept here
+without sqlite-utils, so that read-only commands (status, watch) can compare it with
+one PRAGMA and never import sqlite-utils. PostgreSQL's history (`pg_schema`) must end
+in the same tables, columns and indexes: `tests/test_schema.py` compares them.
 """
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from longtask.jobs.states import STATES
 
-migrations = Migrations("longtask")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+MIGRATIONS: list[Callable[[Database], None]] = []
 
 
-@migrations()
+def migration(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def migrations() -> Migrations:
+    """The migrations as sqlite-utils applies them (by function name, in order)."""
+    from sqlite_utils.migrations import Migrations
+
+    found = Migrations("longtask")
+    for fn in MIGRATIONS:
+        found()(fn)
+    return found
+
+
+@migration
 def m001_initial(db: Database) -> None:
     counters = ",\n".join(f"n_{s} INTEGER NOT NULL DEFAULT 0" for s in STATES)
     db.executescript(
@@ -118,7 +141,7 @@ def m001_initial(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m002_history_and_reuse(db: Database) -> None:
     """Throughput records (stats, ETA from history), stat-cache and embedding reuse."""
     db.executescript(
@@ -151,13 +174,13 @@ def m002_history_and_reuse(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m003_warnings_index(db: Database) -> None:
     """Recent warnings for `watch`, without scanning a large job's finished tasks."""
     db.execute("CREATE INDEX tasks_warned ON tasks(job_id, updated_at) WHERE warning IS NOT NULL")
 
 
-@migrations()
+@migration
 def m004_failure_streaks(db: Database) -> None:
     """Retries and the poison-pill count judge a document by failures with no progress
     between them: the streaks restart whenever its checkpoint has moved."""
@@ -170,7 +193,7 @@ def m004_failure_streaks(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m005_page_survey(db: Database) -> None:
     """Page counts read early (the supervisor's survey), so a job's page total is exact
     long before its documents are opened. `tasks.surveyed`: 0 not yet surveyed (or
@@ -188,7 +211,7 @@ def m005_page_survey(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m006_collections(db: Database) -> None:
     """Collections: every job belongs to one; `entries` holds the current version of
     each path in a collection (replaced when a newer version is done, removed when a
@@ -232,7 +255,7 @@ def m006_collections(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m007_keyword_index(db: Database) -> None:
     """Keyword search: an FTS5 table over chunks.text (external content, no second copy
     of the text), kept in step with chunks by triggers in the same transaction."""

@@ -53,7 +53,7 @@ class Transitions(Collections, HistoryStore):
         roots that are not among `files` leave it (the index mirrors the folders)."""
         now = self.clock()
         found = [f.path for f in files]
-        with self._write() as c:
+        with self.db.write() as c:
             self._join_collection(collection, pipeline, now)
             busy = self._in_flight(files, fingerprint)
             if busy:
@@ -71,7 +71,7 @@ class Transitions(Collections, HistoryStore):
                     ),
                 ]
                 files = [f for f in files if f.path not in busy]
-            job_id = self._insert_id(
+            job_id = self.db.insert_id(
                 "INSERT INTO jobs (created_at, state, priority, paths, pipeline, policy, "
                 "fingerprint, tasks_total, bytes_total, skipped, collection) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -106,21 +106,19 @@ class Transitions(Collections, HistoryStore):
         """Files (same path, size, mtime) that an unfinished job with these settings holds."""
         if not files:
             return {}
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size BIGINT, mtime_ns BIGINT)"
-        )
-        self.conn.execute("DELETE FROM new_files")
-        self.conn.executemany(
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS new_files (path TEXT, size BIGINT, mtime_ns BIGINT)")
+        self.db.execute("DELETE FROM new_files")
+        self.db.executemany(
             "INSERT INTO new_files VALUES (?, ?, ?)", ((f.path, f.size, f.mtime_ns) for f in files)
         )
         marks = ",".join("?" * len(UNFINISHED))
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT n.path, max(t.job_id) FROM new_files n JOIN tasks t ON t.path = n.path "
             "AND t.size = n.size AND t.mtime_ns = n.mtime_ns JOIN jobs j ON j.id = t.job_id "
             f"WHERE t.state IN ({marks}) AND j.fingerprint = ? GROUP BY n.path",
             (*UNFINISHED, fingerprint),
         ).fetchall()
-        self.conn.execute("DELETE FROM new_files")
+        self.db.execute("DELETE FROM new_files")
         return {r[0]: int(r[1]) for r in rows}
 
     def _stat_cache(self, job_id: int, fingerprint: str, now: float) -> None:
@@ -132,7 +130,7 @@ class Transitions(Collections, HistoryStore):
         planner start from every finished task ever, so each re-run cost more than the
         last (0.27 s at 9,000 finished tasks, 7 ms this way).
         """
-        self.conn.execute(
+        self.db.execute(
             "UPDATE tasks SET state = 'cached', sha256 = p.sha256, doc_key = p.doc_key, "
             "pages_total = d.pages_total, pages_done = d.pages_done, chunks = d.chunks_done, "
             "finished_at = ?, updated_at = ? FROM (SELECT id, previous FROM (SELECT n.id AS id, "
@@ -144,7 +142,7 @@ class Transitions(Collections, HistoryStore):
             "WHERE tasks.id = m.id",
             (now, now, fingerprint, job_id),
         )
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT count(*), coalesce(sum(pages_total), 0), coalesce(sum(pages_done), 0), "
             "coalesce(sum(chunks), 0) FROM tasks WHERE job_id = ? AND state = ?",
             (job_id, T.cached),
@@ -177,7 +175,7 @@ class Transitions(Collections, HistoryStore):
             return
         now = self.clock()
         ended = state in JOB_ENDED
-        self.conn.execute(
+        self.db.execute(
             "UPDATE jobs SET state = ?, finished_at = ?, started_at = coalesce(started_at, ?) WHERE id = ?",
             (state, now if ended else None, now if state == JobState.running else None, job_id),
         )
@@ -191,7 +189,7 @@ class Transitions(Collections, HistoryStore):
         """Change a task's state and the job's counters together."""
         fields["updated_at"] = self.clock()
         sets = ", ".join(f"{k} = ?" for k in fields)
-        cur = self.conn.execute(
+        cur = self.db.execute(
             f"UPDATE tasks SET state = ?, {sets} WHERE id = ? AND state = ?",
             (new, *fields.values(), task.id, task.state),
         )
@@ -223,13 +221,13 @@ class Transitions(Collections, HistoryStore):
         """
         wanted = tuple(from_states)
         now = self.clock()
-        with self._write() as c:
+        with self.db.write() as c:
             rows: list[Any] = []
             ids = [t for g in groups for t in g]
             self._lock_jobs_of(ids)
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
-                rows += self._all(
+                rows += self.db.all(
                     f"SELECT id, job_id, state, enqueues FROM tasks WHERE id IN ({','.join('?' * len(part))}) "
                     f"AND state IN ({','.join('?' * len(wanted))})",
                     (*part, *wanted),
@@ -272,7 +270,7 @@ class Transitions(Collections, HistoryStore):
         task's latest (superseded by a resend) or that arrives while another run holds
         the task is ignored, so a task sent twice still runs once.
         """
-        with self._write():
+        with self.db.write():
             task = self._task_locked(task_id)
             if task.state in FINAL or task.state == T.running:
                 return None
@@ -298,7 +296,7 @@ class Transitions(Collections, HistoryStore):
         return Claim(task, attempt, job.pipeline, job.policy, job.priority)
 
     def _owned(self, claim: Claim) -> Task:
-        self._lock_job(claim.task.job_id)
+        self.db.lock_job(claim.task.job_id)
         task = self.task(claim.task.id)
         if task.state != T.running or task.attempts != claim.attempt:
             raise StaleTask(f"task {task.id} was taken over (now {task.state})")
@@ -306,7 +304,7 @@ class Transitions(Collections, HistoryStore):
 
     def cancel_requested(self, claim: Claim) -> bool:
         """Should this run stop at its next page batch (its job canceled, its worker stopping)?"""
-        row = self._one(
+        row = self.db.one(
             "SELECT j.cancel_requested + coalesce(w.stop_requested, 0) AS stop FROM jobs j "
             "LEFT JOIN workers w ON w.name = ? WHERE j.id = ?",
             (claim.task.worker, claim.task.job_id),
@@ -314,16 +312,16 @@ class Transitions(Collections, HistoryStore):
         return bool(row and row["stop"])
 
     def job_cancel_requested(self, job_id: int) -> bool:
-        return bool(self._scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)))
+        return bool(self.db.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)))
 
     def open_document(
         self, claim: Claim, sha256: str, key: str, fingerprint: str, pages_total: int
     ) -> Document:
         """Attach the task to its document (creating it); the checkpoint lives there."""
         now = self.clock()
-        with self._write():
+        with self.db.write():
             task = self._owned(claim)
-            self.conn.execute(
+            self.db.execute(
                 "INSERT INTO documents (key, sha256, fingerprint, pages_total, created_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (key, sha256, fingerprint, pages_total, now),
@@ -334,7 +332,7 @@ class Transitions(Collections, HistoryStore):
                 task.job_id, task.id, "opened", {"attempt": claim.attempt, "from_page": doc.pages_done}
             )
             # Pages a previous attempt (or another job with the same content) committed.
-            self.conn.execute(
+            self.db.execute(
                 "UPDATE tasks SET sha256 = ?, doc_key = ?, pages_total = ?, pages_done = ?, "
                 "chunks = ?, progress_at = ?, updated_at = ?, surveyed = 0 WHERE id = ?",
                 (sha256, key, doc.pages_total, doc.pages_done, doc.chunks_done, now, now, task.id),
@@ -353,16 +351,16 @@ class Transitions(Collections, HistoryStore):
         if not counts:
             return 0
         recorded = 0
-        with self._write():
+        with self.db.write():
             self._lock_jobs_of([task_id for task_id, _ in counts])
             for task_id, pages in counts:
-                cur = self.conn.execute(
+                cur = self.db.execute(
                     "UPDATE tasks SET pages_total = ?, surveyed = ? WHERE id = ? "
                     "AND pages_total IS NULL AND surveyed = 0",
                     (pages, SURVEY_FAILED if pages is None else SURVEYED, task_id),
                 )
                 if cur.rowcount == 1 and pages is not None:
-                    job_id = self._scalar("SELECT job_id FROM tasks WHERE id = ?", (task_id,))
+                    job_id = self.db.scalar("SELECT job_id FROM tasks WHERE id = ?", (task_id,))
                     self._add_totals(int(job_id), pages_total=pages, surveyed=1)
                     recorded += 1
         return recorded
@@ -379,7 +377,7 @@ class Transitions(Collections, HistoryStore):
         import numpy as np
 
         now = self.clock()
-        with self._write() as c:
+        with self.db.write() as c:
             task = self._owned(claim)
             key = task.doc_key
             assert key is not None
@@ -425,7 +423,7 @@ class Transitions(Collections, HistoryStore):
         claim.task.chunks = n_chunks
 
     def finish(self, claim: Claim) -> None:
-        with self._write() as c:
+        with self.db.write() as c:
             task = self._owned(claim)
             now = self.clock()
             c.execute(
@@ -443,7 +441,7 @@ class Transitions(Collections, HistoryStore):
             self._make_current("t.id = ?", (task.id,), now)
 
     def mark_cached(self, claim: Claim, sha256: str, key: str) -> None:
-        with self._write():
+        with self.db.write():
             task = self._owned(claim)
             doc = self.document(key)
             assert doc is not None and doc.complete
@@ -476,7 +474,7 @@ class Transitions(Collections, HistoryStore):
         """Record a failed attempt; returns the new state, 'retrying' or 'dead' ('stale'
         when a newer attempt owns the task). Without `retry_delay`, the backoff follows
         the document's failure streak (see `retry`)."""
-        with self._write():
+        with self.db.write():
             try:
                 task = self._owned(claim)
             except StaleTask:
@@ -499,7 +497,7 @@ class Transitions(Collections, HistoryStore):
         `outside`: its worker, machine or backend went away (never the document's).
         With `attempt`, only that run is given up (a newer run is left alone).
         """
-        with self._write():
+        with self.db.write():
             task = self._task_locked(task_id)
             if task.state != T.running or (attempt is not None and task.attempts != attempt):
                 return task.state
@@ -542,20 +540,20 @@ class Transitions(Collections, HistoryStore):
         return verdict.state.value
 
     def cancel_task(self, claim: Claim, reason: str) -> None:
-        with self._write():
+        with self.db.write():
             self._move(self._owned(claim), T.canceled, {"reason": reason})
 
     def requeue_after_stop(self, claim: Claim, reason: str) -> None:
         """A run stopped on request (worker shutdown): back to pending for the next sweep."""
-        with self._write():
+        with self.db.write():
             self._move(self._owned(claim), T.pending, {"reason": reason}, worker=None)
 
     # ---- cancel, resume, retry ----------------------------------------------------
 
     def request_cancel(self, job_id: int) -> list[Task]:
         """Flag the job and cancel what has not started; returns the tasks still running."""
-        with self._write() as c:
-            self._lock_job(job_id)
+        with self.db.write() as c:
+            self.db.lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             self._event(job_id, None, "cancel-requested")
             for task in self.tasks_in(job_id, WAITING):
@@ -565,9 +563,9 @@ class Transitions(Collections, HistoryStore):
     def force_cancel(self, runs: Sequence[Task], reason: str) -> None:
         """Cancel these runs (a task as it was seen running): a task that has moved on
         since, e.g. sent again by a `resume`, is left alone."""
-        with self._write():
+        with self.db.write():
             for job_id in sorted({run.job_id for run in runs}):
-                self._lock_job(job_id)
+                self.db.lock_job(job_id)
             for run in runs:
                 task = self.task(run.id)
                 if task.state == T.running and task.attempts == run.attempts:
@@ -575,8 +573,8 @@ class Transitions(Collections, HistoryStore):
 
     def reopen(self, job_id: int, states: Sequence[str], error_type: str | None = None) -> list[int]:
         """Move tasks back to pending (resume, retry-failed); returns their ids."""
-        with self._write() as c:
-            self._lock_job(job_id)
+        with self.db.write() as c:
+            self.db.lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 0 WHERE id = ?", (job_id,))
             ids = []
             for task in self.tasks_in(job_id, states):

@@ -23,7 +23,7 @@ class Views(HistoryStore):
     def resolve_job(self, ref: str | int | None) -> int:
         """A job id from what a user typed: a number, '#3', or 'latest' (and None)."""
         if ref is None or ref == "latest":
-            job_id = self._scalar("SELECT max(id) FROM jobs")
+            job_id = self.db.scalar("SELECT max(id) FROM jobs")
             if job_id is None:
                 raise NotFound("there are no jobs yet: submit one with `longtask submit PATH`")
             return int(job_id)
@@ -33,7 +33,7 @@ class Views(HistoryStore):
             raise NotFound(
                 f"{ref!r} is not a job id: use a number from `longtask status`, or 'latest'"
             ) from None
-        if self._one("SELECT 1 FROM jobs WHERE id = ?", (job_id,)) is None:
+        if self.db.one("SELECT 1 FROM jobs WHERE id = ?", (job_id,)) is None:
             raise NotFound(f"no job {job_id}: `longtask status` lists the jobs there are")
         return int(job_id)
 
@@ -52,7 +52,7 @@ class Views(HistoryStore):
         hits: set[tuple[str, int, int]] = set()
         for i in range(0, len(paths), 500):
             part = paths[i : i + 500]
-            rows = self._all(
+            rows = self.db.all(
                 "SELECT DISTINCT t.path, t.size, t.mtime_ns FROM tasks t "
                 "JOIN documents d ON d.key = t.doc_key "
                 f"WHERE t.path IN ({','.join('?' * len(part))}) AND t.state IN ('done', 'cached') "
@@ -63,7 +63,7 @@ class Views(HistoryStore):
         return len(wanted - hits)
 
     def jobs(self, limit: int = 20) -> list[Job]:
-        return [Job.from_row(r) for r in self._all("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
+        return [Job.from_row(r) for r in self.db.all("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
 
     def dead_tasks(self, job_id: int | None, error_type: str | None = None, limit: int = 1000) -> list[Task]:
         sql = "SELECT * FROM tasks WHERE state = 'dead'"
@@ -79,12 +79,12 @@ class Views(HistoryStore):
         return self._tasks(sql, params)
 
     def jobs_with_dead(self) -> list[int]:
-        return [int(r["id"]) for r in self._all("SELECT id FROM jobs WHERE n_dead > 0 ORDER BY id")]
+        return [int(r["id"]) for r in self.db.all("SELECT id FROM jobs WHERE n_dead > 0 ORDER BY id")]
 
     def events(self, task_id: int) -> list[dict[str, Any]]:
         import json
 
-        rows = self._all("SELECT at, kind, detail FROM events WHERE task_id = ? ORDER BY id", (task_id,))
+        rows = self.db.all("SELECT at, kind, detail FROM events WHERE task_id = ? ORDER BY id", (task_id,))
         return [
             {"at": r["at"], "kind": r["kind"], "detail": json.loads(r["detail"]) if r["detail"] else None}
             for r in rows
@@ -93,7 +93,7 @@ class Views(HistoryStore):
     def live_workers(self, lease: float) -> int:
         """Workers heard from within the lease."""
         return int(
-            self._scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (self.clock() - lease,))
+            self.db.scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (self.clock() - lease,))
         )
 
     # ---- what watch, status and stats draw ----------------------------------------
@@ -102,17 +102,17 @@ class Views(HistoryStore):
         """Everything `watch` draws, from indexed queries whose cost does not grow with the job."""
         now = self.clock()
         job = self.job(job_id)
-        running = self._all(
+        running = self.db.all(
             "SELECT id, path, pages_done, pages_total, chunks, attempts, progress_at, worker "
             "FROM tasks WHERE job_id = ? AND state = 'running' ORDER BY started_at LIMIT 50",
             (job_id,),
         )
-        errors = self._all(
+        errors = self.db.all(
             "SELECT id, path, state, error_type, error_message, attempts, updated_at FROM tasks "
             "WHERE job_id = ? AND state IN ('dead', 'retrying') ORDER BY updated_at DESC LIMIT 5",
             (job_id,),
         )
-        warnings = self._all(
+        warnings = self.db.all(
             "SELECT id, path, warning FROM tasks WHERE job_id = ? AND warning IS NOT NULL "
             "ORDER BY updated_at DESC LIMIT 3",
             (job_id,),
@@ -123,7 +123,7 @@ class Views(HistoryStore):
         workers = self.live_workers(lease)
         # One max per state: each is a few steps down the tasks_job_pages index.
         waiting = [
-            self._scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
+            self.db.scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
             for s in WAITING_SIZED
         ]
         return {
@@ -145,36 +145,36 @@ class Views(HistoryStore):
         now = self.clock()
         counts = {
             s.value: int(
-                self._scalar(f"SELECT coalesce(sum(n_{s}), 0) FROM jobs WHERE state IN {LIVE_JOBS}") or 0
+                self.db.scalar(f"SELECT coalesce(sum(n_{s}), 0) FROM jobs WHERE state IN {LIVE_JOBS}") or 0
             )
             for s in UNFINISHED
         }
-        finished = self._all(
+        finished = self.db.all(
             "SELECT state, count(*) AS n FROM tasks WHERE finished_at > ? GROUP BY state", (now - 3600,)
         )
         by_state = {r["state"]: int(r["n"]) for r in finished}
         attempted = by_state.get(T.done, 0) + by_state.get(T.dead, 0)
-        oldest = self._scalar(
+        oldest = self.db.scalar(
             "SELECT min(t.updated_at) FROM tasks t JOIN jobs j ON j.id = t.job_id "
             f"WHERE j.state IN {LIVE_JOBS} AND t.state IN ('pending', 'queued')"
         )
 
         def pages_since(seconds: float) -> float:
             return float(
-                self._scalar("SELECT coalesce(sum(pages), 0) FROM progress WHERE at > ?", (now - seconds,))
+                self.db.scalar("SELECT coalesce(sum(pages), 0) FROM progress WHERE at > ?", (now - seconds,))
                 or 0
             )
 
         return {
             "tasks": counts,
-            "dead": int(self._scalar("SELECT count(*) FROM tasks WHERE state = 'dead'") or 0),
+            "dead": int(self.db.scalar("SELECT count(*) FROM tasks WHERE state = 'dead'") or 0),
             "pages_per_min_5m": pages_since(300) / 5,
             "pages_per_min_60m": pages_since(3600) / 60,
             "finished_60m": {s: by_state.get(s, 0) for s in ("done", "dead", "cached")},
             "failure_rate_60m": by_state.get(T.dead, 0) / attempted if attempted else 0.0,
             "oldest_queued_age": now - oldest if oldest else 0.0,
             "stalled": int(
-                self._scalar(
+                self.db.scalar(
                     "SELECT count(*) FROM tasks WHERE state = 'running' AND progress_at < ?",
                     (now - stall_after,),
                 )
@@ -186,7 +186,7 @@ class Views(HistoryStore):
 
     def workers(self, lease: float) -> list[dict[str, Any]]:
         """Live workers (heard from within the lease) and what each is working on."""
-        rows = self._all(
+        rows = self.db.all(
             "SELECT w.*, t.id AS task_id, t.path AS task_path FROM workers w "
             "LEFT JOIN tasks t ON t.worker = w.name AND t.state = 'running' "
             "WHERE w.heartbeat_at > ? ORDER BY w.name",
@@ -215,7 +215,7 @@ class Views(HistoryStore):
 
     def due_retries(self, now: float | None = None) -> dict[int, list[int]]:
         """Retrying tasks of live jobs whose backoff has passed, by job."""
-        rows = self._all(
+        rows = self.db.all(
             "SELECT t.id, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id "
             "WHERE t.state = 'retrying' AND coalesce(t.retry_at, 0) <= ? "
             f"AND j.state IN {LIVE_JOBS} ORDER BY t.id",
@@ -238,7 +238,7 @@ class Views(HistoryStore):
         task first: what the survey reads next. One query per live job on the partial
         tasks_unsurveyed index, so tasks of ended jobs never cost a look."""
         found: list[Task] = []
-        for row in self._all(f"SELECT id FROM jobs WHERE state IN {LIVE_JOBS} ORDER BY id"):
+        for row in self.db.all(f"SELECT id FROM jobs WHERE state IN {LIVE_JOBS} ORDER BY id"):
             if len(found) >= limit:
                 break
             found += self._tasks(

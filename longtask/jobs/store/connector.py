@@ -1,0 +1,81 @@
+"""What the store's concern modules see of a backend: one small connector.
+
+As procrastinate's `JobManager(connector)`: the store's parts write their statements
+once, with `?` placeholders and SQL both SQLite and PostgreSQL speak, and hand them to
+`self.db`. A connector runs them and knows its backend's connection, its transactions,
+its row locks and which of its errors are an outage; the SQLite and PostgreSQL
+connectors are siblings over this base, and neither inherits the other.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Result(Protocol):
+    """A finished statement: its rows (they read by column name and by position)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connector(ABC):
+    # What this backend raises when it is away or refuses for a while (a worker's
+    # supervisor waits these out; `pausable` says which of them a commit may wait for).
+    OUTAGES: tuple[type[BaseException], ...] = ()
+    where: str = ""  # how messages name this store: a file, or a URL without its password
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Connector]:
+        """One transaction: every statement run through this connector inside the block
+        is part of it; it commits at the end of the block, or rolls back on an error."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement (in the open transaction, if any)."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement per row (in the open transaction, else in one of its own)."""
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row, or None."""
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = self.one(sql, params)
+        return row[0] if row else None
+
+    @abstractmethod
+    def insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        """Insert one row and return its new integer `id`."""
+
+    @abstractmethod
+    def lock_job(self, job_id: int) -> None:
+        """Inside a write: hold the job's row until commit. Every write that touches a
+        job's tasks takes it first, so concurrent writers queue up in one order and the
+        job's counters stay exact."""
+
+    @abstractmethod
+    def follow_ids(self, table: str) -> None:
+        """After rows were inserted with their own ids (a copied store): new rows of
+        `table` get ids after the highest."""
+
+    def pausable(self, exc: BaseException) -> bool:
+        """An outage that passes by itself (a full disk, a long-held lock, a server
+        restarting): a commit that meets one waits and tries again."""
+        return isinstance(exc, self.OUTAGES)
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,56 @@
+"""The RQ worker subclass leans on RQ internals: pin what it overrides and calls.
+
+rq changed such signatures between minor versions (`monitor_work_horse`); pyproject
+allows rq>=2.12,<3. A new rq in that range that changes one of these fails here, and
+the pins are updated together with HorseWorker, never silently.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from rq import Worker
+
+from longtask.jobs.queue import HorseWorker, queues
+from tests.conftest import RedisServer
+
+# As rq 2.12 defines them.
+PINNED = {
+    "__init__": None,  # ours takes RQ's arguments through: only its presence is pinned
+    "main_work_horse": "(self, job: 'Job', queue: 'Queue')",
+    "heartbeat": "(self, timeout: 'int | None' = None, pipeline: 'Pipeline | None' = None)",
+    "maintain_heartbeats": "(self, job: 'Job')",
+    "set_state": "(self, state: 'str', pipeline: 'Pipeline | None' = None)",
+    "run_maintenance_tasks": "(self)",
+    "check_for_suspension": "(self, burst: 'bool')",
+    "execute_job": "(self, job: 'Job', queue: 'Queue')",
+    "dequeue_job_and_maintain_ttl": "(self, timeout: 'int | None', max_idle_time: 'int | None' = None) "
+    "-> 'tuple[Job, Queue] | None'",
+    "wait_for_horse": "(self) -> 'tuple[int | None, int | None, struct_rusage | None]'",
+    "monitor_work_horse": "(self, job: 'Job', queue: 'Queue')",
+}
+CALLED = {  # not overridden, but called by HorseWorker with these arguments
+    "handle_work_horse_killed": "(self, job, retpid, ret_val, rusage)",
+}
+ATTRIBUTES = ("_horse_pid", "_stop_requested", "_work_horse_killed_handler")
+
+
+def test_every_rq_method_the_worker_overrides_or_calls_keeps_its_pinned_signature() -> None:
+    for name, expected in {**PINNED, **CALLED}.items():
+        assert hasattr(Worker, name), f"rq's Worker no longer has {name}"
+        if expected is not None:
+            assert str(inspect.signature(getattr(Worker, name))) == expected, name
+
+
+def test_every_override_is_pinned() -> None:
+    own = {
+        n for n, v in vars(HorseWorker).items() if callable(v) and (n == "__init__" or not n.startswith("_"))
+    }
+    assert own <= set(PINNED), f"pin these overrides of rq's Worker too: {sorted(own - set(PINNED))}"
+
+
+def test_the_worker_state_it_reads_is_there(redis_server: RedisServer) -> None:
+    conn = redis_server.client()
+    worker = HorseWorker(queues(conn), connection=conn, prepare_horse=lambda: None)
+    for name in ATTRIBUTES:
+        assert hasattr(worker, name), f"rq's Worker no longer sets {name}"

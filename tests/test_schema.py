@@ -1,0 +1,95 @@
+"""The two migration histories (SQLite's schema.py, PostgreSQL's pg_schema.py) are kept
+by hand in two dialects: after migrating a fresh store of each, both must hold the same
+tables, columns (types normalised) and indexes, so the histories cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from longtask.jobs.store import PostgresConnector, SqliteConnector
+
+# Each dialect's spelling of the same type.
+TYPES = {"integer": "int", "bigint": "int", "real": "float", "double precision": "float"}
+TYPES |= {"text": "text", "blob": "bytes", "bytea": "bytes"}
+BOOKKEEPING = {"_sqlite_migrations", "longtask_migrations"}  # each migrator's own record
+# Keyword search is each backend's own: SQLite's FTS5 table (and its shadow tables),
+# PostgreSQL's stored tsvector column and its GIN index.
+FTS5_TABLES = "chunks_fts"
+PG_KEYWORD = {("chunks", "tsv"), "chunks_tsv"}
+
+
+def _sqlite(path: Path) -> tuple[dict, dict]:
+    db = SqliteConnector(path)
+    tables = [
+        r[0]
+        for r in db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        if r[0] not in BOOKKEEPING and not r[0].startswith(FTS5_TABLES)
+    ]
+    columns = {
+        t: {
+            (r["name"], TYPES[r["type"].lower()], bool(r["notnull"]) or bool(r["pk"]))
+            for r in db.all(f"SELECT * FROM pragma_table_info('{t}')")
+        }
+        for t in tables
+    }
+    indexes = {}
+    for t in tables:
+        for r in db.all(f"SELECT * FROM pragma_index_list('{t}')"):
+            if r["origin"] != "c":  # a primary key's or a UNIQUE constraint's own index
+                continue
+            cols = tuple(
+                c["name"] for c in db.all(f"SELECT name FROM pragma_index_info('{r['name']}') ORDER BY seqno")
+            )
+            sql = db.scalar("SELECT sql FROM sqlite_master WHERE name = ?", (r["name"],))
+            indexes[r["name"]] = (t, cols, bool(r["unique"]), _where(sql))
+    db.close()
+    return columns, indexes
+
+
+def _postgres(url: str) -> tuple[dict, dict]:
+    db = PostgresConnector(url)
+    rows = db.all(
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'public'"
+    )
+    columns: dict[str, set] = {}
+    for r in rows:
+        if r[0] not in BOOKKEEPING and (r[0], r[1]) not in PG_KEYWORD:
+            columns.setdefault(r[0], set()).add((r[1], TYPES[r[2]], r[3] == "NO"))
+    indexes = {}
+    for name, table, sql in db.all(
+        "SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    ):
+        if table in BOOKKEEPING or name.endswith("_pkey") or name in PG_KEYWORD:
+            continue
+        cols = re.search(r"USING \w+ \(([^)]*)\)", sql)
+        assert cols, sql
+        indexes[name] = (
+            table,
+            tuple(c.strip() for c in cols.group(1).split(",")),
+            "UNIQUE" in sql,
+            _where(sql),
+        )
+    db.close()
+    return columns, indexes
+
+
+def _where(sql: str) -> str | None:
+    """A partial index's condition, spelled alike (PostgreSQL adds brackets)."""
+    found = re.search(r"\bWHERE\b(.*)$", sql, re.S | re.I)
+    return re.sub(r"[()\s]", "", found.group(1)).lower() if found else None
+
+
+def test_sqlite_and_postgresql_migrate_to_the_same_tables_columns_and_indexes(
+    tmp_path: Path, pg_url: str
+) -> None:
+    lite_columns, lite_indexes = _sqlite(tmp_path / "fresh.db")
+    pg_columns, pg_indexes = _postgres(pg_url)
+    assert set(lite_columns) == set(pg_columns), "the two histories create different tables"
+    for table in lite_columns:
+        only_lite = lite_columns[table] - pg_columns[table]
+        only_pg = pg_columns[table] - lite_columns[table]
+        assert not only_lite and not only_pg, (table, "SQLite only:", only_lite, "PostgreSQL only:", only_pg)
+    assert lite_indexes == pg_indexes
+    assert len(lite_indexes) >= 10  # the comparison saw the real schema
