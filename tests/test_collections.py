@@ -82,6 +82,18 @@ def test_a_deleted_file_leaves_and_no_sync_keeps_it(home: Path, docs: Path) -> N
     assert listed["chunks"] == sum(_store().document(k).chunks_done for k in _keys())  # type: ignore[union-attr]
 
 
+def test_an_emptied_folder_empties_its_part_of_the_collection(home: Path, docs: Path, tmp_path: Path) -> None:
+    _submit(str(docs))
+    for pdf in docs.glob("*.pdf"):
+        pdf.unlink()
+    result = runner.invoke(app, ["submit", str(docs)])
+    assert result.exit_code == 1
+    assert (
+        "no PDF files under" in result.stderr and "3 document(s) left collection 'default'" in result.stderr
+    )
+    assert _store().members("default") == {}
+
+
 def _keys() -> list[str]:
     return list(_store().members("default"))
 

@@ -93,7 +93,12 @@ def submit(
     found, skipped = discover(paths)
     if not found:
         where = ", ".join(os.fsdecode(p) for p in paths)
-        raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case)")
+        # The folder is there but empty now: its documents leave the collection too.
+        gone = (
+            store.forget_missing(collection, [os.path.abspath(os.fsdecode(p)) for p in paths]) if sync else 0
+        )
+        left = f"; its {gone} document(s) left collection {collection!r}" if gone else ""
+        raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case){left}")
     pipeline = settings.resolved().pipeline
     fingerprint = pipeline.fingerprint()
     files = [FileEntry(f.path, f.raw_path, f.size, f.mtime_ns) for f in found]

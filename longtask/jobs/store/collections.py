@@ -96,6 +96,12 @@ class Collections(StoreBase):
             self._touch_collection(name, now)
         return len(gone)
 
+    def forget_missing(self, name: str, roots: Sequence[str]) -> int:
+        """Paths of the collection under these roots leave it (a submit found no file
+        there); returns how many."""
+        with self.db.write():
+            return self._forget_missing(name, roots, (), self.clock())
+
     def _make_current(self, where: str, params: Sequence[Any], now: float) -> None:
         """Inside a write: these finished tasks (a WHERE over `tasks t`) become the
         current version of their paths in their job's collection."""
