@@ -60,7 +60,9 @@ class VectorIndex:
     def __init__(self, folder: Path, model: str) -> None:
         self.folder = folder
         self.model = model
-        self._cache: tuple[Any, ...] | None = None  # (state, vectors, ids, docs, doc keys)
+        self._cache: tuple[Any, ...] | None = None  # (state, vectors, ids, docs, doc keys, codes)
+        self._last_mask: tuple[tuple[int, int], np.ndarray] | None = None
+        self._loads = 0  # how many times the files were read: a mask is good for one
 
     # ---- files ----------------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class VectorIndex:
 
     def _load(self) -> tuple[Any, ...]:
         if self._cache is None:
+            self._loads += 1
             state = self._state()
             keys = self._doc_keys()
             if not state.rows:
@@ -200,20 +203,28 @@ class VectorIndex:
                 self._cache = (state, vectors, ids, docs, keys, codes)
         return self._cache
 
+    def _mask(self, doc_keys: Sequence[str], keys: list[str], docs: np.ndarray) -> np.ndarray:
+        """Which rows belong to these documents. The last one is kept: a server asked
+        about one collection again and again builds it once per change."""
+        token = (self._loads, hash(tuple(doc_keys)))
+        if self._last_mask is not None and self._last_mask[0] == token:
+            return self._last_mask[1]
+        ordinal = {k: i for i, k in enumerate(keys)}
+        allowed = np.zeros(len(keys) + 1, dtype=bool)
+        allowed[[ordinal[k] for k in doc_keys if k in ordinal]] = True
+        mask = allowed[docs]
+        self._last_mask = (token, mask)
+        return mask
+
     def search(self, query: np.ndarray, doc_keys: Sequence[str], n: int) -> list[tuple[int, float]]:
         """The best `n` rows of these documents: (chunk id, cosine score), best first."""
         state, vectors, ids, docs, keys, codes = self._load()
         if not state.rows or not doc_keys:
             return []
-        allowed = np.zeros(len(keys) + 1, dtype=bool)
-        ordinal = {k: i for i, k in enumerate(keys)}
-        for k in doc_keys:
-            if k in ordinal:
-                allowed[ordinal[k]] = True
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         if q.shape[0] != state.dim:
             raise ValueError(f"query has {q.shape[0]} dimensions, the index {state.dim}")
-        mask = allowed[docs]
+        mask = self._mask(doc_keys, keys, docs)
         if codes is None:
             rows = np.flatnonzero(mask)
             scores = vectors[rows] @ q if len(rows) < len(mask) // 2 else (vectors @ q)[rows]
