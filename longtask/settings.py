@@ -35,14 +35,17 @@ class Pipeline:
     chunk_overlap: int = 32
     page_batch: int = 8
     embed_batch: int = 16
+    # OCR of pages: "auto" reads pages whose text layer is empty or garbage, "always"
+    # every page, "never" none
+    ocr: str = "auto"
 
     def fingerprint(self) -> str:
-        from longtask.pipelines.versions import CHUNKER_VERSION, PARSER_VERSION
+        from longtask.pipelines.versions import CHUNKER_VERSION, PARSER_VERSION, ocr_version
 
         # embed_batch changes speed, not output, so it stays out of the key.
         return (
             f"{PARSER_VERSION}|{CHUNKER_VERSION}|{self.embedder}|{self.precision}|"
-            f"{self.chunk_tokens}/{self.chunk_overlap}/{self.page_batch}"
+            f"{self.chunk_tokens}/{self.chunk_overlap}/{self.page_batch}|{ocr_version(self.ocr)}"
         )
 
     @property
@@ -161,6 +164,7 @@ def load() -> Settings:
         chunk_overlap=_env("CHUNK_OVERLAP", int, Pipeline.chunk_overlap),
         page_batch=_env("PAGE_BATCH", int, Pipeline.page_batch),
         embed_batch=_env("EMBED_BATCH", int, Pipeline.embed_batch),
+        ocr=_env("OCR", str, Pipeline.ocr),
     )
     policy = Policy(
         retries=_env("RETRIES", int, Policy.retries),
@@ -194,6 +198,8 @@ def validate(settings: Settings) -> None:
         )
     if p.precision not in ("auto", "fp32", "bf16", "openvino-bf16"):
         raise LongtaskError(f"unknown precision {p.precision!r}: use auto, fp32, bf16 or openvino-bf16")
+    if p.ocr not in ("auto", "never", "always"):
+        raise LongtaskError(f"unknown OCR mode {p.ocr!r}: use auto, never or always (--ocr, LONGTASK_OCR)")
     if not 16 <= p.chunk_tokens <= 254:
         raise LongtaskError(
             f"chunk size {p.chunk_tokens} tokens is out of range: the model reads at most "

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from longtask.cli.app import app
 from tests.conftest import ROOT
 
-HEAVY = ("torch", "sentence_transformers", "transformers")
+HEAVY = ("torch", "sentence_transformers", "transformers", "tesserocr", "pypdfium2")
 LONGTASK = Path(sys.executable).with_name("longtask")
 
 PROBE = """

@@ -131,7 +131,7 @@ def test_non_utf8_name_keeps_bytes_that_open_the_file(corpus: tuple[Path, dict[s
     entry.path.encode("utf-8")  # the shown name is valid text
     with open(entry.raw_path, "rb") as f:
         assert f.read(5) == b"%PDF-"
-    assert len(open_pdf(entry.raw_path).pages) == 1
+    assert open_pdf(entry.raw_path).page_count == 1
     # named explicitly, as bytes, it is found the same way
     again, _ = _run([entry.raw_path])
     assert again == [entry]

@@ -154,3 +154,31 @@ def test_read_commands_do_not_import_heavy_modules(home: Path, backend: str) -> 
     assert out.returncode == 0, out.stderr
     loaded = out.stderr.strip().splitlines()[-1]
     assert loaded == ("['psycopg']" if backend == "postgres" else "[]")
+
+
+def test_scans_are_surveyed_read_by_ocr_and_stored_with_provenance(home: Path, tmp_path: Path) -> None:
+    from longtask.jobs import survey
+    from tests.corpus.make_scans import make_outlined_pdf, make_scan
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    make_scan(folder / "scan.pdf", ["The ferry to the island leaves at seven every morning."], dpi=150)
+    make_outlined_pdf(
+        folder / "guide.pdf", [("Timetable", ["Boats run hourly."]), ("Fares", ["Adults pay four."])]
+    )
+    assert runner.invoke(app, ["submit", str(folder)]).exit_code == 0
+    store = _store(home)
+    assert survey.survey(store) == 2
+    assert {Path(t.path).name: t.ocr_pages for t in store.tasks_in(1, ("pending", "queued"))} == {
+        "scan.pdf": 1,
+        "guide.pdf": 0,
+    }
+    assert store.snapshot(1, 300, 30)["ocr_pages_left"] == pytest.approx(1.0)
+    drain()
+    assert store.job(1).state == "succeeded"
+    assert store.snapshot(1, 300, 30)["ocr_pages_left"] == 0
+    rows = {(Path(r["path"]).name, r["page_start"]): r for r in store.iter_chunks(1)}
+    scan = rows[("scan.pdf", 1)]
+    assert scan["ocr"] is True and 0.5 < scan["ocr_confidence"] <= 1 and "ferry to the island" in scan["text"]
+    guide = rows[("guide.pdf", 1)]
+    assert guide["ocr"] is False and guide["ocr_confidence"] is None and guide["section"] == "Timetable"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from longtask.jobs import survey
-from longtask.jobs.estimate import APPROXIMATE, MEASURED, estimate
+from longtask.jobs.estimate import APPROXIMATE, MEASURED, OCR_PAGE_SECONDS, estimate
 from longtask.jobs.store import FileEntry, Store
 from longtask.settings import Pipeline, Policy
 from tests.conftest import make_text_pdf
@@ -161,3 +161,28 @@ def test_watch_measures_each_running_document_and_lends_its_pace_to_a_new_one() 
     rate.update(fresh)
     # Document 2 has just started: it runs at a worker's pace, the last one measured.
     assert fresh["running"][1]["rate"] == pytest.approx(fresh["running"][0]["rate"])
+
+
+def test_the_survey_counts_pages_ocr_will_read_and_the_eta_weighs_them(store: Store, tmp_path: Path) -> None:
+    from longtask.jobs.states import STATES
+    from tests.corpus.make_hostile import make_text_pdf
+    from tests.corpus.make_scans import make_scan
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    make_text_pdf(folder / "text.pdf", [f"Text page {n}" for n in range(10)])
+    make_scan(folder / "scan.pdf", [f"Scanned page {n}" for n in range(4)], dpi=72)
+    job_id = _job(store, folder)
+    survey.survey(store)
+    by_name = {Path(t.path).name: t for t in store.tasks_in(job_id, ("queued", "pending"))}
+    assert (by_name["text.pdf"].pages_total, by_name["text.pdf"].ocr_pages) == (10, 0)
+    assert (by_name["scan.pdf"].pages_total, by_name["scan.pdf"].ocr_pages) == (4, 4)
+    snap = _snap(store, job_id)
+    assert snap["ocr_pages_left"] == pytest.approx(4.0)
+    # 14 pages at a text rate of 10 pages/s would be 1.4 s; 4 of them are OCR pages.
+    counts = {s: 0 for s in STATES}
+    snap["job"]["counts"] = counts | {"queued": 2}
+    snap["workers"] = 1
+    eta = estimate(snap, 10.0)["eta"]
+    assert eta == pytest.approx(10 / 10 + 4 * OCR_PAGE_SECONDS)
+    assert estimate(snap | {"ocr_pages_left": 0.0}, 10.0)["eta"] == pytest.approx(1.4)

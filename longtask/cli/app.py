@@ -43,7 +43,21 @@ class Priority(str, Enum):
     low = "low"
 
 
+class OcrMode(str, Enum):
+    auto = "auto"
+    never = "never"
+    always = "always"
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+OcrOpt = Annotated[
+    Optional[OcrMode],
+    typer.Option(
+        "--ocr",
+        envvar="LONGTASK_OCR",
+        help="OCR pages: auto (pages with no usable text layer), never, always [default: auto].",
+    ),
+]
 NotifyOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -118,6 +132,10 @@ def _policy_overrides(
     return s
 
 
+def _with_ocr(s: "Settings", ocr: OcrMode | None) -> "Settings":
+    return s if ocr is None else s.with_pipeline(ocr=ocr.value)
+
+
 @app.command()
 def submit(
     paths: Annotated[
@@ -144,6 +162,7 @@ def submit(
     notify_command: NotifyOpt = None,
     collection: CollectionOpt = "default",
     sync: SyncOpt = True,
+    ocr: OcrOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Record a job over PDFs and queue it; prints the job id at once.
@@ -154,7 +173,9 @@ def submit(
         from longtask.jobs import control, runner
 
         base = context()
-        ctx = Context(_policy_overrides(base.settings, retries, backoff, soft_timeout, hard_timeout))
+        ctx = Context(
+            _with_ocr(_policy_overrides(base.settings, retries, backoff, soft_timeout, hard_timeout), ocr)
+        )
         read = _read_paths(paths)
         with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
             result = control.submit(ctx.settings, ctx.store, read, priority.value, collection, sync)
@@ -432,6 +453,7 @@ def run(
     notify_command: NotifyOpt = None,
     collection: CollectionOpt = "default",
     sync: SyncOpt = True,
+    ocr: OcrOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Submit, process with local workers and watch, all in one; Ctrl-C leaves it resumable.
@@ -446,6 +468,8 @@ def run(
         from longtask.jobs.logs import log_path
 
         ctx = context()
+        if ocr is not None:
+            ctx = Context(_with_ocr(ctx.settings, ocr))
         s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
         with runner.path_lock(s, read):
@@ -590,7 +614,13 @@ def search(
                 if r["page_start"] == r["page_end"]
                 else f"p{r['page_start']}-{r['page_end']}"
             )
-            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}", markup=False)
+            where = f"  § {r['section']}" if r.get("section") else ""
+            how = (
+                f"  [OCR {r['ocr_confidence']:.0%}]"
+                if r.get("ocr") and r.get("ocr_confidence") is not None
+                else ("  [OCR]" if r.get("ocr") else "")
+            )
+            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}", markup=False)
             out.print(f"       {r['snippet'][:200]}", markup=False)
 
 

@@ -229,6 +229,9 @@ def _record(r: dict[str, Any]) -> dict[str, Any]:
         "page_start": r["page_start"],
         "page_end": r["page_end"],
         "text": r["text"],
+        "section": r.get("section"),
+        "ocr": bool(r.get("ocr")),
+        "ocr_confidence": r.get("ocr_confidence"),
         "model": r["model"],
         "embedding": [round(float(x), 7) for x in r["embedding"]],
     }
@@ -244,6 +247,9 @@ def _write_parquet(pa: Any, pq: Any, writer: Any, path: Path, batch: list[dict[s
                 ("page_start", pa.int64()),
                 ("page_end", pa.int64()),
                 ("text", pa.string()),
+                ("section", pa.string()),
+                ("ocr", pa.bool_()),
+                ("ocr_confidence", pa.float64()),
                 ("model", pa.string()),
                 ("embedding", pa.list_(pa.float32())),
             ]

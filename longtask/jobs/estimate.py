@@ -22,6 +22,9 @@ from typing import Any
 
 from longtask.jobs.states import JOB_ENDED
 
+# One OCR page on one core, seconds: Tesseract at 300 dpi read 1.2 pages/s in
+# bench/extract.py; rounded down to stay on the safe side of the ETA.
+OCR_PAGE_SECONDS = 1.0
 MEASURED = "measured"  # exact page total and a live rate: shown as a figure
 APPROXIMATE = "approximate"  # rests on a guessed total or on history: shown with "~"
 
@@ -72,8 +75,19 @@ def estimate(snap: dict[str, Any], rate: float | None) -> dict[str, Any]:
         expected = pages_total
     exact = unknown == 0
     remaining = max(0, expected - job["pages_done"])
+    # Pages OCR will read (the survey's count) cost far more than text pages, whatever
+    # mix the live rate was measured on: at least their OCR time, spread over the workers.
+    ocr_left = min(float(snap.get("ocr_pages_left") or 0.0), remaining)
+    ocr_time = ocr_left * OCR_PAGE_SECONDS / max(1, int(snap.get("workers") or 1))
     live = _live(snap, remaining, rate) if rate else None
-    past = remaining / hist["pages_per_s"] if hist and hist["pages_per_s"] else None
+    if live is not None and ocr_left and rate:
+        live = max(live, (remaining - ocr_left) / rate + ocr_time)
+    hist_rate = hist["pages_per_s"] if hist and hist["pages_per_s"] else None
+    past = remaining / hist_rate if hist_rate else None
+    if hist_rate and ocr_left:
+        past = (remaining - ocr_left) / hist_rate + ocr_time
+    elif past is None and live is None and ocr_left:
+        past = ocr_time
     if live is not None and past is not None and not exact:
         f = min(1.0, job["pages_done"] / expected) if expected else 1.0
         eta: float | None = (1 - f) * past + f * live

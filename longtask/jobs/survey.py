@@ -3,7 +3,9 @@
 A job's page total used to be a guess from the documents opened so far, and on a real
 folder (3 to 2,415 pages) the ETA was off by a factor of 3-4 for most of the run while
 the largest documents waited. Reading a PDF's page count takes milliseconds; processing
-it takes minutes. So the supervisor reads the counts of unopened documents between its
+it takes minutes. (A scanned page costs ~20x a text page: the survey also counts, on a
+sample of pages, those that hold an image and no text, which OCR will read.) So the
+supervisor reads the counts of unopened documents between its
 other duties (a bounded batch, oldest first, within a time budget) and records them in
 the store, and the total is exact soon after the start.
 
@@ -30,17 +32,22 @@ log = logging.getLogger("longtask.survey")
 
 def page_count(task: Task) -> int | None:
     """The document's page count, or None when it cannot be read as submitted."""
-    from longtask.pipelines.parse import open_pdf
+    return read(task)[0]
+
+
+def read(task: Task) -> tuple[int | None, int | None]:
+    """The document's page count and the pages expected to need OCR (None: unknown)."""
+    from longtask.pipelines.parse import survey_document
 
     shown = files.shown(task.fs_path)
     try:
         files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown)
-        return len(open_pdf(task.fs_path).pages)
+        return survey_document(task.fs_path)
     except DocumentError:
-        return None
+        return None, None
     except Exception as e:  # noqa: BLE001 - a reader's surprise is the run's to report, not the survey's
         log.debug("survey could not read %s: %s: %s", shown, type(e).__name__, e)
-        return None
+        return None, None
 
 
 def survey(
@@ -53,8 +60,12 @@ def survey(
     (fewer when the budget runs out) and record them; returns how many were recorded."""
     deadline = clock() + budget
     counts: list[tuple[int, int | None]] = []
+    ocr: dict[int, int] = {}
     for task in store.unsurveyed(batch):
         if counts and clock() > deadline:
             break
-        counts.append((task.id, page_count(task)))
-    return store.record_survey(counts)
+        pages, ocr_pages = read(task)
+        counts.append((task.id, pages))
+        if ocr_pages is not None:
+            ocr[task.id] = ocr_pages
+    return store.record_survey(counts, ocr)

@@ -29,6 +29,8 @@ from longtask.settings import Pipeline
 
 if TYPE_CHECKING:
     from longtask.pipelines.embed import Embedder
+    from longtask.pipelines.ocr import Ocr
+    from longtask.pipelines.parse import Pdf
 
 # The pipeline modules (numpy, pypdf, tokenizers) are imported where a task runs, not
 # here: `submit` imports this module and must start fast. Workers import them before
@@ -218,19 +220,34 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
     if doc is not None and doc.complete:
         ctx.store.mark_cached(claim, sha, key)
         return "cached"
+    from longtask.pipelines.ocr import SHARED
+    from longtask.pipelines.parse import open_pdf
+
+    pdf = open_pdf(task.fs_path)
+    try:
+        return _process_document(
+            ctx, claim, pdf, sha, key, shown, started, SHARED if pipe.ocr != "never" else None
+        )
+    finally:
+        pdf.close()
+
+
+def _process_document(
+    ctx: Context, claim: Claim, pdf: Pdf, sha: str, key: str, shown: str, started: float, ocr: Ocr | None
+) -> str:
     from longtask.pipelines import embed as embed_mod
     from longtask.pipelines.chunk import load_tokenizer
     from longtask.pipelines.document import process
-    from longtask.pipelines.parse import open_pdf
 
-    reader = open_pdf(task.fs_path)
-    doc = ctx.store.open_document(claim, sha, key, job.fingerprint, len(reader.pages))
+    task, pipe = claim.task, claim.pipeline
+    job = ctx.store.job(task.job_id)
+    doc = ctx.store.open_document(claim, sha, key, job.fingerprint, pdf.page_count)
     model = embedder_for(ctx, pipe)
     embedder = embed_mod.Reusing(model, lambda hashes: ctx.store.embeddings(hashes, model.name))
     tokenizer = load_tokenizer(embed_mod.model_dir())
     soft = claim.policy.soft_timeout
     for batch in process(
-        reader,
+        pdf,
         shown,
         doc.pages_done,
         doc.chunks_done,
@@ -239,13 +256,15 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
         pipe.chunk_tokens,
         pipe.chunk_overlap,
         pipe.page_batch,
+        pipe.ocr,
+        ocr,
     ):
         rows = [
-            ChunkRow(c.seq, c.page_start, c.page_end, c.text, v)
+            ChunkRow(c.seq, c.page_start, c.page_end, c.text, v, c.ocr, c.ocr_confidence, c.section)
             for c, v in zip(batch.chunks, batch.embeddings)
         ]
         _commit(ctx, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)
-        if batch.pages_done >= len(reader.pages):
+        if batch.pages_done >= pdf.page_count:
             break
         if _stop_asked(ctx, claim):
             if ctx.store.job_cancel_requested(task.job_id):

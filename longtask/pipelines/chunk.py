@@ -32,6 +32,9 @@ class Chunk:
     page_start: int
     page_end: int
     text: str
+    ocr: bool = False  # some of its pages were read by OCR
+    ocr_confidence: float | None = None  # the lowest OCR confidence of those pages
+    section: str | None = None  # the outline section its first page falls in
 
 
 @lru_cache(maxsize=4)

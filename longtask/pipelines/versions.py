@@ -1,13 +1,34 @@
 """Versions that key the cache: a change in any of them makes documents new again.
 
 Kept apart from the stages themselves so that `submit` can compute a job's
-fingerprint without importing pypdf or tokenizers.
+fingerprint without importing pypdf, PDFium, tesserocr or tokenizers.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
-PARSER_VERSION = f"pypdf-{version('pypdf')}"
+from longtask.pipelines.cleantext import CLEAN_VERSION
+
+
+def _v(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "none"
+
+
+# PDFium reads the text, pypdf checks structure, guards and falls back: both name the
+# output, and so does the cleaning. Upgrading either library re-processes documents.
+PARSER_VERSION = f"pdfium-{_v('pypdfium2')}+pypdf-{_v('pypdf')}+{CLEAN_VERSION}"
 # Bump whenever the same pages would give different chunks.
-CHUNKER_VERSION = "chunk-2"
+CHUNKER_VERSION = "chunk-3"  # chunk-3: chunks carry OCR provenance and outline sections
+
+
+def ocr_version(mode: str) -> str:
+    """The OCR engine's part of the key: none when the job never runs it."""
+    if mode == "never":
+        return "ocr-never"
+    from longtask.pipelines.ocr import engine_version
+
+    return f"ocr-{mode}:{engine_version()}"

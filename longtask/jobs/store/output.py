@@ -20,10 +20,14 @@ class Output(StoreBase):
         import numpy as np
 
         rows = self.db.all(
-            "SELECT seq, page_start, page_end, text, embedding, model FROM chunks WHERE doc_key = ? ORDER BY seq",
+            "SELECT seq, page_start, page_end, text, embedding, model, ocr, ocr_confidence, section FROM chunks "
+            "WHERE doc_key = ? ORDER BY seq",
             (doc_key,),
         )
-        return [dict(r) | {"embedding": np.frombuffer(r["embedding"], dtype=np.float32)} for r in rows]
+        return [
+            dict(r) | {"embedding": np.frombuffer(r["embedding"], dtype=np.float32), "ocr": bool(r["ocr"])}
+            for r in rows
+        ]
 
     def total_chunks(self) -> int:
         return int(self.db.scalar("SELECT count(*) FROM chunks") or 0)
@@ -51,7 +55,7 @@ class Output(StoreBase):
         if job_id is None:
             sql = (
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "
-                "c.model, (SELECT path FROM tasks t WHERE t.doc_key = c.doc_key "
+                "c.model, c.ocr, c.ocr_confidence, c.section, (SELECT path FROM tasks t WHERE t.doc_key = c.doc_key "
                 "ORDER BY t.id DESC LIMIT 1) AS path FROM chunks c WHERE c.id > ? "
                 "ORDER BY c.id LIMIT ?"
             )
@@ -59,7 +63,7 @@ class Output(StoreBase):
         else:
             sql = (
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "
-                "c.model, t.path FROM chunks c JOIN (SELECT doc_key, max(path) AS path FROM tasks "
+                "c.model, c.ocr, c.ocr_confidence, c.section, t.path FROM chunks c JOIN (SELECT doc_key, max(path) AS path FROM tasks "
                 "WHERE job_id = ? AND doc_key IS NOT NULL GROUP BY doc_key) t "
                 "ON t.doc_key = c.doc_key WHERE c.id > ? ORDER BY c.id LIMIT ?"
             )
@@ -72,5 +76,6 @@ class Output(StoreBase):
             for r in rows:
                 d = dict(r)
                 d["embedding"] = np.frombuffer(d["embedding"], dtype=np.float32)
+                d["ocr"] = bool(d["ocr"])
                 yield d
             last = int(rows[-1]["id"])

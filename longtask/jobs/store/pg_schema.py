@@ -152,10 +152,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        # As SQLite's m006_collections and m007_keyword_index. Keyword search: a stored
+        # As SQLite's m006_chunk_provenance: OCR, its confidence and the outline section.
+        "m003_chunk_provenance",
+        """
+        ALTER TABLE chunks ADD COLUMN ocr BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE chunks ADD COLUMN ocr_confidence DOUBLE PRECISION;
+        ALTER TABLE chunks ADD COLUMN section TEXT;
+        ALTER TABLE tasks ADD COLUMN ocr_pages BIGINT;
+        """,
+    ),
+    (
+        # As SQLite's m007_collections and m008_keyword_index. Keyword search: a stored
         # tsvector ('simple': identifiers and part numbers are kept as written, no
         # stemming) with a GIN index, computed by the server on every write.
-        "m003_collections_and_keywords",
+        "m004_collections_and_keywords",
         """
         ALTER TABLE jobs ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
         CREATE TABLE collections (

@@ -128,6 +128,7 @@ class Task:
     kill_streak: int = 0  # of those, the ones that took the work horse down
     fail_page: int | None = None  # the checkpoint at the last failure
     surveyed: int = 0  # 1: pages_total is the survey's, not yet opened; 2: survey failed
+    ocr_pages: int | None = None  # pages the survey expects OCR to read (None: not surveyed)
 
     @property
     def fs_path(self) -> str | bytes:
@@ -164,3 +165,6 @@ class ChunkRow:
     page_end: int
     text: str
     embedding: np.ndarray
+    ocr: bool = False  # some of its text came from OCR
+    ocr_confidence: float | None = None  # the lowest OCR confidence of its pages, 0-1
+    section: str | None = None  # the PDF outline's section it starts in

@@ -212,7 +212,22 @@ def m005_page_survey(db: Database) -> None:
 
 
 @migration
-def m006_collections(db: Database) -> None:
+def m006_chunk_provenance(db: Database) -> None:
+    """Where a chunk's text came from: OCR (and the engine's confidence) or the text
+    layer, and the section of the PDF outline it falls in. `tasks.ocr_pages`: pages the
+    survey expects OCR to read, so the ETA weighs them (NULL: not surveyed)."""
+    db.executescript(
+        """
+        ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chunks ADD COLUMN ocr_confidence REAL;
+        ALTER TABLE chunks ADD COLUMN section TEXT;
+        ALTER TABLE tasks ADD COLUMN ocr_pages INTEGER;
+        """
+    )
+
+
+@migration
+def m007_collections(db: Database) -> None:
     """Collections: every job belongs to one; `entries` holds the current version of
     each path in a collection (replaced when a newer version is done, removed when a
     re-run no longer finds the file). `store_meta.chunk_deletions` counts removals of
@@ -256,7 +271,7 @@ def m006_collections(db: Database) -> None:
 
 
 @migration
-def m007_keyword_index(db: Database) -> None:
+def m008_keyword_index(db: Database) -> None:
     """Keyword search: an FTS5 table over chunks.text (external content, no second copy
     of the text), kept in step with chunks by triggers in the same transaction."""
     db.executescript(

@@ -340,7 +340,9 @@ class Transitions(Collections, HistoryStore):
             self._adopt_document(task, doc)
         return doc
 
-    def record_survey(self, counts: Sequence[tuple[int, int | None]]) -> int:
+    def record_survey(
+        self, counts: Sequence[tuple[int, int | None]], ocr_pages: dict[int, int] | None = None
+    ) -> int:
         """Record page counts the survey read (None: it could not read the file), in one
         transaction; returns how many were recorded.
 
@@ -355,9 +357,14 @@ class Transitions(Collections, HistoryStore):
             self._lock_jobs_of([task_id for task_id, _ in counts])
             for task_id, pages in counts:
                 cur = self.db.execute(
-                    "UPDATE tasks SET pages_total = ?, surveyed = ? WHERE id = ? "
+                    "UPDATE tasks SET pages_total = ?, surveyed = ?, ocr_pages = ? WHERE id = ? "
                     "AND pages_total IS NULL AND surveyed = 0",
-                    (pages, SURVEY_FAILED if pages is None else SURVEYED, task_id),
+                    (
+                        pages,
+                        SURVEY_FAILED if pages is None else SURVEYED,
+                        (ocr_pages or {}).get(task_id),
+                        task_id,
+                    ),
                 )
                 if cur.rowcount == 1 and pages is not None:
                     job_id = self.db.scalar("SELECT job_id FROM tasks WHERE id = ?", (task_id,))
@@ -383,9 +390,11 @@ class Transitions(Collections, HistoryStore):
             assert key is not None
             c.executemany(
                 "INSERT INTO chunks (doc_key, seq, page_start, page_end, text, embedding, model, "
-                "text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (doc_key, seq) DO UPDATE SET "
+                "text_hash, ocr, ocr_confidence, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (doc_key, seq) DO UPDATE SET "
                 "page_start = excluded.page_start, page_end = excluded.page_end, text = excluded.text, "
-                "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash",
+                "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash, "
+                "ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence, section = excluded.section",
                 (
                     (
                         key,
@@ -396,6 +405,9 @@ class Transitions(Collections, HistoryStore):
                         np.asarray(ch.embedding, dtype=np.float32).tobytes(),
                         model,
                         text_hash(ch.text),
+                        int(ch.ocr),
+                        ch.ocr_confidence,
+                        ch.section,
                     )
                     for ch in chunks
                 ),

@@ -128,6 +128,7 @@ class Views(HistoryStore):
         ]
         return {
             "job": job.as_dict(),
+            "ocr_pages_left": self._ocr_pages_left(job_id, job.pipeline.ocr),
             "history": self.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
             "docs_surveyed": job.docs_surveyed,
@@ -139,6 +140,23 @@ class Views(HistoryStore):
             "workers": workers,
             "at": now,
         }
+
+    def _ocr_pages_left(self, job_id: int, mode: str) -> float:
+        """Pages left that OCR is expected to read: the survey's guess for each
+        unfinished document, in proportion to its pages not done yet."""
+        if mode == "never":
+            return 0.0
+        marks = ", ".join("?" * len(UNFINISHED))
+        column = "pages_total" if mode == "always" else "ocr_pages"
+        return float(
+            self.db.scalar(
+                f"SELECT coalesce(sum({column} * 1.0 * (pages_total - pages_done) / pages_total), 0) "
+                f"FROM tasks WHERE job_id = ? AND state IN ({marks}) AND pages_total > 0 "
+                f"AND {column} > 0",
+                (job_id, *UNFINISHED),
+            )
+            or 0.0
+        )
 
     def stats(self, stall_after: float, lease: float) -> dict[str, Any]:
         """Fleet-wide gauges for `longtask stats` and `health`."""
