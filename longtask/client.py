@@ -79,7 +79,7 @@ class Client:
             body = {"paths": list(paths), "priority": priority, "collection": collection, "sync": sync}
             result: dict[str, Any] = self._request("POST", "/api/jobs", body)
             return result
-        return dict(self._local().submit(list(paths), priority, None, None, collection, sync))
+        return dict(self._local().submit(list(paths), priority, collection=collection, sync=sync))
 
     def status(self, job: int | str) -> dict[str, Any]:
         """As `longtask status JOB --json`."""

@@ -70,13 +70,20 @@ class Policy:
     soft_timeout: float = 3600.0
     hard_timeout: float = 4200.0
     max_kills: int = 2
+    # The folders this job's files must really lie in (set by `serve --root` and its
+    # uploads): discovery drops files whose real path is elsewhere and the worker checks
+    # again when it opens one. Empty (the CLI): symlinks are followed anywhere.
+    roots: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:
-        return cls(**_known(cls, data))
+        known = _known(cls, data)
+        if "roots" in known:
+            known["roots"] = tuple(known["roots"])
+        return cls(**known)
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

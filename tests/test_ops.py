@@ -169,7 +169,14 @@ def test_prune_removes_old_jobs_but_keeps_shared_output(home: Path, docs: Path) 
     store = _store(home)
     assert store.job(1).finished_at and store.job(1).finished_at < time.time() - 39 * 86400
     dry = runner.invoke(app, ["prune", "--older-than", "30d", "--dry-run", "--json"])
-    assert json.loads(dry.stdout) == {"jobs": 1, "tasks": 3, "documents": 0, "chunks": 0, "dry_run": True}
+    assert json.loads(dry.stdout) == {
+        "jobs": 1,
+        "tasks": 3,
+        "documents": 0,
+        "chunks": 0,
+        "uploads": 0,
+        "dry_run": True,
+    }
     assert len(store.jobs()) == 2
     runner.invoke(app, ["prune", "--older-than", "30d"])
     assert [j.id for j in store.jobs()] == [2]

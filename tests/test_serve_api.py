@@ -35,6 +35,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs.mkdir()
     make_text_pdf(docs / "alpha.pdf", ["Alpha page one. " + "granite " * 30, "Alpha page two."])
     make_text_pdf(docs / "beta.pdf", ["Beta only page. " + "violin " * 30])
+    make_text_pdf(docs / "gamma.pdf", ["Gamma page. " + "cello " * 30])  # only whole-folder jobs take it
     (docs / "escape.pdf").symlink_to(SAMPLE_DOCS / "honeybees.pdf")  # points outside the root
     return root
 

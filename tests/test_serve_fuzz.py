@@ -14,6 +14,10 @@ from tests.serve_procs import Served, serve_env, start_serve
 pytestmark = pytest.mark.slow
 
 PER_OPERATION = 60
+# Values a generator rarely hits: digits `str.isdigit()` takes and `int()` refuses, ids
+# past int()'s 4,300-digit limit, and names that pass 255 bytes once `.pdf` is added.
+ODD_REFS = ("²", "١٢", "9" * 5000, "0" * 41, "-1", "latest\x00")
+LONG_NAMES = ("a" * 252, "b" * 255, "é" * 127, "c" * 251 + ".PDF", "d" * 300 + ".pdf")
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +53,30 @@ def test_no_generated_request_gets_a_server_error(served: Served) -> None:
             case.headers = headers
             if case.path_parameters and "ref" in case.path_parameters and cases % 3 == 0:
                 case.path_parameters["ref"] = "1"  # some cases on a real job
+            elif case.path_parameters and "ref" in case.path_parameters and cases % 3 == 1:
+                case.path_parameters["ref"] = ODD_REFS[cases % len(ODD_REFS)]
             resp = case.call(base_url=served.url, timeout=30)
             cases += 1
             if resp.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path}: {resp.status_code} {resp.text[:200]}")
 
         run()
+    with served.client() as c:
+        for ref in ODD_REFS:
+            for resp in (
+                c.get("/api/search", params={"q": "x", "job": ref}),
+                c.get("/api/jobs/1/events", headers={"Last-Event-ID": ("x." + ref).encode()}, timeout=5)
+                if len(ref) > 100 or not ref.isascii()
+                else None,
+            ):
+                if resp is not None and resp.status_code >= 500:
+                    failures.append(f"odd {ref[:12]!r}: {resp.status_code} {resp.text[:200]}")
+                cases += 1
+        for name in LONG_NAMES:
+            resp = c.post("/api/jobs", files={"files": (name, b"%PDF-1.4\n", "application/pdf")})
+            cases += 1
+            if resp.status_code >= 500:
+                failures.append(f"name of {len(name.encode())} bytes: {resp.status_code} {resp.text[:200]}")
     print(f"\nschemathesis: {cases} cases over {len(operations)} operations, {len(failures)} server errors")
     assert not failures, failures[:5]
     assert cases >= 300

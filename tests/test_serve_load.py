@@ -52,7 +52,7 @@ def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
         LONGTASK_EMBEDDER=SLOW,
         FAKE_EMBED_DELAY="0.12",
     )
-    s = start_serve(env, "--root", str(docs))
+    s = start_serve(env, "--root", str(docs), "--max-streams", "250")  # 200 watchers from one address
     yield s
     s.stop()
 

@@ -149,21 +149,25 @@ def prune(
     dry_run: Annotated[bool, typer.Option(help="Only say what would be removed.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Remove old finished jobs, their events and output no other job uses.
+    """Remove old finished jobs, their events, output no other job uses, and unused uploads.
 
     Example: longtask prune --older-than 30d --dry-run
     """
     with reported_errors():
         from longtask.jobs import ops
+        from longtask.jobs.uploads import prune_uploads
 
-        counts = context().store.prune(time.time() - ops.parse_age(older_than), dry_run)
+        ctx = context()
+        counts = ctx.store.prune(time.time() - ops.parse_age(older_than), dry_run)
+        counts["uploads"] = prune_uploads(ctx.settings.home / "uploads", ctx.store, dry_run)
         if json_:
             emit_json(counts | {"dry_run": dry_run})
         else:
             verb = "would remove" if dry_run else "removed"
             out.print(
                 f"{verb} {counts['jobs']} job(s), {counts['tasks']} task(s), "
-                f"{counts['documents']} document(s), {counts['chunks']} chunk(s)",
+                f"{counts['documents']} document(s), {counts['chunks']} chunk(s), "
+                f"{counts['uploads']} upload(s)",
                 markup=False,
             )
 

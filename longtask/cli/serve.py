@@ -36,6 +36,13 @@ def serve(
         bool, typer.Option("--show-token", help="Print the API token (creating it) and exit.")
     ] = False,
     keepalive: Annotated[float, typer.Option(hidden=True)] = 15.0,
+    max_streams: Annotated[
+        int, typer.Option(help="Live-progress (SSE) streams one client address may hold open.")
+    ] = 64,
+    header_timeout: Annotated[
+        float, typer.Option(help="Seconds a client has to send a request's headers.")
+    ] = 10.0,
+    session_max_age: Annotated[float, typer.Option(help="Seconds a dashboard sign-in lasts.")] = 12 * 3600.0,
 ) -> None:
     """Serve the HTTP API, live progress (SSE) and the web dashboard.
 
@@ -62,13 +69,25 @@ def serve(
         import uvicorn
 
         from longtask.serve.app import Config, create_app
+        from longtask.serve.connections import with_header_timeout
+        from longtask.serve.guard import LOOPBACK_NAMES
         from longtask.serve.service import Service
 
         service = Service(s)
-        app = create_app(
-            service, Config(token=token, roots=tuple(roots), max_upload=limit, keepalive=keepalive)
+        loopback = host in LOOPBACK_NAMES
+        config = Config(
+            token=token,
+            roots=tuple(roots),
+            max_upload=limit,
+            keepalive=keepalive,
+            token_file=token_path(s.home),
+            session_max_age=session_max_age,
+            # Bound to loopback, only loopback names: defeats DNS rebinding.
+            allowed_hosts=LOOPBACK_NAMES if loopback else frozenset(),
+            max_streams=max_streams,
         )
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        app = create_app(service, config)
+        if not loopback:
             note(f"warning: binding {host}: the API is reachable from other machines (token required)")
         shown = f"[{host}]" if ":" in host else host
         note(f"longtask serve on http://{shown}:{port}/  (token: {token_path(s.home)})")
@@ -82,6 +101,7 @@ def serve(
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=3,
+                http=with_header_timeout(header_timeout),
                 lifespan="off",
             )
         finally:

@@ -90,7 +90,7 @@ def submit(
     missing = [os.fsdecode(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise NotFound(f"no such file or folder: {missing[0]}: check the path")
-    found, skipped = discover(paths)
+    found, skipped = discover(paths, settings.policy.roots)
     if not found:
         where = ", ".join(os.fsdecode(p) for p in paths)
         # The folder is there but empty now: its documents leave the collection too.

@@ -212,8 +212,10 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
     # With a store shared by several hosts, a missing file may be missing from this host only.
     shared_on = socket.gethostname() if ctx.settings.database_url else None
     files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown, shared_on)
+    # A job from `serve --root` records its roots: open the real path, checked to be in them.
+    path = files.confined(task.fs_path, claim.policy.roots, shown) if claim.policy.roots else task.fs_path
     with files.reading(shown, shared_on):
-        sha = sha256_file(task.fs_path)
+        sha = sha256_file(path)
     job = ctx.store.job(task.job_id)
     key = f"{sha}:{job.fingerprint}"
     doc = ctx.store.document(key)
@@ -223,7 +225,7 @@ def _run(ctx: Context, claim: Claim, shown: str) -> str:
     from longtask.pipelines.ocr import SHARED
     from longtask.pipelines.parse import open_pdf
 
-    pdf = open_pdf(task.fs_path)
+    pdf = open_pdf(path)
     try:
         return _process_document(
             ctx, claim, pdf, sha, key, shown, started, SHARED if pipe.ocr != "never" else None

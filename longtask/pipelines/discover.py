@@ -3,13 +3,15 @@
 Submitting must return in well under a second even for 10,000 files, so this only
 lists and stats; hashing and parsing are the workers' job. Directory symlinks are not
 followed (a loop would never end); file symlinks are, and a broken one is reported.
+Given `roots` (a server's `--root` folders), a file whose real path lies outside them
+is skipped with that reason, so a link placed in a root cannot reach other files.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from longtask.pipelines import files
@@ -33,6 +35,7 @@ class Skipped:
 
 
 BROKEN = "broken symlink (its target is missing): fix or remove the link"
+OUTSIDE = "its real path is outside the served roots (a symlink out of them): copy the file into a root"
 
 
 def _entry(path: bytes, st: os.stat_result) -> Found:
@@ -48,20 +51,31 @@ def is_pdf_name(name: bytes) -> bool:
     return name.lower().endswith(b".pdf")
 
 
-def discover(paths: Iterable[str | bytes]) -> tuple[list[Found], list[Skipped]]:
+def discover(paths: Iterable[str | bytes], roots: Sequence[str] = ()) -> tuple[list[Found], list[Skipped]]:
     """Return the PDFs found (sorted, deduplicated) and what was skipped and why."""
+    real_roots = [os.path.realpath(r) for r in roots]
     found: dict[bytes, Found] = {}
     skipped: list[Skipped] = []
     inodes: dict[tuple[int, int], list[bytes]] = {}
 
     def add(path: bytes, st: os.stat_result) -> None:
+        # The walk starts at real folders and follows no folder link, so only a file
+        # link (or a named path) can lead out: only those pay for a realpath.
+        if real_roots and (os.path.islink(path) or path in named) and not files.inside(path, real_roots):
+            skipped.append(Skipped(files.shown(path), OUTSIDE))
+            return
         if path not in found:
             inodes.setdefault((st.st_dev, st.st_ino), []).append(path)
         found.setdefault(path, _entry(path, st))
 
+    named: set[bytes] = set()
     for given in paths:
         raw = os.fsencode(given)
         absolute = os.path.abspath(raw)
+        named.add(absolute)
+        if real_roots and not files.inside(absolute, real_roots):
+            skipped.append(Skipped(files.shown(raw), OUTSIDE))
+            continue
         try:
             st = os.stat(absolute)
         except FileNotFoundError:

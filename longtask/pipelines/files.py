@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from longtask.errors import DocumentError, TransientDocumentError
@@ -61,6 +61,31 @@ def reading(name: str, shared_on: str | None = None) -> Iterator[None]:
         yield
     except OSError as e:
         raise document_error(name, e, shared_on) from e
+
+
+def inside(path: str | bytes, roots: Sequence[str]) -> bool:
+    """Whether the real path (symlinks and `..` resolved) lies under one of the roots."""
+    real = os.path.realpath(os.fsencode(path))
+    for root in roots:
+        r = os.fsencode(root).rstrip(b"/")
+        if real == r or real.startswith(r + b"/"):
+            return True
+    return False
+
+
+def confined(path: str | bytes, roots: Sequence[str], name: str) -> bytes:
+    """The file's real path, to open instead of the name; a DocumentError if it left the roots.
+
+    A link inside a root can be pointed elsewhere between submit and run, so the worker
+    resolves it again at the moment it opens the file, and opens what it checked.
+    """
+    if not inside(path, roots):
+        raise DocumentError(
+            name,
+            "its real path is outside the served roots (a symlink out of them, changed after submit?)",
+            "copy the file into a root and submit it again",
+        )
+    return os.path.realpath(os.fsencode(path))
 
 
 def check_unchanged(

@@ -61,11 +61,19 @@ class Service:
     # ---- reads ----------------------------------------------------------------------
 
     def resolve(self, ref: str | int) -> int:
+        """A job id from a reference a client sent: ASCII digits (at most 19) or 'latest'.
+
+        `str.isdigit()` accepts '²' and other Unicode digits that `int()` refuses, and
+        `int()` refuses strings past 4,300 digits: both are checked here, so a crafted
+        reference is a 404 that names it, never a 500.
+        """
         text = str(ref).strip().lstrip("#")
-        if text.isdigit() and int(text) >= 2**63:
-            # SQLite integers are 64-bit: a larger id names no job (and must not reach sqlite3).
-            raise NotFound(f"no job {text}: `longtask status` lists the jobs there are")
-        return self.store().resolve_job(ref)
+        if text != "latest":
+            if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) >= 2**63:
+                # SQLite integers are 64-bit: a larger id names no job (and must not reach sqlite3).
+                shown = text if len(text) <= 40 else text[:40] + "..."
+                raise NotFound(f"no job {shown!r}: use a number from `longtask status`, or 'latest'")
+        return self.store().resolve_job(text)
 
     def jobs(self, limit: int) -> list[dict[str, Any]]:
         return [j.as_dict() for j in self.store().jobs(limit)]
@@ -98,9 +106,11 @@ class Service:
 
     # ---- writes ---------------------------------------------------------------------
 
-    def _with_policy(self, retries: int | None, soft_timeout: float | None) -> Settings:
+    def _with_policy(
+        self, retries: int | None, soft_timeout: float | None, roots: tuple[str, ...] = ()
+    ) -> Settings:
         s = self.settings
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {"roots": roots}
         if retries is not None:
             changes["retries"] = retries
         if soft_timeout is not None:
@@ -116,10 +126,12 @@ class Service:
         priority: str,
         retries: int | None = None,
         soft_timeout: float | None = None,
+        roots: tuple[str, ...] = (),
         collection: str = "default",
         sync: bool = True,
     ) -> dict[str, Any]:
-        s = self._with_policy(retries, soft_timeout)
+        """Submit; with `roots`, no file whose real path is outside them is taken or opened."""
+        s = self._with_policy(retries, soft_timeout, roots)
         result = control.submit(s, self.store(), list(paths), priority, collection, sync)
         if not result.queued:
             raise BackendUnavailable(

@@ -35,6 +35,11 @@ log = logging.getLogger("longtask.serve")
 STATE_EVENTS = frozenset(("queued", "running", "done", "cached", "retrying", "dead", "canceled", "pending"))
 
 
+def _number(text: str) -> bool:
+    """ASCII digits that `int()` takes at once ('²' passes `isdigit()` and fails `int()`)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def frame(event: str, data: Any, event_id: str) -> bytes:
     body = json.dumps(data, default=str, separators=(",", ":"))
     return f"id: {event_id}\nevent: {event}\ndata: {body}\n\n".encode()
@@ -251,11 +256,11 @@ class Feed:
         if not last_event_id:
             return 0, 0, False
         parts = last_event_id.strip().split(".")
-        if len(parts) < 2 or parts[0] != self.epoch or not parts[1].isdigit():
+        if len(parts) < 2 or parts[0] != self.epoch or not _number(parts[1]):
             return 0, 0, False  # an id from another server run: replay from the start
         pos = min(int(parts[1]), len(self.log))
         tail = parts[2] if len(parts) > 2 else ""
-        sample = int(tail[1:]) if tail.startswith("p") and tail[1:].isdigit() else 0
+        sample = int(tail[1:]) if tail.startswith("p") and _number(tail[1:]) else 0
         return pos, sample, tail == "end"
 
     async def stream(self, pos: int, sample: int, keepalive: float) -> AsyncIterator[bytes]:

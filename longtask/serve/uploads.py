@@ -10,9 +10,11 @@ path, size and mtime), so re-uploading the same bytes is a stat-cache hit at sub
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import anyio
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from longtask.serve.problems import Problem
 
@@ -28,14 +31,19 @@ MAX_NAME_BYTES = 255
 MAX_FILES = 1000
 PDF_MAGIC = b"%PDF-"
 HEAD = 1024  # pypdf finds the header within the first KiB
+log = logging.getLogger("longtask.serve")
 
 
 def check_name(raw: bytes | None) -> str:
     """The upload's file name if it is a plain name, else a 400: no paths, no tricks."""
     if raw is None or not raw.strip():
         raise Problem(400, "each uploaded file needs a file name (Content-Disposition filename)")
-    if len(raw) > MAX_NAME_BYTES:
-        raise Problem(400, f"file name too long ({len(raw)} bytes; at most {MAX_NAME_BYTES})")
+    stored = raw if raw.strip().lower().endswith(b".pdf") else raw.strip() + b".pdf"
+    if len(stored) > MAX_NAME_BYTES:
+        # Checked on the name as stored: `.pdf` is added to a name without it.
+        raise Problem(
+            400, f"file name too long ({len(stored)} bytes as stored, with .pdf; at most {MAX_NAME_BYTES})"
+        )
     try:
         name = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -83,6 +91,7 @@ class _Receiver:
         self.header_value = b""
         self.headers: dict[bytes, bytes] = {}
         self.temps: list[Path] = []
+        self.parts: list[tuple[str, Path, str]] = []  # (name, temporary file, sha256), stored last
 
     def on_part_begin(self) -> None:
         self.part = _Part()
@@ -138,18 +147,26 @@ class _Receiver:
         if PDF_MAGIC not in p.head:
             raise Problem(415, f"{name!r} is not a PDF (no %PDF- header in its first KiB)")
         assert p.tmp is not None
-        final = content_path(self.root, p.sha.hexdigest(), name)
-        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if final.exists():
-            p.tmp.unlink()  # the same bytes under the same name: keep its mtime for the stat cache
-        else:
-            same = next((f for f in final.parent.iterdir() if f.is_file()), None)
-            if same is not None:
-                os.link(same, final)  # same bytes, new name: no second copy
-                p.tmp.unlink()
+        self.parts.append((name, p.tmp, p.sha.hexdigest()))
+
+    def store(self) -> None:
+        """Move the received parts to their content paths: only once every field is valid."""
+        for name, tmp, sha in self.parts:
+            final = content_path(self.root, sha, name)
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if final.exists():
+                tmp.unlink()  # the same bytes under the same name: keep its mtime for the stat cache
             else:
-                os.replace(p.tmp, final)
-        self.result.files.append((name, final))
+                same = next((f for f in final.parent.iterdir() if f.is_file()), None)
+                if same is not None:
+                    try:
+                        os.link(same, final)  # same bytes, new name: no second copy
+                    except FileExistsError:
+                        pass  # the same upload, stored a moment ago by a request alongside
+                    tmp.unlink()
+                else:
+                    os.replace(tmp, final)
+            self.result.files.append((name, final))
 
     def cleanup(self) -> None:
         if self.part.fh is not None and not self.part.fh.closed:
@@ -158,8 +175,14 @@ class _Receiver:
             tmp.unlink(missing_ok=True)
 
 
-async def receive(request: Request, root: Path, max_bytes: int) -> Received:
-    """Parse a multipart body into stored PDFs; 413 as soon as it passes `max_bytes`."""
+async def receive(
+    request: Request, root: Path, max_bytes: int, check: Callable[[dict[str, str]], object] = lambda _: None
+) -> Received:
+    """Parse a multipart body into stored PDFs; 413 as soon as it passes `max_bytes`.
+
+    `check` sees the form fields once the body is parsed and may raise: nothing is
+    stored until it has passed, so a refused request leaves no file behind.
+    """
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
@@ -193,6 +216,15 @@ async def receive(request: Request, root: Path, max_bytes: int) -> Received:
             if chunk:
                 await anyio.to_thread.run_sync(parser.write, chunk)
         await anyio.to_thread.run_sync(parser.finalize)
+        if receiver.parts:
+            check(receiver.result.fields)
+            await anyio.to_thread.run_sync(receiver.store)
+    except ClientDisconnect:
+        receiver.cleanup()
+        # Not a server error: one line, no traceback. The answer goes nowhere.
+        client = request.client.host if request.client else "?"
+        log.warning("upload from %s: the client disconnected after %d bytes; nothing stored", client, seen)
+        raise Problem(400, "the client disconnected before the upload ended") from None
     except Problem:
         receiver.cleanup()
         raise

@@ -45,3 +45,9 @@ class Prune(StoreBase):
                 c.execute("DELETE FROM workers WHERE heartbeat_at < ?", (before,))
             c.execute("DELETE FROM prune_jobs")
         return counts
+
+    def paths_in_use(self, prefix: str) -> set[str]:
+        """The task paths under `prefix` (a folder): what `prune` must keep of uploads/."""
+        like = prefix.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        rows = self.db.all("SELECT DISTINCT path FROM tasks WHERE path LIKE ? ESCAPE '\\'", (like,))
+        return {r["path"] for r in rows}
