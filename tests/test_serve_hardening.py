@@ -424,3 +424,40 @@ def test_a_replaced_token_file_takes_effect_without_a_restart(own_server: Served
     )
     assert_problem(httpx.get(f"{own_server.url}/api/jobs", headers={"Cookie": cookie}), 401)
     c.close()
+
+
+def test_uploads_past_the_quota_are_refused_with_the_fix_and_prune_frees_room(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    env = serve_env(tmp_path / "home", redis_server.url)
+    s = start_serve(env, "--upload-quota", "40k")
+    try:
+
+        def pdf(tag: str) -> bytes:
+            return (
+                b"%PDF-1.4\n% " + tag.encode() + b" " + os.urandom(12 * 1024).hex().encode()[:24_000] + b"\n"
+            )
+
+        first, second = pdf("first"), pdf("second")
+        with s.client() as c:
+            jobs = [c.post("/api/jobs", files={"files": ("first.pdf", first)}).json()["id"]]
+            refused = c.post("/api/jobs", files={"files": ("second.pdf", second)})
+            assert_problem(refused, 413, "--upload-quota")
+            assert "longtask prune" in refused.json()["detail"]
+            uploads = Path(env["LONGTASK_HOME"]) / "uploads"
+            assert not (
+                uploads / hashlib.sha256(second).hexdigest()[:2] / hashlib.sha256(second).hexdigest()
+            ).exists()
+            # The same bytes again take no room: stored once, so still within the quota.
+            jobs.append(c.post("/api/jobs", files={"files": ("first.pdf", first)}).json()["id"])
+            # Once the jobs that used it are gone and the upload pruned, the second fits.
+            for job in jobs:
+                assert c.post(f"/api/jobs/{job}/cancel").status_code == 200
+            for f in uploads.rglob("*.pdf"):
+                old = time.time() - 7200
+                os.utime(f, (old, old))
+            pruned = s.longtask("prune", "--older-than", "0s", "--json")
+            assert pruned.returncode == 0, pruned.stderr
+            assert c.post("/api/jobs", files={"files": ("second.pdf", second)}).status_code == 202
+    finally:
+        s.stop()

@@ -32,6 +32,9 @@ def serve(
         typer.Option(help="A folder whose files clients may submit by path (repeatable)."),
     ] = None,
     max_upload: Annotated[str, typer.Option(help="Largest upload request, e.g. 200MB.")] = "200MB",
+    upload_quota: Annotated[
+        str, typer.Option(help="Most that uploads/ may hold (0: no quota); `longtask prune` frees room.")
+    ] = "20GB",
     show_token: Annotated[
         bool, typer.Option("--show-token", help="Print the API token (creating it) and exit.")
     ] = False,
@@ -79,6 +82,7 @@ def serve(
             token=token,
             roots=tuple(roots),
             max_upload=limit,
+            upload_quota=parse_size(upload_quota),
             keepalive=keepalive,
             token_file=token_path(s.home),
             session_max_age=session_max_age,

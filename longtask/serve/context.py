@@ -25,6 +25,7 @@ class Config:
     token: str
     roots: tuple[Path, ...] = ()
     max_upload: int = 200 * 1024 * 1024
+    upload_quota: int = 0  # bytes uploads/ may hold; 0: no quota
     keepalive: float = 15.0
     poll: float = 0.25
     uploads_dir: Path | None = None

@@ -55,6 +55,35 @@ def check_name(raw: bytes | None) -> str:
     return name.strip()
 
 
+def stored_bytes(root: Path) -> int:
+    """What uploads/ stores now, each hard-linked file counted once.
+
+    Walked per upload (uploads are rare next to reads), so a `prune` run by another
+    process frees room at once, with no counter to keep in step across processes.
+    """
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".tmp"]  # uploads being received are not stored yet
+        for f in files:
+            try:
+                st = os.lstat(os.path.join(top, f))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
+
+
+def over_quota(used: int, quota: int, adding: int = 0) -> str:
+    more = f"; this upload adds {adding} new bytes" if adding else ""
+    return (
+        f"uploads/ holds {used} bytes of its {quota}-byte quota (--upload-quota){more}: "
+        "run `longtask prune` to remove uploads no job uses, or raise the quota"
+    )
+
+
 def content_path(root: Path, sha256: str, name: str) -> Path:
     if not name.lower().endswith(".pdf"):
         name += ".pdf"  # discovery picks *.pdf; the bytes were checked to be a PDF
@@ -149,8 +178,14 @@ class _Receiver:
         assert p.tmp is not None
         self.parts.append((name, p.tmp, p.sha.hexdigest()))
 
-    def store(self) -> None:
-        """Move the received parts to their content paths: only once every field is valid."""
+    def store(self, quota: int = 0) -> None:
+        """Move the received parts to their content paths: only once every field is valid,
+        and only if the bytes not stored already fit in the quota."""
+        if quota:
+            new = {sha: tmp.stat().st_size for _, tmp, sha in self.parts if not self._stored(sha)}
+            used = stored_bytes(self.root)
+            if used + sum(new.values()) > quota:
+                raise Problem(413, over_quota(used, quota, sum(new.values())))
         for name, tmp, sha in self.parts:
             final = content_path(self.root, sha, name)
             final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -168,6 +203,9 @@ class _Receiver:
                     os.replace(tmp, final)
             self.result.files.append((name, final))
 
+    def _stored(self, sha: str) -> bool:
+        return content_path(self.root, sha, "x").parent.is_dir()
+
     def cleanup(self) -> None:
         if self.part.fh is not None and not self.part.fh.closed:
             self.part.fh.close()
@@ -176,12 +214,18 @@ class _Receiver:
 
 
 async def receive(
-    request: Request, root: Path, max_bytes: int, check: Callable[[dict[str, str]], object] = lambda _: None
+    request: Request,
+    root: Path,
+    max_bytes: int,
+    check: Callable[[dict[str, str]], object] = lambda _: None,
+    quota: int = 0,
 ) -> Received:
-    """Parse a multipart body into stored PDFs; 413 as soon as it passes `max_bytes`.
+    """Parse a multipart body into stored PDFs; 413 as soon as it passes `max_bytes`,
+    or would take uploads/ past `quota` bytes (0: no quota).
 
     `check` sees the form fields once the body is parsed and may raise: nothing is
-    stored until it has passed, so a refused request leaves no file behind.
+    stored until it has passed, so a refused request leaves no file behind. Requests
+    received at the same moment may each pass the quota by at most one request.
     """
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -190,6 +234,10 @@ async def receive(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise Problem(413, f"upload of {int(declared)} bytes is over the limit of {max_bytes} (--max-upload)")
+    if quota:
+        used = await anyio.to_thread.run_sync(stored_bytes, root)
+        if used >= quota:
+            raise Problem(413, over_quota(used, quota))
     receiver = _Receiver(root)
     callbacks: Any = {
         name: getattr(receiver, name)
@@ -218,7 +266,7 @@ async def receive(
         await anyio.to_thread.run_sync(parser.finalize)
         if receiver.parts:
             check(receiver.result.fields)
-            await anyio.to_thread.run_sync(receiver.store)
+            await anyio.to_thread.run_sync(receiver.store, quota)
     except ClientDisconnect:
         receiver.cleanup()
         # Not a server error: one line, no traceback. The answer goes nowhere.

@@ -88,7 +88,9 @@ async def submit(request: Request, ctx: Ctx) -> JSONResponse:
     service = ctx.service
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        got = await uploads.receive(request, ctx.upload_root, ctx.config.max_upload, check_fields)
+        got = await uploads.receive(
+            request, ctx.upload_root, ctx.config.max_upload, check_fields, ctx.config.upload_quota
+        )
         priority = got.fields.get("priority", "default")
         paths = [str(p) for _, p in got.files]
         result = await service.call(service.submit, paths, priority, None, None, (str(ctx.upload_root),))
