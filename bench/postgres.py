@@ -83,7 +83,7 @@ def watch_refresh(url: str, n: int) -> tuple[float, float]:
     from rich.console import Console
 
     from longtask.cli import render
-    from longtask.jobs.estimate import estimate
+    from longtask.jobs.progress import Progress
     from longtask.jobs.store import FileEntry, PostgresConnector, Store
     from longtask.settings import Pipeline, Policy
 
@@ -119,10 +119,11 @@ def watch_refresh(url: str, n: int) -> tuple[float, float]:
     store.db.execute("ANALYZE")
     console = Console(file=io.StringIO(), width=100, force_terminal=True)
 
+    progress = Progress(store)
+
     def refresh() -> None:
-        snap = store.snapshot(job, 300.0, 30.0)
-        snap["estimate"] = estimate(snap, 5.0)
-        console.print(render.live_view(snap, 5.0))
+        snap = progress.read(job)
+        console.print(render.live_view(snap.as_dict(), snap.rate))
         console.file.seek(0)
         console.file.truncate()
 
@@ -136,7 +137,7 @@ def watch_refresh(url: str, n: int) -> tuple[float, float]:
 
     refresh()
     full = timed(refresh)
-    snap_only = timed(lambda: store.snapshot(job, 300.0, 30.0))
+    snap_only = timed(lambda: progress.read(job))
     store.close()
     return full, snap_only
 

@@ -320,8 +320,7 @@ def watch_refresh(sz: Sizes) -> Row:
     from rich.console import Console
 
     from longtask.cli import render
-    from longtask.cli.watch import Rate
-    from longtask.jobs.estimate import estimate
+    from longtask.jobs.progress import Progress
     from longtask.jobs.store import FileEntry, SqliteConnector, Store
     from longtask.settings import Pipeline, Policy
 
@@ -336,19 +335,17 @@ def watch_refresh(sz: Sizes) -> Row:
         console = Console(file=io.StringIO(), width=100, force_terminal=True)
         for share in (0.2, 0.95):  # early in the job, and near its end
             _set_progress(store, job_id, n, int(n * share))
-            rate = Rate()
+            progress = Progress(store)
 
             def refresh() -> None:
-                snap = store.snapshot(job_id, 300.0, 30.0)
-                r = rate.update(snap)  # noqa: B023 - used at once, inside this iteration
-                snap["estimate"] = estimate(snap, r)
-                console.print(render.live_view(snap, r))
+                snap = progress.read(job_id)  # noqa: B023 - used at once, inside this iteration
+                console.print(render.live_view(snap.as_dict(), snap.rate))
                 console.file.seek(0)
                 console.file.truncate()
 
             refresh()
             med, _ = median_wall(refresh, 31)
-            snap_only, _ = median_wall(lambda: store.snapshot(job_id, 300.0, 30.0), 31)
+            snap_only, _ = median_wall(lambda: progress.read(job_id), 31)  # noqa: B023
             results.append((share, med * 1000, snap_only * 1000, _slowest_query(store, job_id)))
         store.close()
     worst = max(results, key=lambda r: r[1])

@@ -92,6 +92,9 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
+HARD_MARGIN = 600.0  # seconds between a job's own soft timeout and the kill
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
@@ -149,6 +152,32 @@ class Settings:
 
     def with_policy(self, **changes: Any) -> Settings:
         return replace(self, policy=replace(self.policy, **changes))
+
+    def with_job_policy(
+        self,
+        retries: int | None = None,
+        backoff: float | None = None,
+        soft_timeout: float | None = None,
+        hard_timeout: float | None = None,
+    ) -> Settings:
+        """These settings with one job's policy overrides (`submit`'s options, the API's
+        fields), validated. A soft timeout given alone raises the hard one to at least
+        soft + HARD_MARGIN, so that a document asked to stop cleanly gets the time to."""
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("retries", retries),
+                ("backoff", backoff),
+                ("soft_timeout", soft_timeout),
+                ("hard_timeout", hard_timeout),
+            )
+            if v is not None
+        }
+        if soft_timeout is not None and hard_timeout is None:
+            changes["hard_timeout"] = max(self.policy.hard_timeout, soft_timeout + HARD_MARGIN)
+        s = self.with_policy(**changes)
+        validate(s)
+        return s
 
 
 def _env(name: str, cast: type, default: Any) -> Any:

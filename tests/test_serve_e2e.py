@@ -68,7 +68,7 @@ def test_upload_watch_over_sse_and_reconnect(served: Served) -> None:
     events = full["events"]
     # In order: one log, positions never go back, no id twice, `end` last.
     assert events[-1].event == "end" and [e.event for e in events].count("end") == 1
-    positions = [int(e.id.split(".")[1]) for e in events]
+    positions = [int(e.id.split(".")[0]) for e in events]  # the events-log row (progress: the last one read)
     assert positions == sorted(positions) and len({e.id for e in events}) == len(events)
     docs = [e.data for e in events if e.event == "document"]
     for task in {d["task"] for d in docs}:

@@ -143,26 +143,6 @@ def test_a_large_waiting_document_bounds_the_time_left(store: Store, folder: Pat
     assert estimate(snap, 4.0)["eta"] == pytest.approx(5 / 2 + 23 / 2)
 
 
-def test_watch_measures_each_running_document_and_lends_its_pace_to_a_new_one() -> None:
-    from longtask.cli.watch import Rate
-
-    rate = Rate()
-
-    def snap(at: float, done: int, running: list[dict]) -> dict:
-        job = {"pages_done": done, "started_at": 0.0, "finished_at": None}
-        return {"job": job, "at": at, "running": running}
-
-    assert rate.update(snap(0.0, 0, [{"id": 1, "pages_done": 0}])) is None  # start-up, no pages yet
-    rate.update(snap(1.0, 10, [{"id": 1, "pages_done": 10}]))
-    later = snap(5.0, 50, [{"id": 1, "pages_done": 50}])
-    assert rate.update(later) == pytest.approx(10.0)  # from the first pages on: 40 in 4 s
-    assert later["running"][0]["rate"] == pytest.approx(10.0)
-    fresh = snap(6.0, 60, [{"id": 1, "pages_done": 60}, {"id": 2, "pages_done": 0}])
-    rate.update(fresh)
-    # Document 2 has just started: it runs at a worker's pace, the last one measured.
-    assert fresh["running"][1]["rate"] == pytest.approx(fresh["running"][0]["rate"])
-
-
 def test_the_survey_counts_pages_ocr_will_read_and_the_eta_weighs_them(store: Store, tmp_path: Path) -> None:
     from longtask.jobs.states import STATES
     from tests.corpus.make_hostile import make_text_pdf

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 from contextlib import nullcontext
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -17,6 +16,17 @@ import typer
 from longtask import __version__
 from longtask.cli import ops, serve
 from longtask.cli.context import Context, context
+from longtask.cli.options import (
+    CollectionOpt,
+    JobArg,
+    JsonOpt,
+    NotifyOpt,
+    OcrMode,
+    OcrOpt,
+    Priority,
+    PriorityOpt,
+    SyncOpt,
+)
 from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
@@ -35,51 +45,6 @@ server_app = typer.Typer(
     help="The built-in Redis server.\n\nExample: longtask server status", no_args_is_help=True
 )
 app.add_typer(server_app, name="server")
-
-
-class Priority(str, Enum):
-    high = "high"
-    default = "default"
-    low = "low"
-
-
-class OcrMode(str, Enum):
-    auto = "auto"
-    never = "never"
-    always = "always"
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-OcrOpt = Annotated[
-    Optional[OcrMode],
-    typer.Option(
-        "--ocr",
-        envvar="LONGTASK_OCR",
-        help="OCR pages: auto (pages with no usable text layer), never, always [default: auto].",
-    ),
-]
-NotifyOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        help="Shell command run when the job ends; gets LONGTASK_JOB, LONGTASK_STATE, "
-        "LONGTASK_EXIT_CODE and the summary on stdin."
-    ),
-]
-JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
-CollectionOpt = Annotated[
-    str,
-    typer.Option(
-        help="The collection the documents join (one embedding model each).",
-        envvar="LONGTASK_COLLECTION",
-    ),
-]
-SyncOpt = Annotated[
-    bool,
-    typer.Option(
-        help="Mirror the folders: files of the collection under these paths that are gone "
-        "leave it. --no-sync only adds and replaces.",
-    ),
-]
 
 
 def _version(value: bool) -> None:
@@ -110,28 +75,6 @@ def _read_paths(paths: list[str]) -> list[str | bytes]:
     return result
 
 
-def _policy_overrides(
-    s: "Settings", retries: int | None, backoff: float | None, soft: float | None, hard: float | None
-) -> "Settings":
-    from longtask import settings as settings_mod
-
-    changes = {
-        k: v
-        for k, v in (
-            ("retries", retries),
-            ("backoff", backoff),
-            ("soft_timeout", soft),
-            ("hard_timeout", hard),
-        )
-        if v is not None
-    }
-    if soft is not None and hard is None:
-        changes["hard_timeout"] = max(s.policy.hard_timeout, soft + 600)
-    s = s.with_policy(**changes)
-    settings_mod.validate(s)
-    return s
-
-
 def _with_ocr(s: "Settings", ocr: OcrMode | None) -> "Settings":
     return s if ocr is None else s.with_pipeline(ocr=ocr.value)
 
@@ -141,7 +84,7 @@ def submit(
     paths: Annotated[
         list[str], typer.Argument(help="PDF files or folders (recursive); '-' reads paths from stdin.")
     ],
-    priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
+    priority: PriorityOpt = Priority.default,
     retries: Annotated[
         Optional[int], typer.Option(help="Retries for transient failures [default: 3].")
     ] = None,
@@ -174,7 +117,7 @@ def submit(
 
         base = context()
         ctx = Context(
-            _with_ocr(_policy_overrides(base.settings, retries, backoff, soft_timeout, hard_timeout), ocr)
+            _with_ocr(base.settings.with_job_policy(retries, backoff, soft_timeout, hard_timeout), ocr)
         )
         read = _read_paths(paths)
         with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
@@ -262,7 +205,7 @@ def status(
     """
     with reported_errors():
         from longtask.cli import render
-        from longtask.jobs.estimate import average_rate, estimate
+        from longtask.jobs.progress import Progress
 
         ctx = context()
         s, store = ctx.settings, ctx.store
@@ -275,13 +218,11 @@ def status(
             else:
                 note("no jobs yet: `longtask submit PATH` starts one")
             return
-        snap = store.snapshot(store.resolve_job(job), s.stall_after, s.lease)
-        rate = average_rate(snap["job"])
-        snap["estimate"] = estimate(snap, rate)
+        snap = Progress(store, s).read(store.resolve_job(job))
         if json_:
-            emit_json(snap)
+            emit_json(snap.as_dict())
         else:
-            out.print(render.live_view(snap, rate))
+            out.print(render.live_view(snap.as_dict(), snap.rate))
 
 
 @app.command()
@@ -379,12 +320,12 @@ def dead(
             if len(args) != 2:
                 raise LongtaskError("usage: longtask dead show TASK (a task id from `longtask dead`)")
             try:
-                task = store.task(int(args[1]))
+                task_id = int(args[1])
             except ValueError:
                 raise LongtaskError(
                     f"{args[1]!r} is not a task id: use a number from `longtask dead`"
                 ) from None
-            record = task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
+            record = store.task_record(task_id)
             if json_:
                 emit_json(record)
                 return
@@ -445,7 +386,7 @@ def run(
         Optional[int],
         typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4]."),
     ] = None,
-    priority: Annotated[Priority, typer.Option(help="Queue priority.")] = Priority.default,
+    priority: PriorityOpt = Priority.default,
     timeout: Annotated[
         Optional[float],
         typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124)."),
@@ -517,11 +458,11 @@ def _notify(command: str | None, ctx: Context, job_id: int, code: int) -> None:
         return
     from longtask.cli import render
     from longtask.jobs import runner
+    from longtask.jobs.progress import Progress
 
-    job = ctx.store.job(job_id)
-    snap = ctx.store.snapshot(job_id, ctx.settings.stall_after, ctx.settings.lease)
-    env = {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": job.state, "LONGTASK_EXIT_CODE": str(code)}
-    warning = runner.notify(command, env, render.summary(snap) + "\n")
+    snap = Progress(ctx.store, ctx.settings).read(job_id)
+    env = {"LONGTASK_JOB": str(job_id), "LONGTASK_STATE": snap.job.state, "LONGTASK_EXIT_CODE": str(code)}
+    warning = runner.notify(command, env, render.summary(snap.as_dict()) + "\n")
     if warning:
         note(warning)
 

@@ -12,10 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from longtask.cli.context import context
+from longtask.cli.options import JsonOpt
 from longtask.cli.output import emit_json, note, out, reported_errors
 from longtask.errors import LongtaskError
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 class HealthFormat(str, Enum):

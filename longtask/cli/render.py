@@ -39,7 +39,7 @@ def _bar(done: float, total: float, width: int = 40) -> ProgressBar:
 def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None) -> RenderableType:
     now = now or time.time()
     job = snap["job"]
-    est = estimate(snap, rate)
+    est = snap.get("estimate") or estimate(snap, rate)
     started = job["started_at"] or job["created_at"]
     end = job["finished_at"] or now
     header = Text.assemble(
@@ -116,7 +116,7 @@ def _one_line(text: str | None, limit: int = 160) -> str:
 
 def plain_line(snap: dict[str, Any], rate: float | None) -> str:
     job = snap["job"]
-    est = estimate(snap, rate)
+    est = snap.get("estimate") or estimate(snap, rate)
     approx = "" if est["pages_exact"] else "~"
     pct = 100 * job["pages_done"] / est["pages_expected"] if est["pages_expected"] else 0.0
     c = job["counts"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
-from longtask.jobs.estimate import estimate
+from longtask.jobs.progress import Progress
 from longtask.jobs.states import PRIORITIES, WAITING, JobState, TaskState
 from longtask.jobs.store import FileEntry, Job, Store
 from longtask.pipelines.discover import discover
@@ -51,17 +51,7 @@ class Submitted:
 
 def estimate_at_submit(store: Store, job: Job) -> float | None:
     """Time to finish from past throughput of this model, before any page is done."""
-    history = store.history_rate(job.pipeline.model_key)
-    if not history:
-        return None
-    snap = {
-        "job": job.as_dict(),
-        "history": history,
-        "docs_opened": job.docs_opened,
-        "docs_surveyed": job.docs_surveyed,
-    }
-    eta: float | None = estimate(snap, None)["eta"]
-    return eta
+    return Progress(store).at_submit(job)
 
 
 def submit(

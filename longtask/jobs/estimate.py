@@ -17,7 +17,6 @@ document's own rate, or the largest waiting document's pages after a worker free
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from longtask.jobs.states import JOB_ENDED
@@ -29,19 +28,11 @@ MEASURED = "measured"  # exact page total and a live rate: shown as a figure
 APPROXIMATE = "approximate"  # rests on a guessed total or on history: shown with "~"
 
 
-def average_rate(job: dict[str, Any], now: float | None = None) -> float | None:
-    """Pages per second since the job started: the rate to show when not sampling live."""
-    if not job["started_at"] or not job["pages_done"]:
-        return None
-    end = job["finished_at"] or now or time.time()
-    return float(job["pages_done"] / max(end - job["started_at"], 1e-3))
-
-
 def _live(snap: dict[str, Any], remaining: int, rate: float) -> float:
     """Remaining pages at the live rate, but no less than the critical path.
 
-    Each running document needs its remaining pages at its own measured rate (`watch`
-    measures it), or else at one worker's pace. The largest
+    Each running document needs its remaining pages at its own measured rate (the
+    progress reader measures it), or else at one worker's pace. The largest
     waiting document (its count known from the survey) starts no sooner than the first
     running one ends, and then needs all its pages at one worker's share.
     """

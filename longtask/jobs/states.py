@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from enum import Enum
 
-# The queue priorities, highest first: workers take from high, then default, then low.
-# Named here, not in `queue`, so that a submit answered by the stat cache need not import rq.
-PRIORITIES = ("high", "default", "low")
+
+class Priority(str, Enum):
+    """The queue priorities, highest first: workers take from high, then default, then low.
+
+    Named here, not in `queue`, so that a submit answered by the stat cache need not
+    import rq; the CLI's `--priority` and the API's `priority` field are this enum."""
+
+    high = "high"
+    default = "default"
+    low = "low"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PRIORITIES = tuple(p.value for p in Priority)
 
 
 class TaskState(str, Enum):

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from longtask.jobs.states import Priority
 from longtask.serve import problems
-
-
-class Priority(str, Enum):
-    high = "high"
-    default = "default"
-    low = "low"
 
 
 class SubmitPaths(BaseModel):

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
 from longtask.jobs import control, ops, queue
-from longtask.jobs.estimate import average_rate, estimate
+from longtask.jobs.progress import Progress, Snapshot
 from longtask.jobs.states import STATES, job_exit_code
-from longtask.jobs.store import Job, Store, Task, open_store
+from longtask.jobs.store import Job, Store, open_store
 from longtask.settings import Settings
 
 T = TypeVar("T")
@@ -81,44 +81,29 @@ class Service:
     def job(self, job_id: int) -> Job:
         return self.store().job(job_id)
 
+    def progress(self, job_id: int) -> Snapshot:
+        """The job's progress, as `longtask status JOB` and `watch` read it."""
+        return Progress(self.store(), self.settings).read(job_id)
+
     def snapshot(self, job_id: int) -> dict[str, Any]:
         """The same document as `longtask status JOB --json`."""
-        s = self.settings
-        snap = self.store().snapshot(job_id, s.stall_after, s.lease)
-        snap["estimate"] = estimate(snap, average_rate(snap["job"]))
-        return snap
+        return self.progress(job_id).as_dict()
 
     def dead(self, job_id: int) -> list[dict[str, Any]]:
         return [t.as_dict() for t in self.store().dead_tasks(job_id)]
 
     def task_record(self, task_id: int) -> dict[str, Any]:
         """As `longtask dead show TASK --json`: the task, its traceback and its history."""
-        store = self.store()
-        task = store.task(task_id)
-        return task.as_dict() | {"traceback": task.error_traceback, "events": store.events(task.id)}
+        return self.store().task_record(task_id)
 
-    def tasks_of(self, job_id: int, limit: int = -1) -> list[Task]:
-        """A job's tasks, most recently changed first."""
-        return self.store().tasks_in(job_id, STATES, limit)
+    def events_after(self, job_id: int, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The job's events log after row `after`: what the SSE feed tails."""
+        return self.store().events_after(job_id, after, limit)
 
-    def task_events(self, task_id: int) -> list[dict[str, Any]]:
-        return self.store().events(task_id)
+    def last_event(self, job_id: int) -> int:
+        return self.store().last_event(job_id)
 
     # ---- writes ---------------------------------------------------------------------
-
-    def _with_policy(
-        self, retries: int | None, soft_timeout: float | None, roots: tuple[str, ...] = ()
-    ) -> Settings:
-        s = self.settings
-        changes: dict[str, Any] = {"roots": roots}
-        if retries is not None:
-            changes["retries"] = retries
-        if soft_timeout is not None:
-            changes["soft_timeout"] = soft_timeout
-            changes["hard_timeout"] = max(s.policy.hard_timeout, soft_timeout + 600)
-        s = s.with_policy(**changes)
-        settings_mod.validate(s)
-        return s
 
     def submit(
         self,
@@ -131,7 +116,7 @@ class Service:
         sync: bool = True,
     ) -> dict[str, Any]:
         """Submit; with `roots`, no file whose real path is outside them is taken or opened."""
-        s = self._with_policy(retries, soft_timeout, roots)
+        s = self.settings.with_policy(roots=roots).with_job_policy(retries=retries, soft_timeout=soft_timeout)
         result = control.submit(s, self.store(), list(paths), priority, collection, sync)
         if not result.queued:
             raise BackendUnavailable(

@@ -1,38 +1,47 @@
-"""Server-Sent Events: one store poll per job, shared by every watcher of that job.
+"""Server-Sent Events: the job's events log, tailed; one store poll per job, shared by
+every watcher of that job.
 
-A `Feed` polls the store for its job (a few indexed queries every `poll` seconds,
-reads only, so watchers cost the workers nothing) and keeps an append-only log of
-`document` and `warning` events; `progress` is the latest sample, `end` is set when
-the job has finished and its last document events are in the log. Each watcher only
-reads that log from its own position, so 200 watchers cost one poll.
+Document and warning events are rows of the store's append-only `events` table, and
+their SSE `id:` is the row id. A `Feed` tails the log (`WHERE job_id = ? AND id > ?
+ORDER BY id LIMIT 500` on the events_job index) every `poll` seconds, so a poll costs
+what happened since the last one, not a read of every task of the job. Because the ids
+are the store's, `Last-Event-ID` means the same to every `serve` process: after a
+restart, or on a second server, a reconnect resumes where it left off, with nothing
+replayed and nothing skipped.
 
-Ids are `<epoch>.<position>` (log entries), `<epoch>.<position>.p<n>` (progress) and
-`<epoch>.<position>.end`. A reconnect with `Last-Event-ID` resumes at that position:
-nothing in the log is skipped or sent twice, and a progress sample is resent only if
-it changed. The epoch names this server process's feed; after a server restart an old
-id is not trusted and the job's history is replayed from the start.
+`progress` (the progress reader's snapshot, `jobs/progress.py`) is sent when the job
+moved; its id is `<position>.p<n>` and `end`'s is `<position>.end`, where the position
+is the last log row the feed had read, so a reconnect with either resumes the log there.
+
+The framing is hand-written (a dozen lines) rather than sse-starlette's: each frame is
+encoded once and the same bytes go to every watcher (200 watchers of one job cost one
+poll and one encoding); the keep-alive comment is the ping; a watcher that goes away
+ends its generator when Starlette cancels it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
 import os
-import secrets
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from longtask.errors import NotFound
-from longtask.jobs.states import JOB_ENDED
+from longtask.jobs.states import JOB_ENDED, STATES
 from longtask.serve.service import Service, job_exit_code
 
 log = logging.getLogger("longtask.serve")
 
-STATE_EVENTS = frozenset(("queued", "running", "done", "cached", "retrying", "dead", "canceled", "pending"))
+STATE_EVENTS = frozenset(str(s) for s in STATES)
+FINAL_DETAIL = frozenset(("done", "dead", "canceled", "retrying"))
+BATCH = 500  # log rows per query
+CATCH_UP = 20  # queries per poll at most, while a long history is read
+KEEP = 5_000  # frames a feed holds (about 1 MB); a watcher further behind reads the store
 
 
 def _number(text: str) -> bool:
@@ -45,40 +54,75 @@ def frame(event: str, data: Any, event_id: str) -> bytes:
     return f"id: {event_id}\nevent: {event}\ndata: {body}\n\n".encode()
 
 
+def log_frame(row: dict[str, Any]) -> bytes | None:
+    """The SSE frame of one events row: a `document` event for a task's state change, a
+    `warning` event, or None for the rows a watcher is not sent (job-level ones, opens)."""
+    kind, task = row["kind"], row["task_id"]
+    if task is None or row["path"] is None:
+        return None
+    detail = json.loads(row["detail"]) if row["detail"] else None
+    base = {"task": task, "path": row["path"], "name": os.path.basename(row["path"])}
+    if kind == "warning":
+        return frame("warning", base | {"warning": (detail or {}).get("warning")}, str(row["id"]))
+    if kind not in STATE_EVENTS or kind == row["previous"]:
+        return None
+    data = base | {"state": kind, "previous": row["previous"] or "pending", "at": row["at"], "detail": detail}
+    if kind in FINAL_DETAIL:
+        data |= {k: row[k] for k in ("pages_done", "pages_total", "chunks", "error_type", "error_message")}
+    return frame("document", data, str(row["id"]))
+
+
 @dataclass
-class _Known:
-    state: str = "pending"
-    updated_at: float = 0.0
-    events: int = 0
-    warning: str | None = None
+class Tail:
+    frames: list[tuple[int, bytes]]
+    last: int  # the last row read (rows without a frame move it too)
+    full: bool  # a whole batch came back: there may be more
+
+
+def tail(store: Any, job_id: int, after: int, limit: int | None = None) -> Tail:
+    """The frames of the job's log after row `after` (one query, at most `limit` rows)."""
+    limit = limit or BATCH
+    rows = store.events_after(job_id, after, limit)
+    frames = [(int(r["id"]), f) for r in rows if (f := log_frame(r)) is not None]
+    return Tail(frames, int(rows[-1]["id"]) if rows else after, len(rows) >= limit)
+
+
+def parse_id(last_event_id: str | None) -> tuple[int, bool]:
+    """(log position, saw end) from a Last-Event-ID: `<row>`, `<row>.p<n>` or `<row>.end`.
+    An id this scheme did not make (an older server's) resumes from the start."""
+    if not last_event_id:
+        return 0, False
+    head, _, rest = last_event_id.strip().partition(".")
+    if not _number(head):
+        return 0, False
+    return int(head), rest == "end"
 
 
 @dataclass
 class _Poll:
     """What one poll found; made in a pool thread, applied on the event loop."""
 
-    entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    frames: list[tuple[int, bytes]] = field(default_factory=list)
+    start: int = 0  # the row this poll read after
+    head: int = 0
     progress: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
     gone: bool = False
 
 
-@dataclass
-class Sample:
-    n: int
-    pos: int
-    data: dict[str, Any]
-    frame: bytes
-
-
 class Feed:
-    def __init__(self, service: Service, job_id: int, epoch: str, poll: float) -> None:
+    """The shared tail of one job's log. `frames` holds every log frame after `base` up
+    to `head` (the last row read), in order; older ones are read from the store."""
+
+    def __init__(self, service: Service, job_id: int, poll: float, start: int | None) -> None:
         self.service = service
         self.job_id = job_id
-        self.epoch = epoch
         self.poll_every = poll
-        self.log: list[bytes] = []
-        self.progress: Sample | None = None
+        self.base = self.head = start or 0
+        self._start_at_end = start is None
+        self.frames: list[tuple[int, bytes]] = []
+        self.progress: tuple[int, bytes] | None = None
+        self.progress_data: dict[str, Any] | None = None
         self.end: bytes | None = None
         self.end_data: dict[str, Any] | None = None
         self.gone = False
@@ -88,120 +132,64 @@ class Feed:
         self._ready = asyncio.Event()
         self._polling = asyncio.Lock()  # one poll at a time: _poll keeps state between polls
         self._task: asyncio.Task[None] | None = None
-        # Touched only by _poll, which never runs twice at once.
-        self._known: dict[int, _Known] = {}
-        self._sig: Any = None
-        self._top: Any = None
-        self._last_scan = 0.0
-        self._scan_cost = 0.0
+        self._sig: Any = None  # touched only by _poll
 
     # ---- polling (pool thread) ---------------------------------------------------------
 
-    def _poll(self) -> _Poll:
+    def _poll(self, head: int) -> _Poll:
         svc = self.service
-        out = _Poll()
+        out = _Poll(head=head)
         try:
+            # The job first: if it has ended, the tail read after it holds all its events.
             job = svc.job(self.job_id)
         except NotFound:
             out.gone = True
             return out
-        sig = (job.state, job.pages_done, job.chunks_done, tuple(job.counts.values()), job.docs_opened)
-        top = [(t.id, t.updated_at, t.state) for t in svc.tasks_of(self.job_id, 1)]
-        now = time.monotonic()
-        reconcile = not job.finished and now - self._last_scan > max(2.0, 20 * self._scan_cost)
-        if sig == self._sig and top == self._top and not reconcile:
-            return out
-        states_moved = (
-            self._sig is None or sig[0] != self._sig[0] or sig[3] != self._sig[3] or top != self._top
-        )
-        self._sig, self._top = sig, top
-        snap = svc.snapshot(self.job_id)
-        if states_moved or reconcile or job.finished:
-            t0 = time.monotonic()
-            out.entries = self._scan()
-            self._last_scan = time.monotonic()
-            self._scan_cost = self._last_scan - t0
-        for w in snap["warnings"]:
-            k = self._known.get(w["id"])
-            if k is not None and w["warning"] != k.warning:
-                k.warning = w["warning"]
-                out.entries.append(("warning", {"task": w["id"], "path": w["path"], "warning": w["warning"]}))
-        out.progress = snap
-        if job.finished:
-            out.end = {
-                "state": job.state,
-                "exit_code": job_exit_code(job.state),
-                "job": job.as_dict(),
-            }
+        if self._start_at_end:
+            out.head = svc.last_event(self.job_id)
+            self._start_at_end = False
+        out.start = out.head
+        full = False
+        for _ in range(CATCH_UP):
+            got = tail(svc, self.job_id, out.head)
+            out.frames += got.frames
+            out.head, full = got.last, got.full
+            if not full:
+                break
+        sig = (job.state, job.pages_done, job.chunks_done, tuple(job.counts.values()), job.docs_surveyed)
+        if sig != self._sig or out.frames:
+            self._sig = sig
+            out.progress = svc.snapshot(self.job_id)
+        if job.finished and not full:
+            out.end = {"state": job.state, "exit_code": job_exit_code(job.state), "job": job.as_dict()}
         return out
 
-    def _scan(self) -> list[tuple[str, dict[str, Any]]]:
-        """Document and warning events for every task that moved since the last scan."""
-        found: list[tuple[float, int, int, str, dict[str, Any]]] = []
-        for task in self.service.tasks_of(self.job_id):
-            k = self._known.setdefault(task.id, _Known())
-            if (task.state, task.updated_at) == (k.state, k.updated_at) and task.warning == k.warning:
-                continue
-            base = {"task": task.id, "path": task.path, "name": os.path.basename(task.path)}
-            history = self.service.task_events(task.id)
-            for i, e in enumerate(history[k.events :], start=k.events):
-                if e["kind"] in STATE_EVENTS and e["kind"] != k.state:
-                    data = base | {
-                        "state": e["kind"],
-                        "previous": k.state,
-                        "at": e["at"],
-                        "detail": e["detail"],
-                    }
-                    found.append((e["at"], task.id, i, "document", data))
-                    k.state = e["kind"]
-            k.events = len(history)
-            if task.state != k.state:
-                # Moved without a task event (a cache hit at submit): report the state it is in.
-                data = base | {
-                    "state": task.state,
-                    "previous": k.state,
-                    "at": task.updated_at,
-                    "detail": None,
-                }
-                found.append((task.updated_at, task.id, k.events, "document", data))
-                k.state = task.state
-            if task.state in ("done", "dead", "canceled", "retrying"):
-                last = found[-1][4] if found and found[-1][1] == task.id else None
-                if last is not None:
-                    last.update(
-                        pages_done=task.pages_done,
-                        pages_total=task.pages_total,
-                        chunks=task.chunks,
-                        error_type=task.error_type,
-                        error_message=task.error_message,
-                    )
-            if task.warning and task.warning != k.warning:
-                found.append(
-                    (task.updated_at, task.id, k.events + 1, "warning", base | {"warning": task.warning})
-                )
-            k.warning = task.warning
-            k.updated_at = task.updated_at
-        found.sort(key=lambda f: (f[0], f[1], f[2]))
-        return [(kind, data) for _, _, _, kind, data in found]
+    def backlog(self, after: int, upto: int) -> Tail:
+        """Frames after `after` up to row `upto` from the store, for a watcher behind `base`."""
+        got = tail(self.service, self.job_id, after)
+        frames = [(i, f) for i, f in got.frames if i <= upto]
+        return Tail(frames, got.last if got.full and got.last < upto else upto, got.full)
 
     # ---- the loop (event loop) ----------------------------------------------------------
 
     def _apply(self, got: _Poll) -> None:
-        changed = False
-        for kind, data in got.entries:
-            pos = len(self.log) + 1
-            self.log.append(frame(kind, data, f"{self.epoch}.{pos}"))
-            changed = True
+        changed = bool(got.frames) or got.head != self.head
+        if got.start > self.head:  # the first poll of a feed that starts at the log's end
+            self.base = got.start
+        self.frames += got.frames
+        self.head = got.head
+        if len(self.frames) > KEEP:
+            cut = len(self.frames) - KEEP // 2
+            self.base = self.frames[cut - 1][0]
+            del self.frames[:cut]
         if got.progress is not None:
-            n = (self.progress.n if self.progress else 0) + 1
-            pos = len(self.log)
-            self.progress = Sample(
-                n, pos, got.progress, frame("progress", got.progress, f"{self.epoch}.{pos}.p{n}")
-            )
+            n = (self.progress[0] if self.progress else 0) + 1
+            self.progress = (n, frame("progress", got.progress, f"{self.head}.p{n}"))
+            self.progress_data = got.progress
             changed = True
         if got.end is not None:
             self.end_data = got.end
-            self.end = frame("end", got.end, f"{self.epoch}.{len(self.log)}.end")
+            self.end = frame("end", got.end, f"{self.head}.end")
             changed = True
         elif got.progress is not None and got.progress["job"]["state"] not in JOB_ENDED:
             self.end = self.end_data = None  # resumed after it ended
@@ -237,7 +225,7 @@ class Feed:
         """Poll the store now; False when the poll failed (it is logged)."""
         async with self._polling:
             try:
-                got = await self.service.call(self._poll)
+                got = await self.service.call(self._poll, self.head)
             except Exception:
                 log.warning("poll of job %s failed", self.job_id, exc_info=True)
                 return False
@@ -251,33 +239,28 @@ class Feed:
             self._task = asyncio.create_task(self._run())
         await self._ready.wait()
 
-    def position(self, last_event_id: str | None) -> tuple[int, int, bool]:
-        """(log position, progress sample number, saw end) for a Last-Event-ID."""
-        if not last_event_id:
-            return 0, 0, False
-        parts = last_event_id.strip().split(".")
-        if len(parts) < 2 or parts[0] != self.epoch or not _number(parts[1]):
-            return 0, 0, False  # an id from another server run: replay from the start
-        pos = min(int(parts[1]), len(self.log))
-        tail = parts[2] if len(parts) > 2 else ""
-        sample = int(tail[1:]) if tail.startswith("p") and _number(tail[1:]) else 0
-        return pos, sample, tail == "end"
-
-    async def stream(self, pos: int, sample: int, keepalive: float) -> AsyncIterator[bytes]:
+    async def stream(self, pos: int, keepalive: float) -> AsyncIterator[bytes]:
         self.watchers += 1
+        sample = 0
         try:
             yield b"retry: 2000\n\n"
             while True:
                 await self.ready()
+                if pos < self.base:
+                    back = await self.service.call(self.backlog, pos, self.base)
+                    pos = back.last
+                    if back.frames:
+                        yield b"".join(f for _, f in back.frames)
+                    continue
                 waiter = self._changed
                 out: list[bytes] = []
-                if pos < len(self.log):
-                    out.extend(self.log[pos:])
-                    pos = len(self.log)
+                i = bisect.bisect_right(self.frames, pos, key=lambda f: f[0])
+                out.extend(f for _, f in self.frames[i:])
+                pos = max(pos, self.head)
                 p = self.progress
-                if p is not None and p.n != sample:
-                    out.append(p.frame)
-                    sample = p.n
+                if p is not None and p[0] != sample:
+                    out.append(p[1])
+                    sample = p[0]
                 done = self.end is not None or self.gone
                 if self.end is not None:
                     out.append(self.end)
@@ -294,21 +277,19 @@ class Feed:
 
 
 class Feeds:
-    """The broadcaster: one Feed per watched job, kept so that reconnects can resume."""
+    """The broadcaster: one Feed per watched job, kept so that reconnects share it."""
 
     def __init__(self, service: Service, poll: float = 0.25, keep: int = 256) -> None:
         self.service = service
         self.poll = poll
         self.keep = keep
-        self.nonce = secrets.token_hex(3)
-        self._made = 0
         self._feeds: OrderedDict[int, Feed] = OrderedDict()
 
-    def get(self, job_id: int) -> Feed:
+    def get(self, job_id: int, start: int | None = 0) -> Feed:
+        """The job's feed; a new one starts tailing after row `start` (None: at the end)."""
         feed = self._feeds.get(job_id)
         if feed is None or feed.gone:
-            self._made += 1
-            feed = self._feeds[job_id] = Feed(self.service, job_id, f"{self.nonce}{self._made}", self.poll)
+            feed = self._feeds[job_id] = Feed(self.service, job_id, self.poll, start)
             for old_id in list(self._feeds):
                 if len(self._feeds) <= self.keep:
                     break
@@ -317,6 +298,25 @@ class Feeds:
                     del self._feeds[old_id]
         self._feeds.move_to_end(job_id)
         return feed
+
+    async def open(
+        self, job_id: int, last_event_id: str | None, from_now: bool, keepalive: float
+    ) -> AsyncIterator[bytes] | None:
+        """A watcher's stream from its Last-Event-ID (or the start, or now); None when the
+        client already saw the job's `end` and it has not moved since (HTTP 204)."""
+        pos, saw_end = parse_id(last_event_id)
+        now = from_now and not last_event_id
+        feed = self.get(job_id, None if now else pos)
+        await feed.ready()
+        if feed.end is not None:
+            # An ended job may have been resumed since the last poll (a client that just
+            # resumed it opens a new stream at once): never hand it a stale `end`.
+            await feed.refresh()
+        if now:
+            pos = feed.head
+        if saw_end and feed.end is not None and pos >= feed.head:
+            return None  # tells EventSource to stop reconnecting
+        return feed.stream(pos, keepalive)
 
     def watcher_count(self) -> int:
         return sum(f.watchers for f in self._feeds.values())

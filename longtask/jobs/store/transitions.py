@@ -154,6 +154,12 @@ class Transitions(Collections, HistoryStore):
         self._add_totals(job_id, pages_total, pages_done, chunks, opened=n)
         self._make_current("t.job_id = ? AND t.state = 'cached'", (job_id,), now)
         self._event(job_id, None, "cached-at-submit", {"tasks": n})
+        # Each document's own row too, as every state change has: the SSE feed tails the log.
+        self.db.execute(
+            "INSERT INTO events (at, job_id, task_id, kind) SELECT ?, job_id, id, ? FROM tasks "
+            "WHERE job_id = ? AND state = ? ORDER BY id",
+            (now, T.cached, job_id, T.cached),
+        )
 
     def _settle(self, job_id: int) -> None:
         """Derive the job's state from its counters, inside the caller's transaction."""
@@ -431,6 +437,9 @@ class Transitions(Collections, HistoryStore):
             self._add_totals(
                 task.job_id, pages_done=pages_done - task.pages_done, chunks=n_chunks - task.chunks
             )
+            if warning and warning != task.warning:
+                # A row of the events log, so that the SSE feed tails it like the rest.
+                self._event(task.job_id, task.id, "warning", {"warning": warning})
         claim.task.pages_done = pages_done
         claim.task.chunks = n_chunks
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
-from longtask.jobs.states import JOB_LIVE, SENDABLE, UNFINISHED, TaskState, sql_list
+from longtask.jobs.states import JOB_LIVE, SENDABLE, STATES, UNFINISHED, TaskState, sql_list
 from longtask.jobs.store.history import HistoryStore
 from longtask.jobs.store.records import FileEntry, Job, Task
 
@@ -90,6 +90,31 @@ class Views(HistoryStore):
             for r in rows
         ]
 
+    def task_record(self, task_id: int) -> dict[str, Any]:
+        """One task in full, as `dead show TASK --json` and `GET /api/tasks/{id}` give it:
+        its row, its traceback and its event history."""
+        task = self.task(task_id)
+        return task.as_dict() | {"traceback": task.error_traceback, "events": self.events(task.id)}
+
+    def events_after(self, job_id: int, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The job's events after row `after`, oldest first, each with its task's path and
+        figures and the state the task was in before (for the SSE feed). The events_job
+        index gives the rows and events_task the previous state: the cost follows the
+        events returned, not the size of the job."""
+        rows = self.db.all(
+            "SELECT e.id, e.at, e.task_id, e.kind, e.detail, t.path, t.pages_done, t.pages_total, "
+            "t.chunks, t.error_type, t.error_message, (SELECT p.kind FROM events p WHERE "
+            "p.task_id = e.task_id AND p.id < e.id AND p.kind IN " + sql_list(STATES) + " "
+            "ORDER BY p.id DESC LIMIT 1) AS previous FROM events e LEFT JOIN tasks t ON t.id = e.task_id "
+            "WHERE e.job_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
+            (job_id, after, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def last_event(self, job_id: int) -> int:
+        """The id of the job's latest event (0 when it has none)."""
+        return int(self.db.scalar("SELECT max(id) FROM events WHERE job_id = ?", (job_id,)) or 0)
+
     def live_workers(self, lease: float) -> int:
         """Workers heard from within the lease."""
         return int(
@@ -99,7 +124,8 @@ class Views(HistoryStore):
     # ---- what watch, status and stats draw ----------------------------------------
 
     def snapshot(self, job_id: int, stall_after: float, lease: float) -> dict[str, Any]:
-        """Everything `watch` draws, from indexed queries whose cost does not grow with the job."""
+        """The store's part of a progress snapshot (`jobs/progress.py` adds the rates and the
+        estimate), from indexed queries whose cost does not grow with the job."""
         now = self.clock()
         job = self.job(job_id)
         running = self.db.all(
@@ -128,6 +154,7 @@ class Views(HistoryStore):
         ]
         return {
             "job": job.as_dict(),
+            "record": job,  # the Job itself, for the progress reader (jobs/progress.py)
             "ocr_pages_left": self._ocr_pages_left(job_id, job.pipeline.ocr),
             "history": self.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
@@ -140,6 +167,48 @@ class Views(HistoryStore):
             "workers": workers,
             "at": now,
         }
+
+    def commits(self, job_id: int, since: float) -> list[tuple[float, int]]:
+        """(time, pages) of the job's page batches committed after `since`, oldest first:
+        the live rate's samples. Bounded by time on the progress_at index, so its cost
+        follows the recent commits of all jobs, never the size of this one."""
+        rows = self.db.all(
+            "SELECT at, pages FROM progress WHERE at > ? AND job_id = ? ORDER BY at, id", (since, job_id)
+        )
+        return [(float(r["at"]), int(r["pages"])) for r in rows]
+
+    def opened(self, task_ids: Sequence[int]) -> dict[int, tuple[float, int]]:
+        """For each task, when its latest run opened the document and from which page:
+        where that run's own rate is measured from (on the events_task index)."""
+        if not task_ids:
+            return {}
+        marks = ",".join("?" * len(task_ids))
+        rows = self.db.all(
+            "SELECT task_id, at, detail FROM events WHERE id IN (SELECT max(id) FROM events "
+            f"WHERE task_id IN ({marks}) AND kind = 'opened' GROUP BY task_id)",
+            tuple(task_ids),
+        )
+        import json
+
+        out = {}
+        for r in rows:
+            detail = json.loads(r["detail"]) if r["detail"] else {}
+            out[int(r["task_id"])] = (float(r["at"]), int(detail.get("from_page") or 0))
+        return out
+
+    def recent_runs(self, job_id: int, limit: int = 3) -> list[tuple[float, int]]:
+        """(seconds, pages) of the job's last finished documents: one worker's pace when
+        no running document has been measured yet (tasks_job_state index)."""
+        rows = self.db.all(
+            "SELECT started_at, finished_at, pages_done FROM tasks WHERE job_id = ? AND state = 'done' "
+            "AND pages_done > 0 ORDER BY updated_at DESC LIMIT ?",
+            (job_id, limit),
+        )
+        return [
+            (float(r["finished_at"] - r["started_at"]), int(r["pages_done"]))
+            for r in rows
+            if r["started_at"] and r["finished_at"] and r["finished_at"] > r["started_at"]
+        ]
 
     def _ocr_pages_left(self, job_id: int, mode: str) -> float:
         """Pages left that OCR is expected to read: the survey's guess for each

@@ -55,19 +55,11 @@ async def events(
             f"{ctx.config.max_streams} event streams are already open from {client}: close some "
             "(one per job is enough)",
         )
-    feed = ctx.feeds.get(jid)
-    await feed.ready()
-    if feed.end is not None:
-        # An ended job may have been resumed since the last poll (a client that just
-        # resumed it opens a new stream at once): never hand it a stale `end`.
-        await feed.refresh()
-    pos, sample, saw_end = feed.position(last)
-    if not last and start == "now":
-        pos = len(feed.log)
-    if saw_end and feed.end is not None and pos >= len(feed.log):
+    stream = await ctx.feeds.open(jid, last, start == "now", ctx.config.keepalive)
+    if stream is None:
         return Response(status_code=204)  # tells EventSource to stop reconnecting
     return StreamingResponse(
-        counted(ctx.streams, client, feed.stream(pos, sample, ctx.config.keepalive)),
+        counted(ctx.streams, client, stream),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -1,0 +1,192 @@
+"""One progress: the rate and the ETA come from the store, so every reader of a job (the
+terminal, `status`, the API, the SSE feed) shows the same figures at the same moment."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
+from longtask.jobs.store import FileEntry, PostgresConnector, SqliteConnector, Store
+from longtask.settings import Pipeline, Policy, Settings
+from tests.conftest import RedisServer, make_text_pdf
+from tests.fakes import SLOW
+from tests.serve_procs import Served, serve_env, start_serve, start_workers, stop_workers
+from tests.test_store import claim
+
+FINGERPRINT = Pipeline().fingerprint()
+
+
+def test_the_live_rate_spans_the_last_window_of_commits() -> None:
+    assert live_rate([]) is None and live_rate([(10.0, 8)]) is None
+    assert live_rate([(10.0, 8), (11.0, 8)]) is None  # under 3 s apart: too close to tell
+    # The first batch of the window only marks its start: 16 pages after it, in 4 s.
+    assert live_rate([(10.0, 8), (12.0, 8), (14.0, 8)]) == pytest.approx(4.0)
+    # Older commits fall out of the window: the rate follows the recent pace.
+    old = [(float(t), 100) for t in range(0, 20)]
+    recent = [(100.0 + 2 * i, 4) for i in range(16)]
+    assert live_rate(old + recent) == pytest.approx(2.0)
+    # Slow batches (longer than the window) still give a rate from the last few.
+    slow = [(0.0, 8), (60.0, 8), (120.0, 8)]
+    assert len(slow) == MIN_COMMITS and slow[-1][0] - slow[1][0] > WINDOW
+    assert live_rate(slow) == pytest.approx(16 / 120)
+
+
+Timed = tuple[Store, list[float], Callable[[], Store]]
+
+
+@pytest.fixture
+def timed(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Timed]:
+    """A store on either backend whose clock the test moves, and a way to open another."""
+    now = [1000.0]
+
+    def opened() -> Store:
+        if backend == "postgres":
+            return Store(PostgresConnector(str(request.getfixturevalue("pg_url"))), clock=lambda: now[0])
+        return Store(SqliteConnector(tmp_path / "x.db"), clock=lambda: now[0])
+
+    store = opened()
+    yield store, now, opened
+    store.close()
+
+
+def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(timed: Timed) -> None:
+    store, now, opened = timed
+    files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(3)]
+    job_id = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    first, second, _ = sorted(t.id for t in store.tasks_in(job_id, ("pending",)))
+    one = claim(store, first)
+    store.open_document(one, "sha1", "key1", FINGERPRINT, 50)
+    for at, pages in ((1001.0, 10), (1003.0, 20), (1005.0, 40)):
+        now[0] = at
+        store.commit_batch(one, pages, [], "m")
+    now[0] = 1005.0
+    two = claim(store, second, "w2")
+    store.open_document(two, "sha2", "key2", FINGERPRINT, 200)
+    now[0] = 1006.0
+
+    snap = Progress(store).read(job_id)
+    # The job: 30 pages after the window's first commit, in the 4 s to the last.
+    assert snap.rate == pytest.approx(7.5)
+    rates = {r.id: r.rate for r in snap.running}
+    assert rates[first] == pytest.approx(40 / 5)  # since its run opened it, at 1000
+    assert rates[second] == pytest.approx(rates[first])  # just started: a worker's pace
+    # 10 + 200 pages left, the third document's size unknown (about 125): the large
+    # document alone needs 200 / 8 = 25 s; the estimate is no less.
+    assert snap.estimate.eta is not None and snap.estimate.eta >= 25.0
+    assert snap.estimate.rate == snap.rate
+
+    # Another reader, another connection, a later clock: the same figures.
+    now[0] = 1009.0
+    other = opened()
+    again = Progress(other).read(job_id)
+    other.close()
+    assert (again.rate, again.estimate) == (snap.rate, snap.estimate)
+    assert again.as_dict()["estimate"] == snap.as_dict()["estimate"]
+    # A minute without a commit: the workers are stopped or stuck, no live rate.
+    now[0] = 1005.0 + 61
+    quiet = Progress(store).read(job_id)
+    assert quiet.rate is None and quiet.estimate.confidence != "measured"
+
+
+def test_a_job_whose_workers_went_quiet_has_no_live_rate() -> None:
+    commits = [(100.0 + 2 * i, 8) for i in range(10)]
+    assert not gone_quiet(commits, 118.0 + 59) and gone_quiet(commits, 118.0 + 61)
+    slow = [(100.0 + 50 * i, 8) for i in range(4)]  # batches 50 s apart: 4 gaps of patience
+    assert not gone_quiet(slow, 250.0 + 199) and gone_quiet(slow, 250.0 + 201)
+    assert gone_quiet([], 0.0)
+
+
+def test_a_finished_job_reports_its_average_rate(timed: Timed) -> None:
+    store, now, _ = timed
+    job_id = store.create_job(
+        ["/docs"], [FileEntry("/docs/a.pdf", None, 100, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+    )
+    (task,) = store.tasks_in(job_id, ("pending",))
+    c = claim(store, task.id)
+    store.open_document(c, "sha", "key", FINGERPRINT, 20)
+    now[0] += 10
+    store.commit_batch(c, 20, [], "m")
+    store.finish(c)
+    snap = Progress(store).read(job_id)
+    assert snap.ended and snap.rate == pytest.approx(2.0) and snap.estimate.eta == 0.0
+
+
+def test_submit_estimates_from_history_through_the_same_reader(timed: Timed) -> None:
+    from longtask.jobs.control import estimate_at_submit
+
+    store, now, _ = timed
+    first = store.create_job(
+        ["/a"], [FileEntry("/a/1.pdf", None, 1000, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+    )
+    assert estimate_at_submit(store, store.job(first)) is None  # no history yet
+    (task,) = store.tasks_in(first, ("pending",))
+    c = claim(store, task.id)
+    store.open_document(c, "sha", "key", FINGERPRINT, 20)
+    now[0] += 10
+    store.commit_batch(c, 20, [], "m")
+    store.finish(c)  # 20 pages of 1,000 bytes in 10 s: 2 pages/s, 50 bytes a page
+    second = store.create_job(
+        ["/b"], [FileEntry("/b/2.pdf", None, 4000, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+    )
+    # 4,000 bytes at 50 bytes a page: about 80 pages, at 2 pages/s.
+    assert estimate_at_submit(store, store.job(second)) == pytest.approx(40.0)
+
+
+def test_a_soft_timeout_alone_leaves_room_before_the_kill() -> None:
+    s = Settings()
+    assert s.with_job_policy(soft_timeout=100).policy.hard_timeout == max(s.policy.hard_timeout, 700)
+    assert s.with_job_policy(soft_timeout=5000).policy.hard_timeout == 5600
+    assert s.with_job_policy(soft_timeout=100, hard_timeout=200).policy.hard_timeout == 200
+    assert s.with_job_policy(retries=7).policy == Policy(**{**Policy().__dict__, "retries": 7})
+
+
+# ---- across processes: a real worker, the CLI and a real `serve` ---------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
+    redis_server.client().flushall()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(2):
+        make_text_pdf(docs / f"doc{i}.pdf", [f"Doc {i} page {p}. " + "granite " * 30 for p in range(40)])
+    env = serve_env(tmp_path / "home", redis_server.url, LONGTASK_EMBEDDER=SLOW, LONGTASK_PAGE_BATCH="2") | {
+        "FAKE_EMBED_DELAY": "1.5"
+    }
+    s = start_serve(env, "--root", str(docs))
+    yield s
+    s.stop()
+
+
+@pytest.mark.slow
+def test_the_cli_and_the_api_show_one_rate_and_one_eta(served: Served) -> None:
+    docs = Path(served.env["LONGTASK_HOME"]).parent / "docs"
+    with served.client() as c:
+        jid = c.post("/api/jobs", json={"paths": [str(docs)]}).json()["id"]
+        workers = start_workers(served.env, 1)
+        try:
+            deadline = time.monotonic() + 90
+            matched = None
+            while matched is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                before = c.get(f"/api/jobs/{jid}").json()
+                if before["rate"] is None or before["estimate"]["eta"] is None:
+                    continue  # not measured yet
+                cli = served.longtask("status", str(jid), "--json")
+                assert cli.returncode == 0, cli.stderr
+                terminal = json.loads(cli.stdout)
+                after = c.get(f"/api/jobs/{jid}").json()
+                if before["job"]["pages_done"] == terminal["job"]["pages_done"] == after["job"]["pages_done"]:
+                    matched = (before, terminal, after)  # no batch committed meanwhile
+        finally:
+            stop_workers(workers)
+    assert matched is not None, "no moment without a commit between the reads"
+    api, terminal, api_again = matched
+    assert api["job"]["state"] == "running" and api["rate"] > 0
+    for key in ("rate", "estimate"):
+        assert terminal[key] == api[key] == api_again[key], key
