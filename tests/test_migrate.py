@@ -51,6 +51,9 @@ def test_migrate_store_copies_jobs_history_and_output(
     assert [t.as_dict() for t in pg.dead_tasks(None)] == dead
     assert {tid: pg.events(tid) for tid in events} == events
     assert pg.history_rate(pg.job(1).pipeline.model_key) == history
+    # The collection moves too: the same current documents, searchable there.
+    assert [c.as_dict() for c in pg.collections()] == [c.as_dict() for c in sqlite.collections()]
+    assert pg.members("default") == sqlite.members("default") != {}
     # It keeps working there: unchanged files are cache hits, new ids follow the old.
     again = json.loads(runner.invoke(app, ["submit", str(docs), "--json"]).stdout)
     assert again["id"] == 3 and again["counts"]["cached"] == 3

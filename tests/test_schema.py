@@ -13,6 +13,10 @@ from longtask.jobs.store import PostgresConnector, SqliteConnector
 TYPES = {"integer": "int", "bigint": "int", "real": "float", "double precision": "float"}
 TYPES |= {"text": "text", "blob": "bytes", "bytea": "bytes"}
 BOOKKEEPING = {"_sqlite_migrations", "longtask_migrations"}  # each migrator's own record
+# Keyword search is each backend's own: SQLite's FTS5 table (and its shadow tables),
+# PostgreSQL's stored tsvector column and its GIN index.
+FTS5_TABLES = "chunks_fts"
+PG_KEYWORD = {("chunks", "tsv"), "chunks_tsv"}
 
 
 def _sqlite(path: Path) -> tuple[dict, dict]:
@@ -20,7 +24,7 @@ def _sqlite(path: Path) -> tuple[dict, dict]:
     tables = [
         r[0]
         for r in db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        if r[0] not in BOOKKEEPING
+        if r[0] not in BOOKKEEPING and not r[0].startswith(FTS5_TABLES)
     ]
     columns = {
         t: {
@@ -51,13 +55,13 @@ def _postgres(url: str) -> tuple[dict, dict]:
     )
     columns: dict[str, set] = {}
     for r in rows:
-        if r[0] not in BOOKKEEPING:
+        if r[0] not in BOOKKEEPING and (r[0], r[1]) not in PG_KEYWORD:
             columns.setdefault(r[0], set()).add((r[1], TYPES[r[2]], r[3] == "NO"))
     indexes = {}
     for name, table, sql in db.all(
         "SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
     ):
-        if table in BOOKKEEPING or name.endswith("_pkey"):
+        if table in BOOKKEEPING or name.endswith("_pkey") or name in PG_KEYWORD:
             continue
         cols = re.search(r"USING \w+ \(([^)]*)\)", sql)
         assert cols, sql

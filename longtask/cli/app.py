@@ -16,7 +16,17 @@ import typer
 from longtask import __version__
 from longtask.cli import ops, serve
 from longtask.cli.context import Context, context
-from longtask.cli.options import JobArg, JsonOpt, NotifyOpt, OcrMode, OcrOpt, Priority, PriorityOpt
+from longtask.cli.options import (
+    CollectionOpt,
+    JobArg,
+    JsonOpt,
+    NotifyOpt,
+    OcrMode,
+    OcrOpt,
+    Priority,
+    PriorityOpt,
+    SyncOpt,
+)
 from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
 from longtask.errors import LongtaskError
 
@@ -93,6 +103,8 @@ def submit(
         Optional[float], typer.Option(help="With --watch: stop watching after this many seconds (exit 124).")
     ] = None,
     notify_command: NotifyOpt = None,
+    collection: CollectionOpt = "default",
+    sync: SyncOpt = True,
     ocr: OcrOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -109,7 +121,7 @@ def submit(
         )
         read = _read_paths(paths)
         with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
-            result = control.submit(ctx.settings, ctx.store, read, priority.value)
+            result = control.submit(ctx.settings, ctx.store, read, priority.value, collection, sync)
             job = result.job
             if json_:
                 emit_json(result.as_dict())
@@ -380,6 +392,8 @@ def run(
         typer.Option(help="Stop after this many seconds, leaving the job resumable (exit 124)."),
     ] = None,
     notify_command: NotifyOpt = None,
+    collection: CollectionOpt = "default",
+    sync: SyncOpt = True,
     ocr: OcrOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -400,7 +414,7 @@ def run(
         s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
         with runner.path_lock(s, read):
-            result = control.submit(s, store, read, priority.value)
+            result = control.submit(s, store, read, priority.value, collection, sync)
             for sk in result.skipped:
                 note(f"skipped {sk['path']}: {sk['reason']}")
             job_id = _target_job(result)
@@ -501,26 +515,40 @@ def server_stop() -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    query: Annotated[
+        str, typer.Argument(help="What to look for: plain words, an error code, a part number.")
+    ],
     job: Annotated[Optional[str], typer.Option(help="Only this job's documents.")] = None,
+    collection: Annotated[
+        Optional[str], typer.Option(help="The collection to search [default: the job's, else 'default'].")
+    ] = None,
+    path: Annotated[
+        Optional[str], typer.Option("--path", help="Only documents whose path matches this glob.")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="vector (meaning), keyword (exact words) or hybrid (both, fused).")
+    ] = "hybrid",
     k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
     json_: JsonOpt = False,
 ) -> None:
-    """Semantic search over the stored chunks.
+    """Search the current version of each document in a collection.
 
-    Example: longtask search "how do bees communicate" -k 3
+    Example: longtask search "error E-4711 on the pump" --path '*/manuals/*' -k 3
     """
     with reported_errors():
         from longtask.jobs import lookup
 
         ctx = context()
+        lookup.check_mode(mode)
         job_id = ctx.store.resolve_job(job) if job is not None else None
-        rows = lookup.search(ctx.settings, ctx.store, query, k, job_id)
+        rows = lookup.search(
+            ctx.settings, ctx.store, query, k, job_id, collection=collection, path_glob=path, mode=mode
+        )
         if json_:
             emit_json(rows)
             return
         if not rows:
-            note("no chunks stored yet")
+            note("no matching chunks (`longtask collections` shows what is stored)")
         for r in rows:
             pages = (
                 f"p{r['page_start']}"
@@ -534,7 +562,31 @@ def search(
                 else ("  [OCR]" if r.get("ocr") else "")
             )
             out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}", markup=False)
-            out.print(f"       {r['text'][:200]}", markup=False)
+            out.print(f"       {r['snippet'][:200]}", markup=False)
+
+
+@app.command("collections")
+def collections_(json_: JsonOpt = False) -> None:
+    """List collections: their documents, chunks, model and last update.
+
+    Example: longtask collections --json
+    """
+    with reported_errors():
+        import datetime
+
+        ctx = context()
+        found = [c.as_dict() for c in ctx.store.collections()]
+        if json_:
+            emit_json(found)
+            return
+        if not found:
+            note("no collections yet: `longtask run FOLDER` makes 'default'")
+        for c in found:
+            when = datetime.datetime.fromtimestamp(c["updated_at"]).strftime("%Y-%m-%d %H:%M")
+            out.print(
+                f"{c['name']}\t{c['documents']} documents\t{c['chunks']} chunks\t{c['model']}\t{when}",
+                markup=False,
+            )
 
 
 ops.register(app)

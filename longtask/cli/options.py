@@ -41,3 +41,17 @@ OcrOpt = Annotated[
 ]
 
 __all__ = ["JobArg", "JsonOpt", "NotifyOpt", "OcrMode", "OcrOpt", "Priority", "PriorityOpt"]
+CollectionOpt = Annotated[
+    str,
+    typer.Option(
+        help="The collection the documents join (one embedding model each).",
+        envvar="LONGTASK_COLLECTION",
+    ),
+]
+SyncOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Mirror the folders: files of the collection under these paths that are gone "
+        "leave it. --no-sync only adds and replaces.",
+    ),
+]

@@ -54,14 +54,27 @@ def estimate_at_submit(store: Store, job: Job) -> float | None:
     return Progress(store).at_submit(job)
 
 
-def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], priority: str) -> Submitted:
+def submit(
+    settings: Settings,
+    store: Store,
+    paths: Sequence[str | bytes],
+    priority: str,
+    collection: str = "default",
+    sync: bool = True,
+) -> Submitted:
     """Record the job and its tasks, then send one dispatch message.
 
     Redis is checked before anything is written, unless the stat cache answers every
     file (a read tells): then the job is recorded finished and Redis is not touched.
     If the send still fails afterwards, the job stays recorded with its tasks pending
     and `longtask resume` sends them.
+
+    The job belongs to `collection`; with `sync`, files of the collection under these
+    paths that are gone leave it now, and changed ones are replaced once redone.
     """
+    from longtask.jobs.store.collections import check_name
+
+    check_name(collection)
     if priority not in PRIORITIES:
         raise LongtaskError(f"unknown priority {priority!r}: use high, default or low")
     missing = [os.fsdecode(p) for p in paths if not os.path.lexists(p)]
@@ -70,7 +83,12 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
     found, skipped = discover(paths, settings.policy.roots)
     if not found:
         where = ", ".join(os.fsdecode(p) for p in paths)
-        raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case)")
+        # The folder is there but empty now: its documents leave the collection too.
+        gone = (
+            store.forget_missing(collection, [os.path.abspath(os.fsdecode(p)) for p in paths]) if sync else 0
+        )
+        left = f"; its {gone} document(s) left collection {collection!r}" if gone else ""
+        raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case){left}")
     pipeline = settings.resolved().pipeline
     fingerprint = pipeline.fingerprint()
     files = [FileEntry(f.path, f.raw_path, f.size, f.mtime_ns) for f in found]
@@ -87,6 +105,8 @@ def submit(settings: Settings, store: Store, paths: Sequence[str | bytes], prior
         pipeline,
         settings.policy,
         fingerprint,
+        collection,
+        sync,
     )
     job = store.job(job_id)
     if job.counts[TaskState.pending]:

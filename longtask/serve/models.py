@@ -18,6 +18,8 @@ class SubmitPaths(BaseModel):
     priority: Priority = Priority.default
     retries: Annotated[int, Field(ge=0, le=100)] | None = None
     soft_timeout: Annotated[float, Field(gt=0, le=7 * 86400)] | None = None
+    collection: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "default"
+    sync: bool = True  # files of the collection under these paths that are gone leave it
 
 
 class Links(BaseModel):

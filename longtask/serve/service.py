@@ -112,10 +112,12 @@ class Service:
         retries: int | None = None,
         soft_timeout: float | None = None,
         roots: tuple[str, ...] = (),
+        collection: str = "default",
+        sync: bool = True,
     ) -> dict[str, Any]:
         """Submit; with `roots`, no file whose real path is outside them is taken or opened."""
         s = self.settings.with_policy(roots=roots).with_job_policy(retries=retries, soft_timeout=soft_timeout)
-        result = control.submit(s, self.store(), list(paths), priority)
+        result = control.submit(s, self.store(), list(paths), priority, collection, sync)
         if not result.queued:
             raise BackendUnavailable(
                 f"job {result.job.id} is recorded but could not be queued ({result.error}); "
@@ -134,7 +136,15 @@ class Service:
 
     # ---- search and operations --------------------------------------------------------
 
-    def search(self, query: str, k: int, job_id: int | None) -> list[dict[str, Any]]:
+    def search(
+        self,
+        query: str,
+        k: int,
+        job_id: int | None,
+        collection: str | None = None,
+        path: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[dict[str, Any]]:
         """As `longtask search --json`; the model loads once, on the first search."""
         from longtask.jobs import lookup
 
@@ -145,7 +155,20 @@ class Service:
                     self._models[key] = lookup.load_model(pipe)
                 return self._models[key]
 
-        return lookup.search(self.settings, self.store(), query, k, job_id, model_for)
+        return lookup.search(
+            self.settings,
+            self.store(),
+            query,
+            k,
+            job_id,
+            model_for,
+            collection=collection,
+            path_glob=path,
+            mode=mode,
+        )
+
+    def collections(self) -> list[dict[str, Any]]:
+        return [c.as_dict() for c in self.store().collections()]
 
     def redis(self) -> Any | None:
         """A Redis connection, or None when it is down: probes never start the built-in server."""

@@ -13,6 +13,8 @@ A store is one set of concerns over one backend connector (procrastinate's
 - `views`        job lists, `watch` snapshots, fleet gauges, what the supervisor seeks
 - `registry`     worker heartbeats, model loads, stop requests
 - `output`       chunks and embeddings
+- `collections`  what a search looks in: the current version of each path, one model
+- `index`        keyword search, chunks by id, the feed of a derived vector index
 - `history`      throughput of finished jobs
 - `prune`        retention
 - `copy`         a whole store copied into another (`migrate-store`)
@@ -29,6 +31,7 @@ import time
 from longtask.jobs.store.base import Clock
 from longtask.jobs.store.connector import Connector
 from longtask.jobs.store.copy import Copy
+from longtask.jobs.store.index import Index
 from longtask.jobs.store.output import Output
 from longtask.jobs.store.postgres import PostgresConnector
 from longtask.jobs.store.prune import Prune
@@ -57,7 +60,7 @@ __all__ = [
 ]
 
 
-class Store(Transitions, Views, Registry, Output, Prune, Copy):
+class Store(Transitions, Views, Registry, Output, Index, Prune, Copy):
     """Any store: `Store(connector, clock)`; `open_store(settings)` picks the connector."""
 
 

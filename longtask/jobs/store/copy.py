@@ -14,8 +14,14 @@ from longtask.jobs.store.base import StoreBase
 
 # Parents before children; the live worker registry is not copied (it is rebuilt as
 # workers start).
-TABLES = ("jobs", "tasks", "events", "documents", "chunks", "progress", "history")
-KEYS = {"history": "job_id", "documents": "key"}  # the rest are keyed by `id`
+TABLES = ("jobs", "tasks", "events", "documents", "chunks", "progress", "history", "collections", "entries")
+# The rest are keyed by `id`. Entries (one a document and collection) come in one read.
+KEYS: dict[str, str | None] = {
+    "history": "job_id",
+    "documents": "key",
+    "collections": "name",
+    "entries": None,
+}
 BATCH = 2000
 
 
@@ -28,6 +34,11 @@ class Copy(StoreBase):
         if table not in TABLES:
             raise ValueError(f"{table!r} is not one of the tables a store copies: {', '.join(TABLES)}")
         key = KEYS.get(table, "id")
+        if key is None:
+            rows = self.db.all(f"SELECT * FROM {table}")
+            if rows:
+                yield list(rows[0].keys()), [tuple(r) for r in rows]
+            return
         last: Any = None
         while True:
             where = "" if last is None else f"WHERE {key} > ?"

@@ -161,4 +161,43 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE tasks ADD COLUMN ocr_pages BIGINT;
         """,
     ),
+    (
+        # As SQLite's m007_collections and m008_keyword_index. Keyword search: a stored
+        # tsvector ('simple': identifiers and part numbers are kept as written, no
+        # stemming) with a GIN index, computed by the server on every write.
+        "m004_collections_and_keywords",
+        """
+        ALTER TABLE jobs ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
+        CREATE TABLE collections (
+            name TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            pipeline TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE TABLE entries (
+            collection TEXT NOT NULL,
+            path TEXT NOT NULL,
+            doc_key TEXT NOT NULL,
+            task_id BIGINT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (collection, path)
+        );
+        CREATE INDEX entries_doc ON entries(doc_key);
+        CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+        INSERT INTO store_meta VALUES ('chunk_deletions', 0);
+        INSERT INTO collections (name, model, pipeline, created_at, updated_at)
+            SELECT 'default', (pipeline::json->>'embedder') || '/' || (pipeline::json->>'precision'),
+                pipeline, created_at, created_at
+            FROM jobs ORDER BY id DESC LIMIT 1;
+        INSERT INTO entries (collection, path, doc_key, task_id, updated_at)
+            SELECT 'default', t.path, t.doc_key, t.id, coalesce(t.finished_at, t.updated_at)
+            FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN collections c ON c.name = 'default'
+            WHERE t.id IN (SELECT max(id) FROM tasks WHERE state IN ('done', 'cached')
+                AND doc_key IS NOT NULL GROUP BY path)
+            AND (j.pipeline::json->>'embedder') || '/' || (j.pipeline::json->>'precision') = c.model;
+        ALTER TABLE chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED;
+        CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
+        """,
+    ),
 ]

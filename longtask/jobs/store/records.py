@@ -43,6 +43,7 @@ class Job:
     skipped: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
     docs_surveyed: int = 0  # tasks whose page count the survey read, not yet opened
+    collection: str = "default"
 
     @property
     def finished(self) -> bool:
@@ -71,6 +72,7 @@ class Job:
             skipped=json.loads(row["skipped"]),
             counts={s.value: row[f"n_{s}"] for s in STATES},
             docs_surveyed=row["docs_surveyed"],
+            collection=row["collection"],
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +91,7 @@ class Job:
             "chunks": self.chunks_done,
             "counts": self.counts,
             "skipped": self.skipped,
+            "collection": self.collection,
         }
 
 

@@ -224,3 +224,69 @@ def m006_chunk_provenance(db: Database) -> None:
         ALTER TABLE tasks ADD COLUMN ocr_pages INTEGER;
         """
     )
+
+
+@migration
+def m007_collections(db: Database) -> None:
+    """Collections: every job belongs to one; `entries` holds the current version of
+    each path in a collection (replaced when a newer version is done, removed when a
+    re-run no longer finds the file). `store_meta.chunk_deletions` counts removals of
+    chunks, so a derived vector index knows when to drop rows. An existing store
+    becomes the collection 'default', with the latest done version of each path, in
+    the model of the latest job."""
+    db.executescript(
+        """
+        ALTER TABLE jobs ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
+        CREATE TABLE collections (
+            name TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            pipeline TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE entries (
+            collection TEXT NOT NULL,
+            path TEXT NOT NULL,
+            doc_key TEXT NOT NULL,
+            task_id INTEGER NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (collection, path)
+        );
+        CREATE INDEX entries_doc ON entries(doc_key);
+        CREATE TABLE store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO store_meta VALUES ('chunk_deletions', 0);
+        INSERT INTO collections (name, model, pipeline, created_at, updated_at)
+            SELECT 'default', json_extract(pipeline, '$.embedder') || '/' ||
+                json_extract(pipeline, '$.precision'), pipeline, created_at, created_at
+            FROM jobs ORDER BY id DESC LIMIT 1;
+        INSERT INTO entries (collection, path, doc_key, task_id, updated_at)
+            SELECT 'default', t.path, t.doc_key, t.id, coalesce(t.finished_at, t.updated_at)
+            FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN collections c ON c.name = 'default'
+            WHERE t.id IN (SELECT max(id) FROM tasks WHERE state IN ('done', 'cached')
+                AND doc_key IS NOT NULL GROUP BY path)
+            AND json_extract(j.pipeline, '$.embedder') || '/' ||
+                json_extract(j.pipeline, '$.precision') = c.model;
+        """
+    )
+
+
+@migration
+def m008_keyword_index(db: Database) -> None:
+    """Keyword search: an FTS5 table over chunks.text (external content, no second copy
+    of the text), kept in step with chunks by triggers in the same transaction."""
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id');
+        CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+        """
+    )

@@ -16,6 +16,7 @@ from longtask.errors import StaleTask, display
 from longtask.jobs import retry
 from longtask.jobs.states import FINAL, JOB_ENDED, SENDABLE, UNFINISHED, WAITING, JobState, TaskState
 from longtask.jobs.store.base import SURVEY_FAILED, SURVEYED
+from longtask.jobs.store.collections import DEFAULT, Collections
 from longtask.jobs.store.history import HistoryStore
 from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Task
 from longtask.pipelines.hashing import text_hash
@@ -33,7 +34,7 @@ def rq_id_for(task_id: int, enqueues: int, batch: bool = False) -> str:
     return f"lt{'b' if batch else ''}{task_id}-{enqueues + 1}"
 
 
-class Transitions(HistoryStore):
+class Transitions(Collections, HistoryStore):
     # ---- jobs ---------------------------------------------------------------------
 
     def create_job(
@@ -45,9 +46,15 @@ class Transitions(HistoryStore):
         pipeline: Pipeline,
         policy: Policy,
         fingerprint: str,
+        collection: str = DEFAULT,
+        sync: bool = True,
     ) -> int:
+        """Record a job and its tasks. With `sync`, paths of the collection under these
+        roots that are not among `files` leave it (the index mirrors the folders)."""
         now = self.clock()
+        found = [f.path for f in files]
         with self.db.write() as c:
+            self._join_collection(collection, pipeline, now)
             busy = self._in_flight(files, fingerprint)
             if busy:
                 # Another unfinished job already has this exact file: do not do it twice.
@@ -66,7 +73,8 @@ class Transitions(HistoryStore):
                 files = [f for f in files if f.path not in busy]
             job_id = self.db.insert_id(
                 "INSERT INTO jobs (created_at, state, priority, paths, pipeline, policy, "
-                "fingerprint, tasks_total, bytes_total, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "fingerprint, tasks_total, bytes_total, skipped, collection) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     now,
                     JobState.queued,
@@ -78,6 +86,7 @@ class Transitions(HistoryStore):
                     len(files),
                     sum(f.size for f in files),
                     json.dumps(list(skipped)),
+                    collection,
                 ),
             )
             c.executemany(
@@ -88,6 +97,8 @@ class Transitions(HistoryStore):
             self._count(job_id, {T.pending: len(files)})
             self._event(job_id, None, "submitted", {"tasks": len(files)})
             self._stat_cache(job_id, fingerprint, now)
+            if sync:
+                self._forget_missing(collection, paths, found, now)
             self._settle(job_id)
         return job_id
 
@@ -141,6 +152,7 @@ class Transitions(HistoryStore):
             return
         self._count(job_id, {T.pending: -n, T.cached: n})
         self._add_totals(job_id, pages_total, pages_done, chunks, opened=n)
+        self._make_current("t.job_id = ? AND t.state = 'cached'", (job_id,), now)
         self._event(job_id, None, "cached-at-submit", {"tasks": n})
         # Each document's own row too, as every state change has: the SSE feed tails the log.
         self.db.execute(
@@ -447,6 +459,7 @@ class Transitions(HistoryStore):
                 error_message=None,
                 error_traceback=None,
             )
+            self._make_current("t.id = ?", (task.id,), now)
 
     def mark_cached(self, claim: Claim, sha256: str, key: str) -> None:
         with self.db.write():
@@ -466,6 +479,7 @@ class Transitions(HistoryStore):
                 finished_at=self.clock(),
                 surveyed=0,
             )
+            self._make_current("t.id = ?", (task.id,), self.clock())
 
     def fail(
         self,

@@ -1,4 +1,4 @@
-"""Jobs: submit (paths or uploads), read, cancel, resume, retry, and search over chunks."""
+"""Jobs: submit (paths or uploads), read, cancel, resume, retry; search and collections."""
 
 from __future__ import annotations
 
@@ -117,6 +117,8 @@ async def submit(request: Request, ctx: Ctx) -> JSONResponse:
         body.retries,
         body.soft_timeout,
         tuple(str(r) for r in ctx.roots),
+        body.collection,
+        body.sync,
     )
     return accepted(result)
 
@@ -171,12 +173,22 @@ async def retry_failed(ctx: Ctx, body: Annotated[RetryBody | None, Body()] = Non
     return {"job": jid, "requeued": await ctx.service.call(ctx.service.retry_failed, jid, b.error_type)}
 
 
-@router.get("/api/search", summary="Semantic search over chunks")
+@router.get("/api/search", summary="Search a collection")
 async def search(
     ctx: Ctx,
     q: Annotated[str, Query(min_length=1, max_length=2000)],
     k: Annotated[int, Query(ge=1, le=100)] = 5,
     job: Annotated[str | None, Query(max_length=40)] = None,
+    collection: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = None,
+    path: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    mode: Annotated[str, Query(pattern="^(vector|keyword|hybrid)$")] = "hybrid",
 ) -> list[dict[str, Any]]:
+    """As `longtask search --json`: the current version of each document in the
+    collection (the job's, else 'default'), by meaning, exact words or both."""
     jid = await ctx.job_id(job) if job is not None else None
-    return await ctx.service.call(ctx.service.search, q, k, jid)
+    return await ctx.service.call(ctx.service.search, q, k, jid, collection, path, mode)
+
+
+@router.get("/api/collections", summary="As `collections --json`")
+async def list_collections(ctx: Ctx) -> list[dict[str, Any]]:
+    return await ctx.service.call(ctx.service.collections)

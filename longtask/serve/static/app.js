@@ -232,7 +232,52 @@ async function route() {
   state.jobsTimer = setInterval(() => loadJobs().catch(() => {}), 3000);
 }
 
+// ---- search -------------------------------------------------------------------------
+
+// The snippet with the query's words marked, built from text nodes and <mark> elements
+// (never innerHTML: the text is the documents', and the CSP is strict).
+function marked(text, terms) {
+  const frag = document.createDocumentFragment();
+  if (!terms.length) { frag.append(text); return frag; }
+  const re = new RegExp(terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "giu");
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > last) frag.append(text.slice(last, m.index));
+    frag.append(el("mark", {}, m[0]));
+    last = m.index + m[0].length;
+  }
+  frag.append(text.slice(last));
+  return frag;
+}
+
+async function search(event) {
+  event.preventDefault();
+  const q = $("search-q").value.trim();
+  const list = $("search-results");
+  $("search-error").textContent = "";
+  list.replaceChildren();
+  $("search-empty").hidden = true;
+  if (!q) return;
+  try {
+    const params = new URLSearchParams({ q, k: "10", mode: $("search-mode").value });
+    const rows = await api("GET", `/api/search?${params}`);
+    const terms = (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).filter((t) => t.length > 1);
+    for (const r of rows) {
+      const pages = r.page_start === r.page_end ? `p${r.page_start}` : `p${r.page_start}–${r.page_end}`;
+      const meta = [pages, r.section, r.ocr ? "OCR" : null, `score ${r.score.toFixed(3)}`].filter(Boolean).join(" · ");
+      list.append(el("li", { class: "hit" },
+        el("div", { class: "hit-head" }, el("strong", { class: "hit-doc", title: r.path }, basename(r.path)), " ",
+          el("span", { class: "muted hit-meta" }, meta)),
+        el("p", { class: "snippet" }, marked(r.snippet, terms))));
+    }
+    $("search-empty").hidden = rows.length > 0;
+  } catch (e) {
+    $("search-error").textContent = e.message;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  $("search-form").addEventListener("submit", search);
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
   $("upload-form").addEventListener("submit", upload);
