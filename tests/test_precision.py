@@ -128,7 +128,10 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     precision.remember(home, bf16_fast=False, openvino=False)
     store = Store(SqliteConnector(home / "longtask.db"))
     store.request_cancel(first["id"])  # let the second submit take the files
-    second = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
+    # Another precision is another model: a collection of its own (one model per collection).
+    second = json.loads(
+        CliRunner().invoke(app, ["submit", str(docs), "--json", "--collection", "fp32"]).stdout
+    )
     jobs = {j.id: j for j in store.jobs()}
     assert jobs[first["id"]].pipeline.precision == "bf16"
     assert jobs[second["id"]].pipeline.precision == "fp32"
