@@ -2,10 +2,11 @@
 
 No queue, no database, no worker processes: pypdf's extract_text (or, with
 `--parser pdfium`, PDFium's text and longtask's cleaning), longtask's
-`chunk_pages` over the same page batches and sizes, and `MiniLM` with the same batch
-size. Run as its own process (`python -m bench.raw --threads N LIST`) so its wall time
-includes what longtask's workers also pay: Python start, imports and the model load.
-Prints one JSON object.
+`chunk_pages` over the same page batches and sizes, and longtask's own engine for the
+precision (`embed.load`: torch or OpenVINO) with the same batch size. Run as its own
+process (`python -m bench.raw --threads N LIST`) so its wall time includes what
+longtask's workers also pay: Python start, imports and the model load. Prints one JSON
+object, with the seconds spent in each stage (parse, chunk, embed) of the loop.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from longtask import settings
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
-    from longtask.pipelines.embed import Embedder, MiniLM, model_dir
+    from longtask.pipelines.embed import Embedder, model_dir
     from longtask.pipelines.parse import Page
 
     pipe = settings.load().pipeline  # the same environment gives the workers' settings
@@ -71,25 +72,36 @@ def main(argv: list[str] | None = None) -> None:
         imported = time.perf_counter()
         model = HashEmbedder()
     else:
-        import torch
+        from longtask.pipelines import embed
 
-        torch.set_num_threads(args.threads)
+        embed.set_threads(args.threads)
         imported = time.perf_counter()
-        model = MiniLM(pipe.precision, pipe.embed_batch)
+        # longtask's own engine for the precision: torch (MiniLM) or OpenVINO, as a worker loads it
+        model = embed.load("minilm", pipe.precision, pipe.embed_batch)
+        embed.set_threads(args.threads)  # torch is imported by now, where the engine is torch's
     tokenizer = load_tokenizer(model_dir())
     loaded = time.perf_counter()
 
     pages = chunks = 0
+    stage = {"parse": 0.0, "chunk": 0.0, "embed": 0.0}  # seconds per stage, summed
     for path in args.files.read_text().split("\n"):
         if not path:
             continue
+        t = time.perf_counter()
         text_of, total = _reader(args.parser, path)
+        stage["parse"] += time.perf_counter() - t
         seq = 0
         for start in range(0, total, pipe.page_batch):
+            t0 = time.perf_counter()
             batch = [Page(i + 1, text_of(i)) for i in range(start, min(total, start + pipe.page_batch))]
+            t1 = time.perf_counter()
             found = chunk_pages(batch, tokenizer, pipe.chunk_tokens, pipe.chunk_overlap, seq)
+            t2 = time.perf_counter()
             seq += len(found)
             model.embed([c.text for c in found])
+            stage["parse"] += t1 - t0
+            stage["chunk"] += t2 - t1
+            stage["embed"] += time.perf_counter() - t2
             pages += len(batch)
             chunks += len(found)
     done = time.perf_counter()
@@ -102,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                 "imports": imported - started,
                 "load": loaded - imported,
                 "loop": done - loaded,
+                **stage,
             }
         )
     )
