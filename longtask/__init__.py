@@ -1,6 +1,6 @@
 """longtask: resumable batch jobs that turn folders of PDFs into embedded text chunks."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def __getattr__(name: str) -> object:

@@ -344,7 +344,11 @@ def test_a_poison_small_document_goes_dead_alone_while_its_batch_neighbours_fini
 def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continues(
     home: Path, tmp_path: Path, store: Store
 ) -> None:
-    folder = folder_of(tmp_path, "stop", 8, pages=6)  # three page batches each, small by bytes
+    # One document of three page batches, small by bytes (so it is batched while page
+    # counts are unknown), to be stopped mid-way; seven of one page batch, small however
+    # they are judged: by bytes before the page survey has read them, by pages after.
+    folder = folder_of(tmp_path, "stop", 8, pages=BATCH)
+    make_doc(folder / "stop00.pdf", 6, "Stop0")
     job = submit(str(folder))
     with workers(home, tmp_path, embed_delay="0.5") as w:
         running = wait_for(

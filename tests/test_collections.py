@@ -139,6 +139,28 @@ def test_a_second_model_into_a_collection_is_refused(
     assert result.exit_code == 0, result.output
 
 
+def test_auto_keeps_the_collection_s_engine_and_an_explicit_other_is_refused(
+    home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtask.pipelines import precision
+
+    precision.remember(home, bf16_fast=True, openvino=False, engine="bf16")
+    _submit(str(docs))
+    # A later measurement (or the first one, after a guess) finds another engine fastest:
+    # a cron re-run with 'auto' keeps adding to the collection with the engine it holds.
+    precision.remember(home, bf16_fast=True, openvino=True, engine="openvino-bf16")
+    (docs / "beta.pdf").unlink()
+    _submit(str(docs))
+    jobs = sorted(_store().jobs(), key=lambda j: j.id)
+    assert [j.pipeline.precision for j in jobs] == ["bf16", "bf16"]
+    monkeypatch.setenv("LONGTASK_PRECISION", "fp32")
+    refused = runner.invoke(app, ["submit", str(docs)])
+    assert refused.exit_code == 1 and "holds vectors of model" in refused.stderr
+    monkeypatch.delenv("LONGTASK_PRECISION")
+    _submit(str(docs), "--collection", "fresh")  # a new collection takes today's choice
+    assert max(_store().jobs(), key=lambda j: j.id).pipeline.precision == "openvino-bf16"
+
+
 def test_filters_path_and_job(home: Path, docs: Path, tmp_path: Path) -> None:
     _submit(str(docs))
     extra = tmp_path / "extra"

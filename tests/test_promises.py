@@ -353,7 +353,18 @@ def test_export_parquet_rows_equal_the_jsonl_rows(home: Path, docs: Path, tmp_pa
 
     expected = [json.loads(line) for line in jsonl.read_text().splitlines()]
     table = pq.read_table(parquet)
-    assert table.schema.names == ["path", "seq", "page_start", "page_end", "text", "model", "embedding"]
+    assert table.schema.names == [
+        "path",
+        "seq",
+        "page_start",
+        "page_end",
+        "text",
+        "section",
+        "ocr",
+        "ocr_confidence",
+        "model",
+        "embedding",
+    ]
     assert table.schema.field("embedding").type.value_type == pa.float32()
     got = table.to_pylist()
     assert len(got) == len(expected) == chunks > 0

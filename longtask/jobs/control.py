@@ -90,6 +90,14 @@ def submit(
         left = f"; its {gone} document(s) left collection {collection!r}" if gone else ""
         raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case){left}")
     pipeline = settings.resolved().pipeline
+    if settings.pipeline.precision == "auto":
+        # 'auto' is the engine this machine measures fastest, and a measurement (or the
+        # guess made before any worker measured) can change between runs. A collection
+        # keeps the engine its vectors came from, so 'auto' never refuses the next cron
+        # run over the same folders; an explicit LONGTASK_PRECISION still must match.
+        held = store.precision_of(collection, pipeline.embedder)
+        if held is not None:
+            pipeline = settings.with_pipeline(precision=held).pipeline
     fingerprint = pipeline.fingerprint()
     files = [FileEntry(f.path, f.raw_path, f.size, f.mtime_ns) for f in found]
     conn: Any = None

@@ -146,6 +146,14 @@ class Collections(StoreBase):
             for r in rows
         ]
 
+    def precision_of(self, name: str, embedder: str) -> str | None:
+        """The precision the collection's vectors were made with, if it holds this
+        embedder's (None: no such collection yet, or another model's)."""
+        row = self.db.one("SELECT model FROM collections WHERE name = ?", (name,))
+        if row is None or not str(row["model"]).startswith(embedder + "/"):
+            return None
+        return str(row["model"]).split("/", 1)[1]
+
     def collection(self, name: str) -> Collection:
         for c in self.collections():
             if c.name == name:
