@@ -21,7 +21,7 @@ Debian reference card in 35 languages and scripts, Octave's reference card; 349 
 5. `scenarios.pipeline`'s "many one-page PDFs vs few of 25 pages" (synthetic corpus),
    at a size that fits: pages/s over job time, small documents against large ones.
 
-Run as `python -m bench.ingest [--quick]` (about 10 minutes; `--quick` about 2). Prints
+Run as `python -m bench.ingest [--quick]` (about 5 minutes; `--quick` about 3). Prints
 the table and writes it to bench/out/ingest.md.
 """
 
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="95 pages and a smaller scenario 3 (~2 min)")
+    parser.add_argument("--quick", action="store_true", help="95 pages and a smaller scenario 3 (~3 min)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     started = time.monotonic()
