@@ -814,7 +814,7 @@ def test_a_retry_waits_in_sqlite_for_its_backoff_and_resume_sends_it_at_once(
 
 
 def test_a_worker_that_keeps_dying_at_start_is_restarted_with_a_growing_capped_delay() -> None:
-    from longtask.jobs.worker import RESPAWN_MAX_DELAY, respawn_delay
+    from longtask.jobs.supervisor import RESPAWN_MAX_DELAY, respawn_delay
 
     delays = [respawn_delay(n) for n in range(0, 10)]
     assert delays[:2] == [0.0, 0.0]  # a single death: at once

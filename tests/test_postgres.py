@@ -275,7 +275,7 @@ def test_after_the_store_was_away_no_worker_is_judged_silent_until_a_lease_has_p
     run harmless, but the document should not lose its attempt and its worker)."""
     import psycopg
 
-    from longtask.jobs.worker import Supervisor
+    from longtask.jobs.supervisor import Supervisor
 
     with psycopg.connect(cluster.url(), autocommit=True) as conn:
         conn.execute("CREATE DATABASE longtask")

@@ -5,7 +5,6 @@ pull in the job system are imported inside the commands that need them.
 """
 
 import os
-import signal
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -364,15 +363,11 @@ def worker(
     Example: longtask worker --concurrency 2
     """
     with reported_errors():
-        from longtask.jobs import logs
-        from longtask.jobs.worker import Supervisor
+        from longtask.jobs import supervisor
 
         s = context().settings
         n = concurrency or s.workers()
-        logs.setup(s.home, verbose, quiet=s.worker_quiet)
-        sup = Supervisor(s, n, burst=burst, threads=threads, verbose=verbose)
-        signal.signal(signal.SIGTERM, sup.request_stop)
-        signal.signal(signal.SIGINT, sup.request_stop)
+        sup = supervisor.start(s, n, burst=burst, threads=threads, verbose=verbose)
         note(
             f"{n} worker process(es), {sup.threads} torch thread(s) each; Ctrl-C stops at the next page batch"
         )
@@ -413,8 +408,11 @@ def run(
             ctx = Context(_with_ocr(ctx.settings, ocr))
         s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
-        with runner.path_lock(s, read):
-            result = control.submit(s, store, read, priority.value, collection, sync)
+        n = concurrency or s.workers()
+        # The workers start as soon as the submit knows there is work (`on_work`): their
+        # start-up is most of the wait for the first page.
+        with runner.path_lock(s, read), runner.Workers(n) as workers:
+            result = control.submit(s, store, read, priority.value, collection, sync, on_work=workers.start)
             for sk in result.skipped:
                 note(f"skipped {sk['path']}: {sk['reason']}")
             job_id = _target_job(result)
@@ -424,19 +422,17 @@ def run(
                 code = _watch(ctx, job_id, json_, timeout)
                 _notify(notify_command, ctx, job_id, code)
                 raise typer.Exit(code)
-            n = concurrency or s.workers()
             note(
                 f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) "
                 f"(log: {log_path(s.home)})"
             )
-            proc = runner.start_workers(n)
+            workers.start()
             code = 130
             try:
                 code = _watch(ctx, job_id, json_, timeout)
             finally:
-                if code in (130, 124) and proc.poll() is None:
+                if code in (130, 124) and workers.running:
                     note("stopping workers at the next page batch (Ctrl-C again to stop now)")
-                runner.stop_workers(proc)
         if code in (130, 124):
             note(f"job {job_id} is resumable: run the same command again, or `longtask worker`")
         _notify(notify_command, ctx, job_id, code)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +61,13 @@ def submit(
     priority: str,
     collection: str = "default",
     sync: bool = True,
+    on_work: Callable[[], None] | None = None,
 ) -> Submitted:
     """Record the job and its tasks, then send one dispatch message.
+
+    `on_work` is called as soon as some file is known to need processing, before Redis
+    is connected and the job written: `run` starts its workers there, so that their
+    start-up overlaps the rest of the submit (a run of cache hits starts none).
 
     Redis is checked before anything is written, unless the stat cache answers every
     file (a read tells): then the job is recorded finished and Redis is not touched.
@@ -102,6 +107,8 @@ def submit(
     files = [FileEntry(f.path, f.raw_path, f.size, f.mtime_ns) for f in found]
     conn: Any = None
     if store.stat_cache_misses(files, fingerprint):
+        if on_work is not None:
+            on_work()
         from longtask.jobs import queue
 
         conn = queue.connect(settings)

@@ -40,28 +40,46 @@ def path_lock(settings: Settings, paths: list[str | bytes]) -> Iterator[None]:
         yield
 
 
-def start_workers(concurrency: int) -> subprocess.Popen[bytes]:
-    """A `longtask worker` supervisor for this run, quiet (its log goes to the file)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "longtask", "worker", "--concurrency", str(concurrency)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LONGTASK_WORKER_QUIET": "1"},
-        start_new_session=True,  # Ctrl-C reaches the caller only; it stops the workers cleanly
-    )
+class Workers:
+    """The local workers of one `run`: a supervisor (`longtask worker`, less the CLI's
+    start-up), quiet (its log goes to the file), started at most once, when the run
+    knows there is work, and stopped when the `with` block ends, however it ends."""
 
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self.proc: subprocess.Popen[bytes] | None = None
 
-def stop_workers(proc: subprocess.Popen[bytes]) -> None:
-    """Stop at the next page batch; a Ctrl-C while waiting asks again (the second: now)."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    while True:
-        try:
-            proc.wait()
+    def start(self) -> None:
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "longtask.jobs.supervisor", str(self.concurrency)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "LONGTASK_WORKER_QUIET": "1"},
+                start_new_session=True,  # Ctrl-C reaches the caller only; it stops the workers cleanly
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop at the next page batch; a Ctrl-C while waiting asks again (the second: now)."""
+        if self.proc is None or self.proc.poll() is not None:
             return
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signal.SIGTERM)
+        while True:
+            try:
+                self.proc.wait()
+                return
+            except KeyboardInterrupt:
+                self.proc.send_signal(signal.SIGTERM)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 def notify(command: str, env: dict[str, str], stdin: str = "") -> str | None:
