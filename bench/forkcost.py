@@ -1,4 +1,5 @@
-"""What forking a work horse per document costs once the model is loaded.
+"""What forking a work horse per document costs once the model (the engine a worker
+loads for the precision) is loaded.
 
 Embeds the chunks of N one-page documents twice, single-threaded as a worker's horse
 does: in-process, then each in a freshly forked child (as RQ's forking worker runs a
@@ -27,21 +28,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("files", type=Path, help="a text file listing one-page PDFs, one a line")
     args = parser.parse_args(argv)
 
-    import torch
-    from pypdf import PdfReader
-
     from longtask import settings
+    from longtask.pipelines import embed
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
-    from longtask.pipelines.embed import MiniLM, model_dir
-    from longtask.pipelines.parse import Page
+    from longtask.pipelines.parse import PageProblems, open_pdf, read_pages
 
     pipe = settings.load().pipeline
-    torch.set_num_threads(1)  # as in a horse of the default 2 workers x 1 thread
-    model = MiniLM(pipe.precision, pipe.embed_batch)
-    tokenizer = load_tokenizer(model_dir())
+    # The engine a worker loads for this precision (torch or OpenVINO, compiled before
+    # any fork), one thread as in a horse of the default 2 workers x 1 thread.
+    embed.set_threads(1)
+    model = embed.load("minilm", pipe.precision, pipe.embed_batch)
+    embed.set_threads(1)
+    tokenizer = load_tokenizer(embed.model_dir())
     docs = []
     for path in [p for p in args.files.read_text().split("\n") if p]:
-        page = Page(1, PdfReader(path).pages[0].extract_text() or "")
+        pdf = open_pdf(path)
+        page = next(read_pages(pdf, path, 0, PageProblems()))
+        pdf.close()
         docs.append([c.text for c in chunk_pages([page], tokenizer, pipe.chunk_tokens, pipe.chunk_overlap)])
     model.embed(docs[0])  # warm-up, single-threaded: safe before fork
 

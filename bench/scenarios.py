@@ -592,7 +592,7 @@ def fork_cost(sz: Sizes) -> Row:
         "(info)",
         None,
         [
-            f"{r['docs']} one-page documents, 1 torch thread; {r['faults_per_fork']:.0f} minor page faults "
+            f"{r['docs']} one-page documents, 1 engine thread; {r['faults_per_fork']:.0f} minor page faults "
             "per forked child (copy-on-write of the worker's heap, first inference)"
         ],
     )

@@ -60,6 +60,21 @@ assert "Commands" in out.getvalue()
     assert _heavy_after(body, tmp_path) == []
 
 
+def test_the_supervisor_loads_none_of_the_pipeline(tmp_path: Path) -> None:
+    """`run` starts the supervisor on its way to the first page: it must not pay for
+    the pipeline, which its worker processes load (and their horses inherit)."""
+    pipeline = (*HEAVY, "numpy", "pypdf", "openvino", "tokenizers")
+    assert _heavy_after("import longtask.jobs.supervisor", tmp_path, pipeline) == []
+
+
+def test_a_worker_process_loads_pdfium_for_its_horses_and_leaves_pypdf_to_the_fallback(
+    tmp_path: Path,
+) -> None:
+    """PDFium is imported before the fork (else every horse pays its import, ~60 ms a
+    document); pypdf is only the fallback, imported where PDFium cannot read."""
+    assert _heavy_after("import longtask.jobs.worker", tmp_path, ("pypdf", "pypdfium2")) == ["pypdfium2"]
+
+
 def test_the_probe_sees_what_was_imported(tmp_path: Path) -> None:
     """The checks above can fail: the same probe reports a module once it is imported."""
     assert _heavy_after("import sqlite3", tmp_path, ("sqlite3", "torch")) == ["sqlite3"]

@@ -132,3 +132,14 @@ def test_side_by_side_children_are_summed_and_one_that_hangs_zeroes_the_measurem
     assert embed.rate_in_child(_Zeros(), 1, embed.sample_texts(), children=2) > 0
     assert alone > 0
     assert embed.measure_engines({"zeros": _Zeros()}, 1, rounds=1, children=2)["zeros"] > 0
+
+
+def test_batches_are_cut_where_lengths_drop_so_a_short_tail_is_not_padded_to_a_full_chunk() -> None:
+    lengths = [242, 60, 242, 230, 12, 58, 242]
+    batches = embed.length_batches(lengths, batch_size=2)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each once
+    assert batches == [[0, 2], [6, 3], [1, 5], [4]]  # longest first; full at 2; 60 and 58 together
+    for b in batches:  # no batch pads a text to less than 0.8 of its length
+        assert min(lengths[i] for i in b) >= 0.8 * max(lengths[i] for i in b)
+    assert embed.length_batches([], 16) == []
+    assert embed.length_batches([5] * 40, 16) == [list(range(16)), list(range(16, 32)), list(range(32, 40))]

@@ -17,6 +17,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+# PDFium loads here, once, not in each forked horse (its import is ~60 ms a document).
+import pypdfium2
+import pypdfium2.raw  # noqa: F401
+
 from longtask import settings as settings_mod
 from longtask.jobs import logs, queue, recovery, tasks
 from longtask.jobs.store import Store, open_store

@@ -232,7 +232,7 @@ class OpenVinoMiniLM:
         self.model = self.core.read_model(str(xml))
         self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS + 2)
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()  # each batch is padded to its own longest (`length_batches`)
         self._requests: dict[int, Any] = {}
         self._pid = os.getpid()
         global _openvino_pid
@@ -277,16 +277,36 @@ class OpenVinoMiniLM:
         if not texts:
             return out
         request = self._request(_threads or 1)
-        # Longest first, as sentence-transformers batches: little padding in each batch.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for i in range(0, len(texts), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            enc = self.tokenizer.encode_batch([texts[j] for j in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        enc = self.tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in enc]
+        for idx in length_batches(lengths, self.batch_size):
+            ids = np.zeros((len(idx), lengths[idx[0]]), dtype=np.int64)  # 0 is [PAD]
+            mask = np.zeros_like(ids)
+            for row, j in enumerate(idx):
+                ids[row, : lengths[j]] = enc[j].ids
+                mask[row, : lengths[j]] = 1
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             out[idx] = request.infer(feeds)[0]
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, slack: float = 0.8) -> list[list[int]]:
+    """Indices grouped into inference batches, longest first, a batch ending where it is
+    full or where the next text is shorter than `slack` of the batch's longest.
+
+    A batch is padded to its longest text, and the padding costs as much as text. A
+    document's last chunk is usually short, so with plain fixed-size batches a one-page
+    document's 60-token tail ran at the price of a full 240-token chunk. Split by length,
+    one-page documents took 16% less CPU (a one-thread engine gains almost nothing from
+    larger batches), long documents the same (their batches are mostly full chunks).
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if not batches or len(batches[-1]) >= batch_size or lengths[i] < slack * lengths[batches[-1][0]]:
+            batches.append([])
+        batches[-1].append(i)
+    return batches
 
 
 def openvino_export(cache: Path | None = None) -> Path | None:

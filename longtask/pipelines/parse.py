@@ -24,6 +24,7 @@ its own, so a fork after it was used is safe (documents are never shared across 
 
 from __future__ import annotations
 
+import functools
 import logging
 import mmap
 import os
@@ -34,23 +35,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pypdf import PdfReader
-from pypdf.errors import (
-    DependencyError,
-    EmptyFileError,
-    FileNotDecryptedError,
-    LimitReachedError,
-    PdfReadError,
-    PdfStreamError,
-    PyPdfError,
-)
-
 from longtask.errors import DocumentError
 from longtask.pipelines import files
 from longtask.pipelines.cleantext import clean, usable
 
 if TYPE_CHECKING:
     import pypdfium2
+    from pypdf import PdfReader
 
     from longtask.pipelines.ocr import Ocr
 
@@ -58,21 +49,38 @@ if TYPE_CHECKING:
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 logging.getLogger("pypdfium2").setLevel(logging.ERROR)
 
-# What a malformed page can raise inside pypdf besides its own errors.
-PAGE_ERRORS = (
-    PyPdfError,
-    ValueError,
-    KeyError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    AssertionError,
-    ZeroDivisionError,
-    RecursionError,
-    UnicodeError,
-    struct.error,
-    zlib.error,
-)
+
+@functools.cache
+def page_errors() -> tuple[type[BaseException], ...]:
+    """What a malformed page can raise inside pypdf, its own errors included.
+
+    pypdf is imported here and in `open_pypdf`, on first need, not with this module: it
+    is only the fallback now, and a worker imports this module on its way to the first
+    page (pypdf's import is ~0.1 s of it).
+    """
+    from pypdf.errors import PyPdfError
+
+    return (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        AssertionError,
+        ZeroDivisionError,
+        RecursionError,
+        UnicodeError,
+        struct.error,
+        zlib.error,
+    )
+
+
+def _limit_reached() -> type[BaseException]:
+    from pypdf.errors import LimitReachedError
+
+    return LimitReachedError
+
 
 OCR_MODES = ("auto", "never", "always")
 
@@ -363,6 +371,16 @@ def _check_head(path: str | bytes, shown: str) -> None:
 
 def open_pypdf(path: str | bytes) -> PdfReader:
     """Open with pypdf and, for an empty user password, decrypt; raise DocumentError otherwise."""
+    from pypdf import PdfReader
+    from pypdf.errors import (
+        DependencyError,
+        EmptyFileError,
+        FileNotDecryptedError,
+        LimitReachedError,
+        PdfReadError,
+        PdfStreamError,
+    )
+
     shown = files.shown(path)
     _check_head(path, shown)
     try:
@@ -397,7 +415,7 @@ def open_pypdf(path: str | bytes) -> PdfReader:
         raise DocumentError(
             shown, f"is corrupt or truncated ({e})", "re-download or repair it (e.g. `qpdf`)"
         ) from None
-    except PAGE_ERRORS as e:
+    except page_errors() as e:
         raise DocumentError(
             shown, f"cannot be parsed ({type(e).__name__}: {e})", "repair it (e.g. `qpdf`) and resubmit"
         ) from None
@@ -425,13 +443,13 @@ def read_pages(
         try:
             raw, _ = pdf.text(index)
             text = clean(raw)
-        except LimitReachedError as e:
+        except _limit_reached() as e:
             raise DocumentError(
                 path,
                 f"page {number} exceeds a safety limit ({e}); possibly a decompression bomb",
                 "check where the file came from",
             ) from None
-        except PAGE_ERRORS as e:
+        except page_errors() as e:
             problems.failed[number] = f"{type(e).__name__}: {e}"[:200]
             text = ""
         page = Page(number, text)
