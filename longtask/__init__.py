@@ -1,6 +1,6 @@
 """longtask: resumable batch jobs that turn folders of PDFs into embedded text chunks."""
 
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 
 def __getattr__(name: str) -> object:
