@@ -110,3 +110,51 @@ def test_all_cached_path_imports_neither_rq_nor_redis(home: Path, docs: Path, co
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     assert _store().job(2).counts["cached"] == 3
+
+
+def test_work_is_announced_before_redis_and_a_cached_rerun_announces_none(
+    home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` starts its workers from `on_work`: called before Redis is touched (with
+    Redis down it has been called, then the submit fails), and never for cache hits."""
+    from longtask import settings
+    from longtask.errors import BackendUnavailable
+    from longtask.jobs import control
+
+    calls: list[int] = []
+    control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(1))
+    assert calls == [1]
+    drain()
+    control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(2))
+    assert calls == [1]  # all three were stat-cache hits: no workers wanted
+    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
+    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    with pytest.raises(BackendUnavailable):
+        control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(3))
+    assert calls == [1, 3]
+
+
+def _supervisors_of(home: Path) -> list[int]:
+    """Live `python -m longtask.jobs.supervisor` processes working on this home."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"longtask.jobs.supervisor" in argv and f"LONGTASK_HOME={home}".encode() in env:
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_run_stops_the_workers_it_started_when_the_submit_then_fails(
+    home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_run(docs)
+    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
+    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    result = runner.invoke(app, ["run", str(docs)])
+    assert result.exit_code == 3, result.output
+    assert _supervisors_of(home) == []  # started by on_work, stopped on the way out
