@@ -1,4 +1,4 @@
-"""Submit → RQ → task → store, run in-process (SimpleWorker) with the hash embedder,
+"""Submit → RQ → task → store, run in-process (queue.InlineWorker) with the hash embedder,
 on both stores: the SQLite file and PostgreSQL (a fresh database per test)."""
 
 from __future__ import annotations
@@ -36,6 +36,17 @@ def test_submit_prints_id_and_records_tasks(home: Path, docs: Path) -> None:
     assert data["id"] == 1 and data["tasks"] == 3 and data["queued"] is True
     job = _store(home).job(1)
     assert job.counts["pending"] == 3 and job.state == "queued"
+
+
+def test_a_drain_that_gives_up_names_what_it_waited_on(home: Path, docs: Path) -> None:
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    with pytest.raises(TimeoutError) as waited:
+        drain(timeout=0)
+    message = str(waited.value)
+    assert "task 1 (alpha.pdf) pending" in message and "task 3 (gamma.pdf) pending" in message
+    assert "'default': {'queued': 1" in message  # the job's dispatch message
+    drain()
+    assert _store(home).job(1).state == "succeeded"
 
 
 def test_job_runs_to_success_with_every_page_and_chunk(home: Path, docs: Path) -> None:

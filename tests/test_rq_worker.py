@@ -8,10 +8,15 @@ the pins are updated together with HorseWorker, never silently.
 from __future__ import annotations
 
 import inspect
+import threading
+import time
+from typing import Any
 
-from rq import Worker
+import pytest
+from redis.client import PubSubWorkerThread
+from rq import SimpleWorker, Worker
 
-from longtask.jobs.queue import HorseWorker, queues
+from longtask.jobs.queue import HorseWorker, InlineWorker, queues
 from tests.conftest import RedisServer
 
 # As rq 2.12 defines them.
@@ -28,11 +33,12 @@ PINNED = {
     "-> 'tuple[Job, Queue] | None'",
     "wait_for_horse": "(self) -> 'tuple[int | None, int | None, struct_rusage | None]'",
     "monitor_work_horse": "(self, job: 'Job', queue: 'Queue')",
+    "unsubscribe": "(self)",
 }
 CALLED = {  # not overridden, but called by HorseWorker with these arguments
     "handle_work_horse_killed": "(self, job, retpid, ret_val, rusage)",
 }
-ATTRIBUTES = ("_horse_pid", "_stop_requested", "_work_horse_killed_handler")
+ATTRIBUTES = ("_horse_pid", "_stop_requested", "_work_horse_killed_handler", "pubsub", "pubsub_thread")
 
 
 def test_every_rq_method_the_worker_overrides_or_calls_keeps_its_pinned_signature() -> None:
@@ -40,6 +46,11 @@ def test_every_rq_method_the_worker_overrides_or_calls_keeps_its_pinned_signatur
         assert hasattr(Worker, name), f"rq's Worker no longer has {name}"
         if expected is not None:
             assert str(inspect.signature(getattr(Worker, name))) == expected, name
+    assert str(inspect.signature(SimpleWorker.unsubscribe)) == PINNED["unsubscribe"]
+    # queue._unsubscribe stops redis-py's listener thread without joining it first.
+    assert (
+        str(inspect.signature(PubSubWorkerThread.stop)) == "(self, timeout: Optional[float] = None) -> None"
+    )
 
 
 def test_every_override_is_pinned() -> None:
@@ -54,3 +65,32 @@ def test_the_worker_state_it_reads_is_there(redis_server: RedisServer) -> None:
     worker = HorseWorker(queues(conn), connection=conn, prepare_horse=lambda: None)
     for name in ATTRIBUTES:
         assert hasattr(worker, name), f"rq's Worker no longer sets {name}"
+
+
+@pytest.mark.parametrize("worker_class", [HorseWorker, InlineWorker])
+def test_a_worker_stops_listening_at_once_when_its_listener_reads_the_unsubscribe_first(
+    redis_server: RedisServer, worker_class: Any
+) -> None:
+    """The race that made the suite wait a minute per drain: the listener thread reads
+    UNSUBSCRIBE's reply before its stop flag is set. Forced here by letting the
+    listener read the reply before unsubscribe returns; teardown must still be prompt."""
+    conn = redis_server.client()
+    extra = {"prepare_horse": lambda: None} if worker_class is HorseWorker else {}
+    worker = worker_class(queues(conn), connection=conn, **extra)
+    worker.subscribe()
+    pubsub = worker.pubsub
+    sent = pubsub.unsubscribe
+
+    def unsubscribe_then_let_the_listener_read_the_reply(*args: Any) -> Any:
+        result = sent(*args)
+        deadline = time.monotonic() + 5
+        while pubsub.subscribed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return result
+
+    pubsub.unsubscribe = unsubscribe_then_let_the_listener_read_the_reply
+    done = threading.Thread(target=worker.unsubscribe, daemon=True)
+    done.start()
+    done.join(timeout=15)  # rq's own listener would wait out its 60 s sleep here
+    assert not done.is_alive(), "the worker's teardown is waiting on its listener thread"
+    assert not worker.pubsub_thread.is_alive()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.command import send_stop_job_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -250,6 +250,35 @@ def _tolerant(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _unsubscribe(worker: Any) -> None:
+    """Stop a worker's command listener (its pubsub thread) without waiting a minute.
+
+    rq sends UNSUBSCRIBE and only then stops the thread. The thread reads the reply,
+    is no longer subscribed and, with its stop flag not yet set, waits for a new
+    subscription for `sleep_time` (60 s in rq); since redis-py 8.2 `stop()` joins the
+    thread, so the worker's teardown waited out that minute whenever the thread won
+    the race. Here the flag is cleared first, so the reply that wakes the thread's read
+    also ends its loop.
+    """
+    thread, pubsub = worker.pubsub_thread, worker.pubsub
+    if thread is None or pubsub is None:
+        return
+    thread.stop(timeout=0)
+    try:
+        pubsub.unsubscribe()
+    except TRANSPORT_ERRORS as e:  # Redis gone: nothing to unsubscribe from
+        log.debug("unsubscribe skipped (%s)", e)
+    thread.join(timeout=5)
+    pubsub.close()
+
+
+class InlineWorker(SimpleWorker):  # type: ignore[misc]
+    """RQ's SimpleWorker (jobs run in this process, no fork), with a prompt teardown:
+    what the test and bench harness drain queues with."""
+
+    unsubscribe = _unsubscribe
+
+
 class HorseWorker(Worker):  # type: ignore[misc]
     """RQ's forking Worker, made to outlast Redis: Redis is the transport only, so
     losing it must not stop the work. RQ's bookkeeping (heartbeats, registries, job
@@ -275,6 +304,7 @@ class HorseWorker(Worker):  # type: ignore[misc]
         self.prepare_horse()
         super().main_work_horse(job, queue)
 
+    unsubscribe = _unsubscribe
     heartbeat = _tolerant(Worker.heartbeat)
     maintain_heartbeats = _tolerant(Worker.maintain_heartbeats)
     set_state = _tolerant(Worker.set_state)
