@@ -321,7 +321,7 @@ def watch_refresh(sz: Sizes) -> Row:
 
     from longtask.cli import render
     from longtask.jobs.progress import Progress
-    from longtask.jobs.store import FileEntry, SqliteConnector, Store
+    from longtask.jobs.store import FileEntry, NewJob, SqliteConnector, Store
     from longtask.settings import Pipeline, Policy
 
     log(f"6 watch refresh over a job of {sz.watch_tasks:,} tasks")
@@ -331,7 +331,7 @@ def watch_refresh(sz: Sizes) -> Row:
         store = Store(SqliteConnector(h.db))
         files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
         pipe = Pipeline()
-        job_id = store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint())
+        job_id = store.create_job(NewJob(["/data/folder"], files, pipe, Policy(), pipe.fingerprint()))
         console = Console(file=io.StringIO(), width=100, force_terminal=True)
         for share in (0.2, 0.95):  # early in the job, and near its end
             _set_progress(store, job_id, n, int(n * share))

@@ -25,7 +25,7 @@ SENTENCES = [
 
 PROBE = """
 import json, sys, contextlib, io
-from longtask.jobs.lookup import query_embedder
+from longtask.search import query_embedder
 from longtask.settings import Pipeline
 from longtask.pipelines import embed
 model = query_embedder(Pipeline(precision="bf16"))
@@ -81,7 +81,7 @@ def test_search_embeds_the_query_without_torch_and_as_sentence_transformers_does
 
 @pytest.mark.slow
 def test_search_falls_back_to_the_torch_engine_where_no_export_exists(tmp_path: Path, monkeypatch) -> None:
-    from longtask.jobs.lookup import query_embedder
+    from longtask.search import query_embedder
     from longtask.settings import Pipeline
 
     monkeypatch.setenv("LONGTASK_MODELS_DIR", str(tmp_path / "empty"))

@@ -7,6 +7,7 @@ pull in the job system are imported inside the commands that need them.
 import os
 import sys
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -532,14 +533,13 @@ def search(
     Example: longtask search "error E-4711 on the pump" --path '*/manuals/*' -k 3
     """
     with reported_errors():
-        from longtask.jobs import lookup
+        from longtask.search import Query, search
 
         ctx = context()
-        lookup.check_mode(mode)
-        job_id = ctx.store.resolve_job(job) if job is not None else None
-        rows = lookup.search(
-            ctx.settings, ctx.store, query, k, job_id, collection=collection, path_glob=path, mode=mode
-        )
+        asked = Query(query, k=k, mode=mode, collection=collection, path_glob=path)
+        if job is not None:
+            asked = replace(asked, job=ctx.store.resolve_job(job))
+        rows = search(ctx.store, asked, home=ctx.settings.home)
         if json_:
             emit_json(rows)
             return

@@ -1,17 +1,21 @@
 """What readers ask of the store: job lists, snapshots for `watch`, fleet gauges, and
 the work the supervisor looks for (orphans, due retries, what Redis should hold).
 
-Each is an indexed query whose cost does not grow with the size of a job.
+Each is an indexed query whose cost does not grow with the size of a job. A snapshot
+also reads the throughput history, a part the views hold (over the same connector).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
 from longtask.jobs.states import JOB_LIVE, SENDABLE, STATES, UNFINISHED, TaskState, sql_list
-from longtask.jobs.store.history import HistoryStore
+from longtask.jobs.store.base import Clock, StoreBase
+from longtask.jobs.store.connector import Connector
+from longtask.jobs.store.history import History
 from longtask.jobs.store.records import FileEntry, Job, Task
 
 T = TaskState
@@ -19,7 +23,11 @@ LIVE_JOBS = sql_list(JOB_LIVE)
 WAITING_SIZED = (T.pending, T.queued, T.retrying)  # not started; their page count may be known
 
 
-class Views(HistoryStore):
+class Views(StoreBase):
+    def __init__(self, db: Connector, clock: Clock = time.time) -> None:
+        super().__init__(db, clock)
+        self._history = History(db, clock)
+
     def resolve_job(self, ref: str | int | None) -> int:
         """A job id from what a user typed: a number, '#3', or 'latest' (and None)."""
         if ref is None or ref == "latest":
@@ -156,7 +164,7 @@ class Views(HistoryStore):
             "job": job.as_dict(),
             "record": job,  # the Job itself, for the progress reader (jobs/progress.py)
             "ocr_pages_left": self._ocr_pages_left(job_id, job.pipeline.ocr),
-            "history": self.history_rate(job.pipeline.model_key, workers or None),
+            "history": self._history.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
             "docs_surveyed": job.docs_surveyed,
             "largest_waiting": max((int(w) for w in waiting if w is not None), default=None),
