@@ -274,8 +274,8 @@ _buffers = threading.local()
 
 
 def _buffer(name: str, n: int, dtype: Any) -> np.ndarray:
-    """A scratch array of this thread's, reused between queries: fresh 8 MB temporaries
-    for each word of a million rows cost more in page faults than the arithmetic."""
+    """A scratch array of this thread's, reused between queries: fresh temporaries the
+    size of the index for each word cost more in page faults than the arithmetic."""
     buf: np.ndarray | None = getattr(_buffers, name, None)
     if buf is None or buf.shape[0] != n:
         buf = np.empty(n, dtype=dtype)

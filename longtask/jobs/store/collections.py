@@ -25,6 +25,8 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def check_name(name: str) -> str:
+    """Raises LongtaskError if `name` is not a collection name (1-64 letters, digits,
+    '.', '_' or '-', starting with a letter or digit)."""
     if not NAME.fullmatch(name):
         raise LongtaskError(
             f"bad collection name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
@@ -154,6 +156,7 @@ class Collections(StoreBase):
         return str(row["model"]).split("/", 1)[1]
 
     def collection(self, name: str) -> Collection:
+        """Raises NotFound if no collection has this name."""
         for c in self.collections():
             if c.name == name:
                 return c

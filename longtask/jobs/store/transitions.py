@@ -307,6 +307,8 @@ class Transitions(StoreBase):
         return Claim(task, attempt, job.pipeline, job.policy, job.priority)
 
     def _owned(self, claim: Claim) -> Task:
+        """Inside a write: the claimed task, its job locked. Raises StaleTask if a newer
+        attempt owns the task (every write a run makes goes through here)."""
         self.db.lock_job(claim.task.job_id)
         task = self.task(claim.task.id)
         if task.state != T.running or task.attempts != claim.attempt:

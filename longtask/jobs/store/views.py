@@ -29,7 +29,8 @@ class Views(StoreBase):
         self._history = History(db, clock)
 
     def resolve_job(self, ref: str | int | None) -> int:
-        """A job id from what a user typed: a number, '#3', or 'latest' (and None)."""
+        """A job id from what a user typed: a number, '#3', or 'latest' (and None).
+        Raises NotFound if it names no job (or there are no jobs yet)."""
         if ref is None or ref == "latest":
             job_id = self.db.scalar("SELECT max(id) FROM jobs")
             if job_id is None:
