@@ -12,9 +12,9 @@ Debian reference card in 35 languages and scripts, Octave's reference card; 349 
    (`bench/raw.py`, 2 processes x 1 thread, the files split evenly by pages), from its
    first page to its last.
 2. The same run against the same plain loop with PDFium + the run's own engine
-   (longtask's `embed.load`, so OpenVINO bf16 where `auto` picked it).
+   (longtask's `engines.load`, so OpenVINO bf16 where `auto` picked it).
 3. Text extraction alone over the same files: longtask's default path
-   (`parse.read_pages`: PDFium, pypdf fallback, cleaning) against pypdf with the same
+   (`readers.pdf`: PDFium, pypdf fallback, cleaning) against pypdf with the same
    cleaning (`bench/extract.py`'s extractors).
 4. `longtask run` on a fresh one-page folder, from the command (which submits) to the
    first committed page (the first `progress` row), in a data directory where a
@@ -51,7 +51,7 @@ from bench.corpus import OUT  # noqa: E402
 from bench.extract import EXTRACTORS, fetch_debdocs, timed  # noqa: E402
 from bench.procs import LoadMeter, children_cpu, home, log, longtask_run  # noqa: E402
 from bench.scenarios import Sizes, _list_file, _plain_env  # noqa: E402
-from longtask.pipelines.precision import cpu_has_bf16  # noqa: E402
+from longtask.pipelines.engines import cpu_has_bf16  # noqa: E402
 
 MODELS = OUT / "engine-models"  # the OpenVINO IR, exported once (shared with bench/engines.py)
 WORK = OUT / "ingest"

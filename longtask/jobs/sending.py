@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from longtask.jobs import queue
-from longtask.jobs.states import SENDABLE, TaskState
+from longtask.jobs.states import WAITING, TaskState
 from longtask.jobs.store import Store, Task
 from longtask.settings import Policy
 
@@ -85,7 +85,7 @@ def send(
     priority: str,
     task_ids: Sequence[int],
     policy: Policy,
-    from_states: Sequence[str] = SENDABLE,
+    from_states: Sequence[str] = WAITING,
 ) -> int:
     """Mark tasks queued in the store, then send them, one message each; a failed send
     is repaired by a sweep."""
@@ -98,7 +98,7 @@ def send_groups(
     priority: str,
     groups: Sequence[Sequence[int]],
     policy: Policy,
-    from_states: Sequence[str] = SENDABLE,
+    from_states: Sequence[str] = WAITING,
 ) -> int:
     """Mark each group queued under one message id, then send one message per group."""
     assignments = store.mark_queued_groups(groups, from_states)
@@ -111,7 +111,7 @@ def send_batched(
     conn: Any,
     job_id: int,
     tasks: Sequence[Task],
-    from_states: Sequence[str] = SENDABLE,
+    from_states: Sequence[str] = WAITING,
     priority: str | None = None,
     workers: int = 1,
 ) -> int:

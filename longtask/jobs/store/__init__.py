@@ -38,7 +38,7 @@ from longtask.jobs.store.prune import Prune
 from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Job, Task
 from longtask.jobs.store.registry import Registry
 from longtask.jobs.store.sqlite import SCHEMA_VERSION, SqliteConnector
-from longtask.jobs.store.transitions import Transitions, rq_id_for
+from longtask.jobs.store.transitions import Transitions
 from longtask.jobs.store.views import Views
 from longtask.settings import Settings
 
@@ -56,7 +56,6 @@ __all__ = [
     "Store",
     "Task",
     "open_store",
-    "rq_id_for",
 ]
 
 
