@@ -643,12 +643,12 @@ def chunks_by_doc(chunks: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, 
 def precision_of(run: Run) -> str:
     """The precision the job embedded with: the export's model name (`.../bf16`), or else
     what 'auto' means in its home (what `submit` resolved it to)."""
-    from longtask.pipelines.engines import resolve
+    from longtask.pipelines.engines import AUTO, resolve
 
     models = {c["model"] for c in run.chunks}
     if len(models) == 1:
         return models.pop().rsplit("/", 1)[-1]
-    return resolve("auto", run.home.path)
+    return resolve(AUTO, run.home.path)
 
 
 # ---- the figures ---------------------------------------------------------------------

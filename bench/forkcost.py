@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     # The engine a worker loads for this precision (torch or OpenVINO, compiled before
     # any fork), one thread as in a horse of the default 2 workers x 1 thread.
     embed.set_threads(1)
-    model = engines.load("minilm", pipe.precision, pipe.embed_batch)
+    model = engines.load(engines.PACKAGED, pipe.precision, pipe.embed_batch)
     embed.set_threads(1)
     tokenizer = load_tokenizer(embed.model_dir())
     docs = []

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         embed.set_threads(args.threads)
         imported = time.perf_counter()
         # longtask's own engine for the precision: torch (MiniLM) or OpenVINO, as a worker loads it
-        model = engines.load("minilm", pipe.precision, pipe.embed_batch)
+        model = engines.load(engines.PACKAGED, pipe.precision, pipe.embed_batch)
         embed.set_threads(args.threads)  # torch is imported by now, where the engine is torch's
     tokenizer = load_tokenizer(model_dir())
     loaded = time.perf_counter()

@@ -121,6 +121,21 @@ def test_sections_nest_by_level_and_resolve_by_page() -> None:
     assert Sections([]).at(1) is None
 
 
+def test_the_reader_for_a_pdf_gives_each_page_its_outline_section(tmp_path: Path) -> None:
+    from longtask.readers import READERS, Kind, kind_of, open_reader
+
+    assert set(READERS) == set(Kind)
+    path = make_outlined_pdf(tmp_path / "o.pdf", [("Intro", ["One.", "Two."]), ("Use", ["Three."])])
+    assert kind_of(str(path)) == Kind.PDF
+    reader = open_reader(str(path))
+    try:
+        units = list(read_units(reader))
+    finally:
+        reader.close()
+    assert [(u.number, u.section) for u in units] == [(1, "Intro"), (2, "Intro"), (3, "Use")]
+    assert reader.warning() is None
+
+
 def test_chunks_carry_the_section_they_start_in(tmp_path: Path) -> None:
     from longtask.pipelines import embed
 

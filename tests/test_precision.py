@@ -135,3 +135,11 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     assert jobs[first["id"]].pipeline.precision == "bf16"
     assert jobs[second["id"]].pipeline.precision == "fp32"
     assert "|bf16|" in jobs[first["id"]].fingerprint and "|fp32|" in jobs[second["id"]].fingerprint
+
+
+def test_engine_names_are_the_stored_ones_and_each_engine_loads_one_way() -> None:
+    # Jobs and cache keys store these names: renaming one would re-process every document.
+    assert engines.CHOICES == ("auto", "fp32", "bf16", "openvino-fp32", "openvino-bf16")
+    assert list(engines.LOADERS) == list(engines.Engine)
+    with pytest.raises(ValueError):
+        engines.load("minilm", "auto")  # 'auto' is resolved at submit, never loaded

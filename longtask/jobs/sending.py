@@ -6,8 +6,8 @@ next sweep (`recovery.rebuild`) sends again, never a message the store does not 
 Everything else here decides *what* to send: the fan-out of a submitted job, retries
 whose backoff has passed, and waiting work promoted by age.
 
-Small documents travel together: a forked work horse costs ~80 ms of CPU, which is
-most of a one-page document's work, so the fan-out (and a resend of untouched work)
+Small documents travel together: a forked work horse costs most of a one-page
+document's work in CPU (the README's fork row), so the fan-out (and a resend of untouched work)
 puts several small documents in one message (`plan`), run one after the other by one
 horse. Anything that has failed before is sent alone: retries, and the documents of a
 batch whose horse died, so a culprit is always found and judged by itself.
