@@ -3,11 +3,11 @@ where there is no text; the outline's section for each page; the survey's counts
 
 PDFium (pypdfium2) reads text much faster than pypdf on real manuals (the README's
 extraction rows) and keeps right-to-left scripts and digits in order, so it reads every
-page it can. pypdf stays
-as the fallback: a document PDFium cannot open, or whose first page it cannot load, is
-opened by pypdf, which also gives the clear message and verdict for files that are
-truly bad (not a PDF, truncated, encrypted, a cyclic page tree: PDFium says only "Data
-format error"); a later page PDFium cannot load is read by pypdf alone.
+page it can. pypdf stays as the fallback: a document PDFium cannot open, or whose first
+page it cannot load, is opened by pypdf, which also gives the clear message and verdict
+for files that are truly bad (not a PDF, truncated, encrypted, a cyclic page tree:
+PDFium says only "Data format error"); a later page PDFium cannot load is read by pypdf
+alone.
 
 PDFium inflates streams with no limit (a huge content stream aborts the process), so
 before PDFium sees a file, one pass over its bytes finds every stream that could
