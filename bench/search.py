@@ -408,9 +408,9 @@ def main() -> None:
         log(f"  {n}")
     corpus = None
     if "quality" in parts:
-        from longtask.pipelines import embed
+        from longtask.pipelines import engines
 
-        corpus = Corpus(4 if args.quick else 8, 100 if args.quick else 300, embed.load("minilm", "fp32"))
+        corpus = Corpus(4 if args.quick else 8, 100 if args.quick else 300, engines.load("minilm", "fp32"))
     for backend in ("sqlite", "postgres") if corpus else ():
         assert corpus is not None
         log(f"quality, real model ({backend})")

@@ -126,10 +126,10 @@ def home(tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPa
     # Worker processes import the fake embedder by name, from the repository root.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("LONGTASK_BACKOFF", "0")
-    # tasks.py keeps a per-process context; tests run tasks in this process.
+    # tasks.py keeps per-process connections; tests run tasks in this process.
     from longtask.jobs import tasks
 
-    monkeypatch.setattr(tasks, "_ctx", None)
+    monkeypatch.setattr(tasks, "_conns", None)
     monkeypatch.setattr(tasks, "_process", None)
     return h
 

@@ -15,7 +15,7 @@ import typer
 
 from longtask import __version__
 from longtask.cli import ops, serve
-from longtask.cli.context import Context, context
+from longtask.cli.context import StoreAndSettings, context
 from longtask.cli.options import (
     CollectionOpt,
     JobArg,
@@ -116,7 +116,7 @@ def submit(
         from longtask.jobs import control, runner
 
         base = context()
-        ctx = Context(
+        ctx = StoreAndSettings(
             _with_ocr(base.settings.with_job_policy(retries, backoff, soft_timeout, hard_timeout), ocr)
         )
         read = _read_paths(paths)
@@ -155,7 +155,7 @@ def submit(
 
 
 def _watch(
-    ctx: Context, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
+    ctx: StoreAndSettings, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
 ) -> int:
     from longtask.cli.watch import watch as watch_loop
 
@@ -406,7 +406,7 @@ def run(
 
         ctx = context()
         if ocr is not None:
-            ctx = Context(_with_ocr(ctx.settings, ocr))
+            ctx = StoreAndSettings(_with_ocr(ctx.settings, ocr))
         s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
         n = concurrency or s.workers()
@@ -449,7 +449,7 @@ def _target_job(result: "Submitted") -> int:
     return int(result.job.id)
 
 
-def _notify(command: str | None, ctx: Context, job_id: int, code: int) -> None:
+def _notify(command: str | None, ctx: StoreAndSettings, job_id: int, code: int) -> None:
     """The user's notify command once the job has ended (not when watching was interrupted)."""
     if not command or code == 130:
         return

@@ -63,10 +63,11 @@ def query_embedder(pipe: Pipeline) -> Embedder:
     no export exists yet (no worker on this machine has run OpenVINO), or OpenVINO is
     missing, the engine itself loads (torch)."""
     from longtask.pipelines import embed as embed_mod
+    from longtask.pipelines import engines
 
-    if pipe.embedder == "minilm" and embed_mod.openvino_export() is not None:
+    if pipe.embedder == engines.PACKAGED and embed_mod.openvino_export() is not None:
         return embed_mod.OpenVinoMiniLM(hint="f32")
-    return embed_mod.load(pipe.embedder, pipe.precision)
+    return engines.load(pipe.embedder, pipe.precision)
 
 
 def search(

@@ -48,7 +48,7 @@ from longtask.jobs.store.postgres import PostgresConnector
 from longtask.jobs.store.prune import Prune
 from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Job, NewJob, Task
 from longtask.jobs.store.sqlite import SCHEMA_VERSION, SqliteConnector
-from longtask.jobs.store.transitions import Transitions, rq_id_for
+from longtask.jobs.store.transitions import Transitions
 from longtask.jobs.store.views import Views
 from longtask.jobs.store.workers import Workers
 from longtask.settings import Settings
@@ -68,7 +68,6 @@ __all__ = [
     "Store",
     "Task",
     "open_store",
-    "rq_id_for",
 ]
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from longtask.errors import StaleTask, display
 from longtask.jobs import retry
-from longtask.jobs.states import FINAL, JOB_ENDED, SENDABLE, UNFINISHED, WAITING, JobState, TaskState
+from longtask.jobs.messages import rq_id_for
+from longtask.jobs.states import FINAL, JOB_ENDED, UNFINISHED, WAITING, JobState, TaskState
 from longtask.jobs.store.base import SURVEY_FAILED, SURVEYED, Clock, StoreBase
 from longtask.jobs.store.collections import Collections
 from longtask.jobs.store.connector import Connector
@@ -30,15 +31,6 @@ from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Ne
 from longtask.settings import Policy
 
 T = TaskState
-
-
-def rq_id_for(task_id: int, enqueues: int, batch: bool = False) -> str:
-    """The RQ job id of a task's next send: `lt<task>-<n>`, n counting its sends.
-
-    A batch message is named after its first task (`ltb<task>-<n>`): that task's send
-    count makes it unique, and the prefix tells a batch apart in logs and in Redis.
-    """
-    return f"lt{'b' if batch else ''}{task_id}-{enqueues + 1}"
 
 
 class Transitions(StoreBase):
@@ -212,14 +204,14 @@ class Transitions(StoreBase):
         self._settle(task.job_id)
 
     def mark_queued(
-        self, task_ids: Sequence[int], from_states: Sequence[str] = SENDABLE
+        self, task_ids: Sequence[int], from_states: Sequence[str] = WAITING
     ) -> list[tuple[int, str]]:
         """Mark tasks queued, each under a message of its own; returns (task id, RQ job id)."""
         groups = self.mark_queued_groups([[t] for t in task_ids], from_states)
         return [(ids[0], rid) for ids, rid in groups]
 
     def mark_queued_groups(
-        self, groups: Sequence[Sequence[int]], from_states: Sequence[str] = SENDABLE
+        self, groups: Sequence[Sequence[int]], from_states: Sequence[str] = WAITING
     ) -> list[tuple[list[int], str]]:
         """Mark tasks queued, each group under the one RQ job id it is about to be sent as.
 

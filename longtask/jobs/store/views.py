@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
-from longtask.jobs.states import JOB_LIVE, SENDABLE, STATES, UNFINISHED, TaskState, sql_list
+from longtask.jobs.states import JOB_LIVE, STATES, UNFINISHED, WAITING, TaskState, sql_list
 from longtask.jobs.store.base import Clock, StoreBase
 from longtask.jobs.store.connector import Connector
 from longtask.jobs.store.history import History
 from longtask.jobs.store.records import FileEntry, Job, Task
+from longtask.readers.ocr import OcrMode
 
 T = TaskState
 LIVE_JOBS = sql_list(JOB_LIVE)
-WAITING_SIZED = (T.pending, T.queued, T.retrying)  # not started; their page count may be known
 
 
 class Views(StoreBase):
@@ -159,7 +159,7 @@ class Views(StoreBase):
         # One max per state: each is a few steps down the tasks_job_pages index.
         waiting = [
             self.db.scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
-            for s in WAITING_SIZED
+            for s in WAITING
         ]
         return {
             "job": job.as_dict(),
@@ -222,10 +222,10 @@ class Views(StoreBase):
     def _ocr_pages_left(self, job_id: int, mode: str) -> float:
         """Pages left that OCR is expected to read: the survey's guess for each
         unfinished document, in proportion to its pages not done yet."""
-        if mode == "never":
+        if mode == OcrMode.never:
             return 0.0
         marks = ", ".join("?" * len(UNFINISHED))
-        column = "pages_total" if mode == "always" else "ocr_pages"
+        column = "pages_total" if mode == OcrMode.always else "ocr_pages"
         return float(
             self.db.scalar(
                 f"SELECT coalesce(sum({column} * 1.0 * (pages_total - pages_done) / pages_total), 0) "
@@ -326,7 +326,7 @@ class Views(StoreBase):
         """Tasks of live jobs that should be in Redis: pending, queued, or due retries."""
         return self._tasks(
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
-            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(SENDABLE)} ORDER BY t.id"
+            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(WAITING)} ORDER BY t.id"
         )
 
     def unsurveyed(self, limit: int = 50) -> list[Task]:

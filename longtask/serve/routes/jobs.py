@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse
 
 from longtask.search import Query as SearchQuery
 from longtask.serve import uploads
-from longtask.serve.context import Context, accepted, context, signed_in
+from longtask.serve.context import ServerState, accepted, context, signed_in
 from longtask.serve.models import ERRORS, Accepted, CancelBody, JobRef, RetryBody, SubmitPaths
 from longtask.serve.problems import Problem
 
 router = APIRouter(dependencies=[Depends(signed_in)], responses=ERRORS)
-Ctx = Annotated[Context, Depends(context)]
+Ctx = Annotated[ServerState, Depends(context)]
 
 
 def under_roots(path: str, roots: tuple[Path, ...]) -> str:
