@@ -328,9 +328,10 @@ def hits(result: dict[str, Any], answers: list[list[Any]]) -> bool:
     return any(name == doc and start <= last and end >= first for doc, first, last in answers)
 
 
-def measure(family: str, rows: list[dict[str, Any]], home: Path) -> dict[tuple[str, str], list[float]]:
-    """Per (split, mode): [hit@1, hit@10, reciprocal rank] summed over `rows`, and the
-    count, searched in process through the product's `search`."""
+def measure(rows: list[dict[str, Any]], home: Path) -> dict[tuple[str, str, str], list[float]]:
+    """Per (split, mode, kind): [hit@1, hit@10, reciprocal rank] summed over `rows`, and
+    the count, searched in process through the product's `search`; kind "all" sums every
+    kind."""
     from longtask.search.query import Query, query_embedder, search
 
     old = os.environ.copy()
@@ -348,18 +349,19 @@ def measure(family: str, rows: list[dict[str, Any]], home: Path) -> dict[tuple[s
                 models[0] = query_embedder(pipe)
             return models[0]
 
-        sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+        sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
         for r in rows:
             for mode in MODES:
                 found = search(
                     store, Query(r["query"], k=10, mode=mode), home=settings.home, embedder_for=embedder_for
                 )
                 rank = next((i + 1 for i, res in enumerate(found) if hits(res, r["answers"])), None)
-                s = sums[(r["split"], mode)]
-                s[0] += rank == 1
-                s[1] += rank is not None
-                s[2] += 1 / rank if rank else 0.0
-                s[3] += 1
+                for kind in ("all", r["kind"]):
+                    s = sums[(r["split"], mode, kind)]
+                    s[0] += rank == 1
+                    s[1] += rank is not None
+                    s[2] += 1 / rank if rank else 0.0
+                    s[3] += 1
         store.close()
         return dict(sums)
     finally:
@@ -381,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("dev", "test"), help="measure only this split")
     parser.add_argument("--max-per-kind", type=int, default=400, help="cap per family and kind when building")
     parser.add_argument("--limit", type=int, help="at most this many queries per family")
+    parser.add_argument(
+        "--by-kind", action="store_true", help="a row per source kind (faq, heading, index) too"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON as well")
     args = parser.parse_args(argv)
 
@@ -407,12 +412,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wall = ingest(documents(fam), home)
             print(f"{fam.name}: longtask run {wall:.0f} s; {len(mine)} queries", file=sys.stderr)
-            for (split, mode), (h1, h10, rr, n) in sorted(measure(fam.name, mine, home).items()):
+            for (split, mode, kind), (h1, h10, rr, n) in sorted(measure(mine, home).items()):
+                if kind != "all" and not args.by_kind:
+                    continue
                 table.append(
                     {
                         "family": fam.name + (" (held out)" if fam.held_out else ""),
                         "split": split,
                         "mode": mode,
+                        "kind": kind,
                         "queries": int(n),
                         "hit@1": h1 / n,
                         "hit@10": h10 / n,
@@ -421,11 +429,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
         finally:
             shutil.rmtree(home, ignore_errors=True)
-    print("| family | split | mode | queries | hit@1 | hit@10 | MRR |")
-    print("|---|---|---|---|---|---|---|")
+    print("| family | split | mode | kind | queries | hit@1 | hit@10 | MRR |")
+    print("|---|---|---|---|---|---|---|---|")
     for t in table:
         print(
-            f"| {t['family']} | {t['split']} | {t['mode']} | {t['queries']} "
+            f"| {t['family']} | {t['split']} | {t['mode']} | {t['kind']} | {t['queries']} "
             f"| {t['hit@1']:.3f} | {t['hit@10']:.3f} | {t['mrr']:.3f} |"
         )
     if args.json:
