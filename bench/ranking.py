@@ -157,8 +157,13 @@ def outline(pdf: Path) -> list[tuple[int, str, int]]:
 
 
 def clean_heading(title: str) -> str:
-    """The heading without its number ("4.2 Installing packages" -> "Installing packages")."""
-    return re.sub(r"^(?:[A-Z]|\d+)(?:\.\d+)*\.?\s+(?=\S)", "", title).strip()
+    """The heading without its number ("4.2 Installing packages" -> "Installing packages",
+    "A A sample session" -> "A sample session"); "2 R Basics" keeps its "R", and a
+    question's leading "I am ..." stays."""
+    numbered = re.sub(r"^\d+(?:\.\d+)*\.?\s+(?=\S)", "", title)
+    if numbered != title:
+        return numbered.strip()
+    return re.sub(r"^[A-Z](?:\.\d+)*\s+(?=[A-Z])", "", title).strip()
 
 
 def typable(text: str) -> bool:
