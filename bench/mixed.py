@@ -6,7 +6,7 @@ still move code or German text around, so the quality bar is measured on a mix. 
 generator draws from its own seeded RNG, so a document's text depends only on its name
 and `VERSION`: the same corpus on every machine, no download, no model hub.
 
-Kinds: English prose (the Markov chain of bench/corpus.py), prose in German, French,
+Kinds: English prose (the Markov chain of harness/prose.py), prose in German, French,
 Spanish, Portuguese, Russian, Chinese and Japanese, Python/JavaScript/SQL source, tables,
 lists, and technical-manual procedures.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from bench import corpus
+from harness.prose import prose, seeded
 
 VERSION = 1
 
@@ -481,13 +481,13 @@ def _table(rng: random.Random) -> str:
 
 
 def _list(rng: random.Random) -> str:
-    prose = corpus._prose()
+    chain = prose()
     out = []
     for _ in range(rng.randint(2, 3)):
-        topic = rng.randrange(len(prose.topics))
-        out.append(f"Checklist {rng.randint(1, 99)}: {prose.topics[topic][0]}")
+        topic = rng.randrange(len(chain.topics))
+        out.append(f"Checklist {rng.randint(1, 99)}: {chain.topics[topic][0]}")
         for i in range(rng.randint(6, 10)):
-            words = prose.sentence(rng, prose.topics[topic][1])[: rng.randint(6, 14)]
+            words = chain.sentence(rng, chain.topics[topic][1])[: rng.randint(6, 14)]
             out.append(f"{i + 1}. " + " ".join(words).rstrip(".,;:") + ".")
     return "\n".join(out)
 
@@ -518,8 +518,8 @@ def _manual(rng: random.Random) -> str:
 
 
 def _english(rng: random.Random) -> str:
-    prose = corpus._prose()
-    return prose.page(rng, rng.randrange(len(prose.topics)))
+    chain = prose()
+    return chain.page(rng, rng.randrange(len(chain.topics)))
 
 
 KINDS: dict[str, Callable[[random.Random], str]] = {
@@ -539,6 +539,6 @@ def documents(n_per_kind: int, pages: int = 3) -> list[tuple[str, list[str]]]:
     docs = []
     for kind, make in KINDS.items():
         for i in range(n_per_kind):
-            rng = corpus._rng(f"mixed-v{VERSION}-{kind}-{i}")
+            rng = seeded(f"mixed-v{VERSION}-{kind}-{i}")
             docs.append((kind, [make(rng) for _ in range(pages)]))
     return docs

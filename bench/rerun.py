@@ -15,9 +15,10 @@ import statistics
 import time
 
 from bench import corpus
-from bench.procs import Home, home, log, longtask_run, wait_quiet
+from bench.procs import home, log, longtask_run, wait_quiet
 from bench.scenarios import Row, Sizes, _fmt_s
-from tests.fakes import HASH
+from harness.fakes import HASH
+from harness.home import Home
 
 TARGET_WALL = 0.40
 TARGET_RATIO = 100.0

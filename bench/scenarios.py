@@ -21,11 +21,8 @@ from typing import Any
 
 from bench import corpus
 from bench.procs import (
-    Home,
     LoadMeter,
     RunResult,
-    alive,
-    children,
     children_cpu,
     home,
     log,
@@ -33,10 +30,12 @@ from bench.procs import (
     median_wall,
     wait_quiet,
 )
-from tests.fakes import HASH
+from harness import ROOT
+from harness.fakes import HASH
+from harness.home import Home
+from harness.processes import alive, children
 
 OUT = corpus.OUT
-ROOT = corpus.ROOT
 
 
 @dataclass

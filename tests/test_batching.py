@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
+from harness.fakes import SLOW
+from harness.waiting import drain, wait_for
+from harness.workers import workers
 from longtask.jobs import queue, sending
 from longtask.jobs.store import SqliteConnector, Store, Task
-from tests.conftest import drain
-from tests.fakes import SLOW
 from tests.test_faults import (
     BATCH,
     RECOVERY_BOUND,
@@ -33,8 +34,6 @@ from tests.test_faults import (
     make_doc,
     opened_from,
     submit,
-    wait_for,
-    workers,
 )
 
 # BATCH (2) pages a page batch: a batch message holds up to 4 pages of small documents.
@@ -263,7 +262,7 @@ def test_many_small_documents_run_in_few_horses_with_every_chunk_once(
 ) -> None:
     folder = folder_of(tmp_path, "many", 24)
     job = submit(str(folder))
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.1") as w:
+    with workers(tmp_path, concurrency=2, embed_delay="0.1") as w:
         wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
         w.track(store)
     tasks_ = all_tasks(store, job)
@@ -286,7 +285,7 @@ def test_a_horse_killed_mid_batch_charges_only_the_document_it_ran(
 ) -> None:
     folder = folder_of(tmp_path, "kill", 4)
     job = submit(str(folder), "--backoff", "1")
-    with workers(home, tmp_path, embed_delay="1.0") as w:
+    with workers(tmp_path, embed_delay="1.0") as w:
         victim = wait_for("the second of the batch running", lambda: running_in_batch(store, job, 1))
         batch_id = victim.rq_id
         os.kill(horse_of(store, victim), signal.SIGKILL)
@@ -315,7 +314,7 @@ def test_a_poison_small_document_goes_dead_alone_while_its_batch_neighbours_fini
     one checkpoint, the first in its batch, the others in horses of its own."""
     folder = folder_of(tmp_path, "poison", 4)
     job = submit(str(folder), "--backoff", "0.2")
-    with workers(home, tmp_path, embed_delay="1.0") as w:
+    with workers(tmp_path, embed_delay="1.0") as w:
         poison = wait_for("the first of the batch running", lambda: running_in_batch(store, job, 0))
         batch_id = poison.rq_id
         for attempt in (1, 2, 3):
@@ -350,7 +349,7 @@ def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continue
     folder = folder_of(tmp_path, "stop", 8, pages=BATCH)
     make_doc(folder / "stop00.pdf", 6, "Stop0")
     job = submit(str(folder))
-    with workers(home, tmp_path, embed_delay="0.5") as w:
+    with workers(tmp_path, embed_delay="0.5") as w:
         running = wait_for(
             "a batched document past its first page batch",
             lambda: next(

@@ -12,8 +12,8 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
+from harness import ROOT
 from longtask.cli.app import app
-from tests.conftest import ROOT
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "tesserocr", "pypdfium2")
 LONGTASK = Path(sys.executable).with_name("longtask")

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from harness.waiting import drain
 from longtask.errors import LongtaskError, NotFound
-from tests.conftest import RedisServer, drain, make_text_pdf
 from tests.serve_procs import Served, serve_env, start_serve
 
 

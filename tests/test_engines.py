@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness import ROOT
 from longtask.pipelines import embed
-from tests.conftest import ROOT
 
 SENTENCES = [
     "How do I replace the filter cartridge on the pump?",

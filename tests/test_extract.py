@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import HashEmbedder
+from harness.pdfs import make_outlined_pdf, make_scan, make_text_pdf
 from longtask.pipelines.chunk import load_tokenizer, normalize
 from longtask.pipelines.cleantext import clean, usable
 from longtask.pipelines.document import Sections, process
 from longtask.pipelines.ocr import Ocr
 from longtask.pipelines.parse import PageProblems, open_pdf, read_pages
 from longtask.settings import Pipeline
-from tests.corpus.make_hostile import GOOD_PAGES, make_text_pdf
-from tests.corpus.make_scans import make_outlined_pdf, make_scan
-from tests.fakes import HashEmbedder
+from tests.corpus.make_hostile import GOOD_PAGES
 
 SCANNED = "The harbour master counted forty fishing boats returning before the storm reached the quay."
 

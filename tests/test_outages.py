@@ -19,10 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import SLOW, SLOW_MINILM
+from harness.home import use_home
+from harness.processes import alive, sigkill
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
+from harness.workers import workers
 from longtask.jobs.redis_server import EmbeddedRedis
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import ROOT, RedisServer
-from tests.fakes import SLOW
 from tests.test_faults import (
     BATCH,
     RECOVERY_BOUND,
@@ -33,8 +37,6 @@ from tests.test_faults import (
     opened_from,
     running_at,
     submit,
-    wait_for,
-    workers,
 )
 
 pytestmark = pytest.mark.slow
@@ -59,7 +61,7 @@ def test_work_goes_on_through_a_redis_outage(
     page is redone, and the job finishes once Redis is back."""
     doc = make_doc(tmp_path / "long.pdf", 160, "Outage")  # 80 batches of 0.25 s: outlasts the outage
     job = submit(str(doc))
-    with workers(home, tmp_path, embed_delay="0.25") as w:
+    with workers(tmp_path, embed_delay="0.25") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         worker_pids = set(store.worker_pids().values())
         redis_server.kill()
@@ -72,7 +74,7 @@ def test_work_goes_on_through_a_redis_outage(
                 during.pages_done,
             )
             assert w.proc.poll() is None, "the supervisor must outlive a Redis outage"
-            assert all(_alive(pid) for pid in worker_pids), "no worker process may exit for a Redis outage"
+            assert all(alive(pid) for pid in worker_pids), "no worker process may exit for a Redis outage"
         finally:
             redis_server.start()
         wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
@@ -98,7 +100,7 @@ def test_the_supervisor_starts_the_built_in_redis_again(
     server = builtin_redis
     docs = [make_doc(tmp_path / f"d{i}.pdf", 16, f"Builtin{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         task = wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         first = server.pid()
         assert first is not None
@@ -123,7 +125,7 @@ def test_killed_worker_processes_never_count_against_their_document(
     none is the document's doing, so it finishes."""
     doc = make_doc(tmp_path / "long.pdf", 30, "Respawn")
     job = submit(str(doc), "--retries", "1")
-    with workers(home, tmp_path, embed_delay="0.3") as w:
+    with workers(tmp_path, embed_delay="0.3") as w:
         for attempt in (1, 2, 3, 4):
             task = wait_for(
                 f"attempt {attempt} under way",
@@ -148,7 +150,7 @@ def test_a_long_reader_and_a_busy_writer_only_slow_the_work(
     docs = [make_doc(tmp_path / f"d{i}.pdf", 10, f"Busy{i}") for i in range(2)]
     job = submit(*map(str, docs))
     db = str(home / "longtask.db")
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         reader = sqlite3.connect(db, isolation_level=None)
         reader.execute("BEGIN")
@@ -180,22 +182,12 @@ def test_a_full_disk_pauses_the_work_and_health_says_so(
     mnt.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)], check=True)
     try:
-        home = mnt / "home"
-        for key in list(os.environ):
-            if key.startswith("LONGTASK_"):
-                monkeypatch.delenv(key)
-        monkeypatch.setenv("LONGTASK_HOME", str(home))
-        monkeypatch.setenv("LONGTASK_REDIS_URL", redis_server.url)
-        monkeypatch.setenv("LONGTASK_BACKOFF", "0")
-        monkeypatch.setenv("LONGTASK_PAGE_BATCH", "2")
-        monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
-        monkeypatch.setenv("PYTHONPATH", str(ROOT))
-        redis_server.client().flushall()
+        home = use_home(monkeypatch, mnt / "home", redis_server, page_batch="2", embedder=SLOW)
         doc = make_doc(tmp_path / "long.pdf", 40, "Full")
         job = submit(str(doc))
         st = Store(SqliteConnector(home / "longtask.db"))
         filler = mnt / "filler"
-        with workers(home, tmp_path, embed_delay="0.2") as w:
+        with workers(tmp_path, embed_delay="0.2") as w:
             task = wait_for("4 pages done", lambda: running_at(st, job, 4), timeout=30)
             _fill(filler)
             time.sleep(4)
@@ -244,14 +236,14 @@ def test_a_power_cut_then_a_restart_finishes_every_document_once(
     server = builtin_redis
     docs = [make_doc(tmp_path / f"d{i}.pdf", 12, f"Power{i}") for i in range(4)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as first:
+    with workers(tmp_path, concurrency=2, embed_delay="0.2", lease="3") as first:
         wait_for("two tasks mid-document", lambda: len(_running(store, job)) == 2, timeout=30)
         first.track(store)
         redis_pid = server.pid()
         assert redis_pid is not None
         _killall([redis_pid, *first.pids])  # the power cut: one instant, every process
     assert server.endpoint() is None
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
+    with workers(tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
         wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
         second.track(store)
     for t in store.tasks_in(job, ("done",)):
@@ -265,26 +257,11 @@ def _running(store: Store, job: int) -> list[object]:
 
 
 def _killall(pids: list[int]) -> None:
-    threads = [threading.Thread(target=_kill, args=(p,)) for p in pids]
+    threads = [threading.Thread(target=sigkill, args=(p,)) for p in pids]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_respawned_worker_loads_its_model_without_stalling_its_sibling(
@@ -299,11 +276,11 @@ def test_a_respawned_worker_loads_its_model_without_stalling_its_sibling(
     the ones before the kill."""
     # The real model, paced (a pause before each page batch) so that the documents
     # outlast the watch whatever the machine's speed.
-    monkeypatch.setenv("LONGTASK_EMBEDDER", "tests.fakes:slow_minilm")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW_MINILM)
     monkeypatch.setenv("LONGTASK_PRECISION", "fp32")
     docs = [make_doc(tmp_path / f"d{i}.pdf", 400, f"Sibling{i}") for i in range(2)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.3") as w:
+    with workers(tmp_path, concurrency=2, embed_delay="0.3") as w:
         wait_for("both documents under way", lambda: len(_running(store, job)) == 2, timeout=90)
         victim, sibling = store.tasks_in(job, ("running",))[:2]
         before = _commit_gaps(store, sibling.id, seconds=6)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,36 +20,32 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.fakes import SLOW
+from harness.ports import free_port
+from harness.processes import cmdline
+from harness.waiting import wait_for
+from harness.workers import workers
 from longtask import settings
 from longtask.cli.app import app
 from longtask.jobs.store import PostgresConnector, Store, open_store
-from tests.conftest import ROOT
-from tests.fakes import SLOW
 from tests.test_faults import (
     RECOVERY_BOUND,
     assert_exactly_once,
     make_doc,
     opened_from,
     running_at,
-    wait_for,
-    workers,
 )
 
 runner = CliRunner()
 PG_BIN = Path(os.environ.get("LONGTASK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Cluster:
     """A PostgreSQL server of this test's own (owned by `postgres`: initdb refuses root)."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="lt-pg-", dir="/tmp"))
         self.data = self.dir / "data"
 
@@ -94,7 +89,9 @@ class Cluster:
         os.kill(self.pid(), signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # the backends follow their postmaster
-            if not any(p.isdigit() and _owned_by_cluster(p, self.data) for p in os.listdir("/proc")):
+            if not any(
+                p.isdigit() and str(self.data) in " ".join(cmdline(int(p))) for p in os.listdir("/proc")
+            ):
                 break
             time.sleep(0.1)
         (self.data / "postmaster.pid").unlink(missing_ok=True)
@@ -113,13 +110,6 @@ class Cluster:
     def url(self, user: str = "postgres", password: str = "", db: str = "postgres") -> str:
         auth = f"{user}:{password}" if password else user
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{db}"
-
-
-def _owned_by_cluster(pid: str, data: Path) -> bool:
-    try:
-        return str(data) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -151,7 +141,7 @@ def test_a_malformed_url_names_itself_and_the_form(home: Path, monkeypatch: pyte
 
 
 def test_a_database_that_is_down_is_exit_3_naming_it(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/longtask"
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/longtask"
     result = _status(monkeypatch, url)
     assert result.exit_code == 3  # type: ignore[attr-defined]
     err = result.stderr  # type: ignore[attr-defined]
@@ -212,7 +202,7 @@ def test_postgresql_killed_and_started_again_mid_job_pauses_the_work_and_loses_n
     doc = make_doc(tmp_path / "long.pdf", 40, "Restart")
     assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
     store = Store(PostgresConnector(url))
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         task = wait_for("4 pages done", lambda: running_at(store, 1, 4), timeout=30)
         cluster.kill()
         time.sleep(4)  # every commit fails meanwhile: the batch waits in memory
@@ -246,7 +236,7 @@ def test_postgresql_down_longer_than_the_pool_waits_pauses_the_commit_and_keeps_
     doc = make_doc(tmp_path / "long.pdf", 60, "Outage")
     assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
     store = open_store(settings.load())
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         task = wait_for("6 pages done", lambda: running_at(store, 1, 6), timeout=60)
         cluster.halt()
         time.sleep(10)  # five pool waits, two and a half leases: the batch waits in memory

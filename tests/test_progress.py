@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
 from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
 from longtask.jobs.store import FileEntry, PostgresConnector, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy, Settings
-from tests.conftest import RedisServer, make_text_pdf
-from tests.fakes import SLOW
 from tests.serve_procs import Served, serve_env, start_serve, start_workers, stop_workers
 from tests.test_store import claim
 

@@ -13,19 +13,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.pdfs import make_text_pdf
+from harness.processes import cmdline, pids_with_env
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import Store, open_store
-from tests.conftest import ROOT, drain, make_text_pdf
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("backend_home")  # every test on both stores
 CLOSED = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-
-
-@pytest.fixture
-def home(home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if backend == "postgres":
-        monkeypatch.setenv("LONGTASK_DATABASE_URL", request.getfixturevalue("pg_url"))
-    return home
 
 
 def _store() -> Store:
@@ -136,16 +133,7 @@ def test_work_is_announced_before_redis_and_a_cached_rerun_announces_none(
 
 def _supervisors_of(home: Path) -> list[int]:
     """Live `python -m longtask.jobs.supervisor` processes working on this home."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"longtask.jobs.supervisor" in argv and f"LONGTASK_HOME={home}".encode() in env:
-            found.append(int(pid))
-    return found
+    return [p for p in pids_with_env("LONGTASK_HOME", str(home)) if "longtask.jobs.supervisor" in cmdline(p)]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -16,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SAMPLE_DOCS, RedisServer, make_text_pdf
+from harness import SAMPLE_DOCS
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
 from tests.serve_procs import Served, parse, serve_env, start_serve
 from tests.test_cli_import import _heavy_after
 

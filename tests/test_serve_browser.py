@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RedisServer, make_text_pdf
-from tests.fakes import SLOW
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
 from tests.serve_procs import Served, serve_env, start_serve, start_workers, stop_workers
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_DOCS, RedisServer
+from harness import SAMPLE_DOCS
+from harness.redis_server import RedisServer
 from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import RedisServer, make_text_pdf
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
 from tests.serve_procs import Served, serve_env, start_serve
 
 pytestmark = pytest.mark.slow

@@ -21,9 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RedisServer, make_text_pdf
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
 from tests.serve_procs import Served, read_events, serve_env, start_serve, start_workers, stop_workers
-from tests.test_faults import wait_for
 from tests.test_serve_api import assert_problem
 
 MB = 1024 * 1024

@@ -8,7 +8,6 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -70,21 +69,6 @@ def check_counters(store: Store, job_id: int) -> None:
         opened,
         int(sums[4]),
     )
-
-
-@pytest.fixture
-def store_spec(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """Where this test's store lives: a SQLite file, or a fresh PostgreSQL database."""
-    if backend == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return str(tmp_path / "x.db")
-
-
-@pytest.fixture
-def store(store_spec: str) -> Iterator[Store]:
-    s = open_spec(store_spec)
-    yield s
-    s.close()
 
 
 # ---- transitions and counters ------------------------------------------------------------

@@ -49,12 +49,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from harness import ROOT
+from harness.processes import alive
+
 PG_BIN = Path(os.environ.get("LONGTASK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 REDIS_SERVER = os.environ.get("LONGTASK_TEST_REDIS_SERVER", "/usr/bin/redis-server")
 PREFIX = "ltn"  # namespace names: ltn<owner pid>x<n>-<role>
 _NAME = re.compile(rf"^{PREFIX}(\d+)x\d+-")
 _counter = iter(range(1, 1_000_000))
-ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 STATES = ("pending", "queued", "running", "retrying", "done", "cached", "dead", "canceled")
 
@@ -132,16 +134,6 @@ def kill_namespace(netns: str, timeout: float = 10.0) -> list[int]:
     return killed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale() -> list[str]:
     """Remove namespaces left by a run of this harness whose process is gone."""
     listed = _ip("netns", "list", check=False).stdout.split("\n")
@@ -149,7 +141,7 @@ def sweep_stale() -> list[str]:
     for line in listed:
         name = line.split(" ")[0]
         m = _NAME.match(name)
-        if m and not _alive(int(m.group(1))):
+        if m and not alive(int(m.group(1))):
             kill_namespace(name)
             _ip("netns", "del", name, check=False)
             removed.append(name)
@@ -531,7 +523,7 @@ class Postgres:
                 self._as_postgres(
                     [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"], 30
                 )
-                if _alive(pid):  # the postmaster we started, by its pid
+                if alive(pid):  # the postmaster we started, by its pid
                     os.kill(pid, signal.SIGKILL)
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -561,7 +553,7 @@ class Deployment:
             "LONGTASK_HOME": str(self.root / f"home-{host.name}"),
             "LONGTASK_REDIS_URL": self.redis.url,
             "LONGTASK_DATABASE_URL": self.db_url,
-            "PYTHONPATH": str(ROOT),  # workers import test doubles (tests.fakes) by name
+            "PYTHONPATH": str(ROOT),  # workers import test doubles (harness.fakes) by name
         }
         env.update(self.extra)
         env.update(extra)
@@ -627,15 +619,3 @@ class Deployment:
 
 def _sh_quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\"'\"'") + "'"
-
-
-def wait_until(what: str, check: Any, timeout: float, every: float = 0.2) -> Any:
-    """Poll `check()` until it returns something true; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(every)
