@@ -69,19 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="longtask-chaos-"))
     say(f"seed {args.seed}; working under {base}")
+    same = ("seed", "docs", "pages", "words", "page_batch", "batch_delay", "lease", "concurrency", "backoff")
     cfg = Config(
-        seed=args.seed,
-        docs=args.docs,
-        pages=args.pages,
-        words=args.words,
-        page_batch=args.page_batch,
-        batch_delay=args.batch_delay,
-        lease=args.lease,
+        **{name: getattr(args, name) for name in same},  # options named as the Config fields
         weights={k: DEFAULT_WEIGHTS[k] for k in args.kinds.split(",") if k in DEFAULT_WEIGHTS},
-        concurrency=args.concurrency,
         every=(args.every[0], args.every[1]),
         deadline=(args.deadline or args.minutes * 3 + 10) * 60,
-        backoff=args.backoff,
     )
     try:
         files = make_corpus(base / "corpus", cfg.docs, cfg.pages)

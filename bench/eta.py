@@ -23,7 +23,8 @@ from pathlib import Path
 
 from bench import corpus
 from bench.procs import home, log, wait_quiet
-from bench.scenarios import Row, Sizes
+from bench.report import Row
+from bench.scenarios import Sizes
 from harness.fakes import SLOW
 from harness.home import CLI
 

@@ -366,22 +366,46 @@ def _ident(rng: random.Random, camel: bool = False) -> str:
     return f"{verb}{noun.capitalize()}" if camel else f"{verb}_{noun}"
 
 
+# Source code: one template a language, filled in the order the generator draws.
+_PYTHON = '''\
+def {fn}({arg}: dict, limit: int = {limit}) -> list[str]:
+    """{doc} for each {other} up to the limit."""
+    result = []
+    for key, value in {arg}.items():
+        if len(result) >= limit:
+            break
+        if value.get('{other}_id') == {id}:
+            result.append(f'{{key}}:{{value["{other}"]}}')
+    return result
+'''
+_JAVASCRIPT = """\
+export async function {fn}({noun}Id, options = {{}}) {{
+  const url = `/api/v{version}/{noun}s/${{{noun}Id}}`;
+  const response = await fetch(url, {{ method: '{method}' }});
+  if (!response.ok) throw new Error(`{fn} failed: ${{response.status}}`);
+  const data = await response.json();
+  return data.items.filter((item) => item.{field}Count > {count});
+}}
+"""
+_SQL = """\
+SELECT {a}.id, {a}.name, COUNT({b}.id) AS {b}_count
+FROM {a}s AS {a}
+LEFT JOIN {b}s AS {b} ON {b}.{a}_id = {a}.id
+WHERE {a}.created_at >= DATE '20{year}-{month:02d}-01'
+  AND {a}.status IN ('{status}', 'queued')
+GROUP BY {a}.id, {a}.name
+HAVING COUNT({b}.id) > {having}
+ORDER BY {b}_count DESC LIMIT {limit};
+"""
+
+
 def _python(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(3, 5)):
         fn, arg, other = _ident(rng), rng.choice(_NOUNS), rng.choice(_NOUNS)
-        limit = rng.randint(2, 500)
-        out.append(
-            f"def {fn}({arg}: dict, limit: int = {limit}) -> list[str]:\n"
-            f'    """{fn.replace("_", " ").capitalize()} for each {other} up to the limit."""\n'
-            f"    result = []\n"
-            f"    for key, value in {arg}.items():\n"
-            f"        if len(result) >= limit:\n"
-            f"            break\n"
-            f"        if value.get('{other}_id') == {rng.randint(1, 9999)}:\n"
-            f"            result.append(f'{{key}}:{{value[\"{other}\"]}}')\n"
-            f"    return result\n"
-        )
+        limit, id_ = rng.randint(2, 500), rng.randint(1, 9999)
+        doc = fn.replace("_", " ").capitalize()
+        out.append(_PYTHON.format(fn=fn, arg=arg, other=other, limit=limit, id=id_, doc=doc))
     return "\n".join(out)
 
 
@@ -389,14 +413,10 @@ def _javascript(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(3, 5)):
         fn, noun = _ident(rng, camel=True), rng.choice(_NOUNS)
+        version, method = rng.randint(1, 4), rng.choice(["GET", "POST", "PUT"])
+        field, count = rng.choice(_NOUNS), rng.randint(0, 99)
         out.append(
-            f"export async function {fn}({noun}Id, options = {{}}) {{\n"
-            f"  const url = `/api/v{rng.randint(1, 4)}/{noun}s/${{{noun}Id}}`;\n"
-            f"  const response = await fetch(url, {{ method: '{rng.choice(['GET', 'POST', 'PUT'])}' }});\n"
-            f"  if (!response.ok) throw new Error(`{fn} failed: ${{response.status}}`);\n"
-            f"  const data = await response.json();\n"
-            f"  return data.items.filter((item) => item.{rng.choice(_NOUNS)}Count > {rng.randint(0, 99)});\n"
-            f"}}\n"
+            _JAVASCRIPT.format(fn=fn, noun=noun, version=version, method=method, field=field, count=count)
         )
     return "\n".join(out)
 
@@ -405,16 +425,13 @@ def _sql(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(4, 6)):
         a, b = rng.sample(_NOUNS, 2)
-        out.append(
-            f"SELECT {a}.id, {a}.name, COUNT({b}.id) AS {b}_count\n"
-            f"FROM {a}s AS {a}\n"
-            f"LEFT JOIN {b}s AS {b} ON {b}.{a}_id = {a}.id\n"
-            f"WHERE {a}.created_at >= DATE '20{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-01'\n"
-            f"  AND {a}.status IN ('{rng.choice(['open', 'done', 'failed'])}', 'queued')\n"
-            f"GROUP BY {a}.id, {a}.name\n"
-            f"HAVING COUNT({b}.id) > {rng.randint(1, 50)}\n"
-            f"ORDER BY {b}_count DESC LIMIT {rng.randint(5, 100)};\n"
+        year, month = rng.randint(10, 25), rng.randint(1, 12)
+        status, having, limit = (
+            rng.choice(["open", "done", "failed"]),
+            rng.randint(1, 50),
+            rng.randint(5, 100),
         )
+        out.append(_SQL.format(a=a, b=b, year=year, month=month, status=status, having=having, limit=limit))
     return "\n".join(out)
 
 

@@ -16,7 +16,8 @@ import time
 
 from bench import corpus
 from bench.procs import home, log, longtask_run, wait_quiet
-from bench.scenarios import Row, Sizes, _fmt_s
+from bench.report import Row
+from bench.scenarios import Sizes, _fmt_s
 from harness.fakes import HASH
 from harness.home import Home
 

@@ -262,26 +262,25 @@ class Chaos:
         assert self.workers is not None
         by_worker = self._running_tasks(snap)
         detail, targets = "", []
-        if kind == "horse":
-            horses = self.workers.horses()
-            if not horses:
+        if kind in ("horse", "worker"):
+            # pid -> (its worker process, that worker's name)
+            victims = (
+                self.workers.horses()
+                if kind == "horse"
+                else {w: (w, name) for w, name in self.workers.worker_pids().items()}
+            )
+            if not victims:
                 self.run.skipped[kind] += 1
                 return False
-            pid = self.rng.choice(sorted(horses))
-            wpid, name = horses[pid]
+            pid = self.rng.choice(sorted(victims))
+            wpid, name = victims[pid]
             targets = [by_worker[name]] if name in by_worker else []
             sigkill(pid)
-            detail = f"horse {pid} of worker {wpid} ({name}), task {targets or '?'}"
-        elif kind == "worker":
-            pids = self.workers.worker_pids()
-            if not pids:
-                self.run.skipped[kind] += 1
-                return False
-            pid = self.rng.choice(sorted(pids))
-            name = pids[pid]
-            targets = [by_worker[name]] if name in by_worker else []
-            sigkill(pid)
-            detail = f"worker process {pid} ({name}), task {targets or 'none'}"
+            detail = (
+                f"horse {pid} of worker {wpid} ({name}), task {targets or '?'}"
+                if kind == "horse"
+                else f"worker process {pid} ({name}), task {targets or 'none'}"
+            )
         elif kind == "tree":
             targets = sorted(by_worker.values())
             killed = self.workers.kill_tree()

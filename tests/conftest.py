@@ -99,7 +99,7 @@ def store_spec(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 @pytest.fixture
 def store(store_spec: str) -> Iterator[Store]:
     """A store of its own on each backend (a module with a `store` of its own overrides it)."""
-    from tests.store_procs import open_spec
+    from tests.stores import open_spec
 
     s = open_spec(store_spec)
     yield s

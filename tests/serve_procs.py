@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 from harness.fakes import HASH
 from harness.home import home_env
 from harness.ports import free_port
+from harness.redis_server import RedisServer
 from harness.workers import Workers
 
 
@@ -59,6 +61,18 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+@contextmanager
+def serving(home: Path, redis_server: RedisServer, *args: str, **extra: str) -> Iterator[Served]:
+    """`longtask serve ARGS` on `home` and the test Redis (flushed first), stopped after;
+    `extra` as for `serve_env`."""
+    redis_server.client().flushall()
+    served = start_serve(serve_env(home, redis_server.url, **extra), *args)
+    try:
+        yield served
+    finally:
+        served.stop()
 
 
 def start_serve(env: dict[str, str], *args: str) -> Served:
@@ -152,3 +166,15 @@ def read_events(
             if item.event == "end" or (stop_after is not None and len(got) >= stop_after):
                 break
     return 200, got
+
+
+def assert_problem(resp: httpx.Response, status: int, *words: str) -> dict[str, object]:
+    """The response is an RFC 9457 problem of this status whose detail names each of `words`."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = resp.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in resp.text
+    for w in words:
+        assert w in str(body["detail"]), body
+    return body

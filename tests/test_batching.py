@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
-from harness.fakes import SLOW
 from harness.waiting import drain, wait_for
 from harness.workers import workers
 from longtask.jobs import queue, sending
-from longtask.jobs.store import SqliteConnector, Store, Task
+from longtask.jobs.store import Store, Task
 from tests.test_faults import (
     BATCH,
     RECOVERY_BOUND,
@@ -33,7 +32,9 @@ from tests.test_faults import (
     horse_of,
     make_doc,
     opened_from,
+    paced_store,
     submit,
+    succeeded,
 )
 
 # BATCH (2) pages a page batch: a batch message holds up to 4 pages of small documents.
@@ -42,11 +43,7 @@ BUDGET = sending.BUDGET_BATCHES * BATCH
 
 @pytest.fixture
 def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
-    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
-    s = Store(SqliteConnector(home / "longtask.db"))
-    yield s
-    s.close()
+    yield from paced_store(home, monkeypatch)
 
 
 def folder_of(tmp_path: Path, name: str, n: int, pages: int = 1) -> Path:
@@ -263,7 +260,7 @@ def test_many_small_documents_run_in_few_horses_with_every_chunk_once(
     folder = folder_of(tmp_path, "many", 24)
     job = submit(str(folder))
     with workers(tmp_path, concurrency=2, embed_delay="0.1") as w:
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
+        succeeded(store, job, timeout=90)
         w.track(store)
     tasks_ = all_tasks(store, job)
     # One horse a message: 6 horses (not 24) forked, each running its 4 documents.
@@ -289,7 +286,7 @@ def test_a_horse_killed_mid_batch_charges_only_the_document_it_ran(
         victim = wait_for("the second of the batch running", lambda: running_in_batch(store, job, 1))
         batch_id = victim.rq_id
         os.kill(horse_of(store, victim), signal.SIGKILL)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     first, culprit, *untouched = all_tasks(store, job)
     assert culprit.id == victim.id
@@ -372,7 +369,7 @@ def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continue
         assert len(untouched) >= 4 and all(t.attempts == 0 for t in untouched)
         resumed = cli("resume", str(job))
         assert resumed.stdout.strip() == f"job {job}: {len(canceled)} task(s) requeued"
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     assert opened_from(store, stopped.id)[-1] == stopped.pages_done  # continued from its checkpoint
     resent = [runs(store, t.id)[-1] for t in untouched]

@@ -74,6 +74,17 @@ def assert_exactly_once(store: Store, task: Task, path: Path) -> None:
     assert len(done_events) == 1, "a task must run to completion once"
 
 
+def assert_done_exactly_once(store: Store, job_id: int) -> None:
+    """`assert_exactly_once` for every finished document of the job."""
+    for t in store.tasks_in(job_id, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+
+
+def succeeded(store: Store, job_id: int, timeout: float = RECOVERY_BOUND) -> None:
+    """Wait for the job to succeed. Raises AssertionError if it has not within `timeout`."""
+    wait_for("the job to succeed", lambda: store.job(job_id).state == "succeeded", timeout=timeout)
+
+
 def assert_job_counters(store: Store, job_id: int) -> None:
     job = store.job(job_id)
     tasks = store.tasks_in(job_id, ("pending", "queued", "running", "retrying", "done", "dead", "canceled"))
@@ -115,14 +126,19 @@ def cli(*args: str) -> Any:
     return result
 
 
-@pytest.fixture
-def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+def paced_store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The home's store, for jobs of BATCH pages a batch that name the slow fake (it waits
+    FAKE_EMBED_DELAY, set per worker, 0 by default): the fault tests' `store` fixture."""
     monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
-    # Jobs name the slow fake; it waits FAKE_EMBED_DELAY (set per worker, 0 by default).
     monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
     s = Store(SqliteConnector(home / "longtask.db"))
     yield s
     s.close()
+
+
+@pytest.fixture
+def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    yield from paced_store(home, monkeypatch)
 
 
 def submit(*args: str) -> int:
@@ -146,7 +162,7 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
         checkpoint = store.task(task.id).pages_done
         os.kill(horse, signal.SIGKILL)
         killed_at = time.monotonic()
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         took = time.monotonic() - killed_at
         w.track(store)
     task = store.task(task.id)
@@ -183,7 +199,7 @@ def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
         wait_for("the orphaned horse to die", lambda: not alive(horse), timeout=0.5, every=0.01)
         # ... and the supervisor gives the task back at once (no lease wait).
         wait_for("the task given back", lambda: store.task(task.id).attempts == 2, timeout=10)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         took = time.monotonic() - killed_at
         w.track(store)
     assert took < RECOVERY_BOUND
@@ -194,8 +210,7 @@ def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
     assert first == 0 and second >= checkpoint > 0
     retrying = [e for e in store.events(task.id) if e["kind"] == "retrying"]
     assert "died (signal 9)" in retrying[0]["detail"]["message"] and retrying[0]["detail"]["outside"]
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert_job_counters(store, job)
 
 
@@ -216,7 +231,7 @@ def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
         wait_for("the worker and horse to die", lambda: not alive(worker) and not alive(horse), timeout=5)
         assert store.task(task.id).state == "running"  # nobody has noticed yet
     with workers(tmp_path, embed_delay="0.3", lease="3"):
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         took = time.monotonic() - killed_at
     assert took < RECOVERY_BOUND
     task = store.task(task.id)
@@ -266,7 +281,7 @@ def test_a_document_that_keeps_killing_its_worker_at_one_page_goes_dead_then_ret
         assert [t["id"] for t in listed] == [dead.id]
         retried = cli("retry-failed", str(job), "--error-type", "WorkerLost")
         assert retried.exit_code == 0 and retried.stdout.strip() == "1 dead task(s) requeued"
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     task = store.task(dead.id)
     assert_exactly_once(store, task, doc)
@@ -294,7 +309,7 @@ def test_a_document_killed_after_progress_each_time_is_never_quarantined(
             )
             os.kill(horse_of(store, task), signal.SIGKILL)
             pages = store.task(task.id).pages_done + BATCH
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     task = store.task(task.id)
     assert_exactly_once(store, task, doc)
@@ -327,10 +342,9 @@ def test_redis_restarted_empty_mid_job_then_resume_loses_nothing(
 
         queued = [t.rq_id for t in store.tasks_in(job, ("queued",)) if t.rq_id]
         assert len(queue.live(redis_server.client(), queued)) == len(queued)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert store.job(job).counts["done"] == 3
     assert_job_counters(store, job)
 
@@ -346,7 +360,7 @@ def test_redis_flushed_while_queued_and_while_running_is_rebuilt_by_the_sweeps(
         # The start-up sweep sends the tasks again from SQLite.
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         redis_server.client().flushall()  # and now the queued messages too
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     for t in store.tasks_in(job, ("done",)):
         assert_exactly_once(store, t, Path(t.path))
@@ -380,11 +394,10 @@ def test_cancel_stops_at_a_page_batch_keeps_pages_and_resume_continues(
         assert watched.exit_code == 5
         resumed = cli("resume", str(job))
         assert resumed.exit_code == 0 and resumed.stdout.strip() == f"job {job}: 3 task(s) requeued"
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     assert opened_from(store, running.id)[-1] == stopped.pages_done  # continued, not restarted
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     again = cli("resume", str(job))
     assert again.exit_code == 0 and again.stdout.strip() == f"job {job}: nothing to resume"
 
@@ -436,7 +449,7 @@ def test_several_workers_writing_at_once_lose_no_progress_update(
     docs = [make_doc(folder / f"m{i:02d}.pdf", 6, f"Parallel{i}") for i in range(12)]
     job = submit(str(folder))
     with workers(tmp_path, concurrency=3) as w:
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
+        succeeded(store, job, timeout=90)
         w.track(store)
     workers_used = {
         e["detail"]["worker"]

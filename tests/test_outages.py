@@ -28,15 +28,16 @@ from harness.workers import workers
 from longtask.jobs.redis_server import EmbeddedRedis
 from longtask.jobs.store import SqliteConnector, Store
 from tests.test_faults import (
-    BATCH,
-    RECOVERY_BOUND,
+    assert_done_exactly_once,
     assert_exactly_once,
     assert_job_counters,
     cli,
     make_doc,
     opened_from,
+    paced_store,
     running_at,
     submit,
+    succeeded,
 )
 
 pytestmark = pytest.mark.slow
@@ -44,11 +45,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
-    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)  # paced by FAKE_EMBED_DELAY, per worker
-    s = Store(SqliteConnector(home / "longtask.db"))
-    yield s
-    s.close()
+    yield from paced_store(home, monkeypatch)
 
 
 def test_work_goes_on_through_a_redis_outage(
@@ -77,7 +74,7 @@ def test_work_goes_on_through_a_redis_outage(
             assert all(alive(pid) for pid in worker_pids), "no worker process may exit for a Redis outage"
         finally:
             redis_server.start()
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     done = store.task(task.id)
     assert_exactly_once(store, done, doc)
@@ -108,10 +105,9 @@ def test_the_supervisor_starts_the_built_in_redis_again(
         killed_at = time.monotonic()
         wait_for("the built-in Redis again", lambda: server.endpoint() is not None, timeout=10)
         assert server.pid() != first and time.monotonic() - killed_at < 5
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert store.task(task.id).attempts == 1  # the running one never stopped
     assert_job_counters(store, job)
 
@@ -133,7 +129,7 @@ def test_killed_worker_processes_never_count_against_their_document(
                 timeout=40,
             )
             os.kill(store.worker_pids()[task.worker or ""], signal.SIGKILL)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     done = store.task(task.id)
     assert_exactly_once(store, done, doc)
@@ -161,7 +157,7 @@ def test_a_long_reader_and_a_busy_writer_only_slow_the_work(
         time.sleep(5)
         assert store.job(job).pages_done == before  # nobody could commit ...
         writer.execute("COMMIT")
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         reader.execute("COMMIT")
         w.track(store)
     for t in store.tasks_in(job, ("done",)):
@@ -199,7 +195,7 @@ def test_a_full_disk_pauses_the_work_and_health_says_so(
             time.sleep(2)
             assert st.task(task.id).pages_done == stuck  # paused, not failing through pages
             filler.unlink()
-            wait_for("the job to succeed", lambda: st.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+            succeeded(st, job)
             w.track(st)
         done = st.task(task.id)
         assert_exactly_once(st, done, doc)
@@ -244,10 +240,9 @@ def test_a_power_cut_then_a_restart_finishes_every_document_once(
         _killall([redis_pid, *first.pids])  # the power cut: one instant, every process
     assert server.endpoint() is None
     with workers(tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         second.track(store)
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert store.job(job).counts["done"] == 4
     assert_job_counters(store, job)
 

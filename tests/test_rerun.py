@@ -31,6 +31,12 @@ def _store() -> Store:
     return open_store(settings.load())
 
 
+def _new_file_and_redis_gone(docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the store has not seen arrives in the folder, and Redis is out of reach."""
+    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
+    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+
+
 def _first_run(docs: Path) -> None:
     assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
     drain()
@@ -57,8 +63,7 @@ def test_one_new_file_with_redis_down_is_exit_3_and_writes_nothing(
     home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _first_run(docs)
-    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
-    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    _new_file_and_redis_gone(docs, monkeypatch)
     for command in ("submit", "run"):
         result = runner.invoke(app, [command, str(docs)])
         assert result.exit_code == 3, result.output
@@ -124,8 +129,7 @@ def test_work_is_announced_before_redis_and_a_cached_rerun_announces_none(
     drain()
     control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(2))
     assert calls == [1]  # all three were stat-cache hits: no workers wanted
-    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
-    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    _new_file_and_redis_gone(docs, monkeypatch)
     with pytest.raises(BackendUnavailable):
         control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(3))
     assert calls == [1, 3]
@@ -141,8 +145,7 @@ def test_run_stops_the_workers_it_started_when_the_submit_then_fails(
     home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _first_run(docs)
-    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
-    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    _new_file_and_redis_gone(docs, monkeypatch)
     result = runner.invoke(app, ["run", str(docs)])
     assert result.exit_code == 3, result.output
     assert _supervisors_of(home) == []  # started by on_work, stopped on the way out

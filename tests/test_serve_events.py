@@ -16,7 +16,7 @@ from longtask.jobs.store import SqliteConnector, Store
 from longtask.serve.sse import log_frame, parse_id, tail
 from longtask.settings import Pipeline, Policy
 from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
-from tests.test_store import claim
+from tests.stores import claim
 
 FINGERPRINT = Pipeline().fingerprint()
 

@@ -20,7 +20,7 @@ from harness.fakes import SLOW
 from harness.pdfs import make_text_pdf
 from harness.processes import cpu_seconds
 from harness.redis_server import RedisServer
-from tests.serve_procs import Served, parse, serve_env, start_serve, start_workers, stop_workers
+from tests.serve_procs import Served, parse, serving, start_workers, stop_workers
 
 pytestmark = pytest.mark.slow
 
@@ -33,23 +33,16 @@ def p99(values: list[float]) -> float:
 
 @pytest.fixture
 def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(20):
         make_text_pdf(
             docs / f"doc{i:02d}.pdf", [f"Document {i} page {p}. " + "basalt " * 20 for p in range(4)]
         )
-    env = serve_env(
-        tmp_path / "home",
-        redis_server.url,
-        LONGTASK_PAGE_BATCH="1",
-        LONGTASK_EMBEDDER=SLOW,
-        FAKE_EMBED_DELAY="0.12",
-    )
-    s = start_serve(env, "--root", str(docs), "--max-streams", "250")  # 200 watchers from one address
-    yield s
-    s.stop()
+    paced = {"LONGTASK_PAGE_BATCH": "1", "LONGTASK_EMBEDDER": SLOW, "FAKE_EMBED_DELAY": "0.12"}
+    args = ("--root", str(docs), "--max-streams", "250")  # 200 watchers from one address
+    with serving(tmp_path / "home", redis_server, *args, **paced) as s:
+        yield s
 
 
 async def watch(

@@ -13,7 +13,7 @@ from longtask.jobs import survey
 from longtask.jobs.estimate import APPROXIMATE, MEASURED, OCR_PAGE_SECONDS, estimate
 from longtask.jobs.store import FileEntry, Store
 from longtask.settings import Pipeline, Policy
-from tests.test_store import check_counters, claim
+from tests.stores import check_counters, claim
 
 FINGERPRINT = Pipeline().fingerprint()
 SIZES = {"tiny.pdf": 2, "mid.pdf": 7, "big.pdf": 23}
