@@ -53,7 +53,7 @@ def use_home(monkeypatch: pytest.MonkeyPatch, path: Path, redis_server: RedisSer
     if not redis_server.running():
         redis_server.start()
     redis_server.client().flushall()
-    env = home_env(path, redis_url=redis_server.url, embedder=HASH, backoff="0", **settings)
+    env = home_env(path, **({"redis_url": redis_server.url, "embedder": HASH, "backoff": "0"} | settings))
     for key in list(os.environ):
         if key.startswith("LONGTASK_"):
             monkeypatch.delenv(key)
