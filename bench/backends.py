@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import OUT
+from longtask.pipelines.engines import PACKAGED, Engine
 
 MODELS = OUT / "models"
 MAX_SEQ = 256
@@ -54,38 +55,27 @@ class Encoder:
         raise NotImplementedError
 
 
-class TorchEncoder(Encoder):
-    """longtask's own embedder (`MiniLM`), exactly as the workers run it."""
-
-    def __init__(self, precision: str) -> None:
-        from longtask.pipelines.embed import MiniLM
-
-        self.name = f"torch {precision}"
-        self.model = MiniLM(precision, BATCH)
-
-    def set_threads(self, n: int) -> None:
-        import torch
-
-        torch.set_num_threads(n)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self.model.embed(texts)
+def label(engine: Engine) -> str:
+    """A longtask engine's name in the tables: its runtime and number format."""
+    runtime, _, number = engine.value.rpartition("-")
+    return f"{runtime or 'torch'} {number}"
 
 
-class LongtaskOpenVino(Encoder):
-    """longtask's `OpenVinoMiniLM` (precision 'openvino-bf16' or 'openvino-fp32'), its IR
-    cached under bench/out."""
+class LongtaskEngine(Encoder):
+    """One of longtask's own engines, loaded exactly as a worker loads it (the OpenVINO
+    IR cached under bench/out)."""
 
-    def __init__(self, hint: str = "bf16") -> None:
-        from longtask.pipelines.embed import OpenVinoMiniLM
+    def __init__(self, engine: Engine) -> None:
+        from longtask.pipelines import engines
 
-        self.name = f"openvino {'bf16' if hint == 'bf16' else 'fp32'}"
-        self.model = OpenVinoMiniLM(BATCH, cache=MODELS, hint=hint)
+        os.environ["LONGTASK_MODELS_DIR"] = str(MODELS)
+        self.name = label(engine)
+        self.model = engines.load(PACKAGED, engine.value, BATCH)
 
     def set_threads(self, n: int) -> None:
         from longtask.pipelines import embed
 
-        embed.set_threads(n)
+        embed.set_threads(n)  # torch's threads, or what OpenVINO reads at its next embed
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.model.embed(texts)
@@ -129,7 +119,7 @@ def onnx_export(model_dir: Path, folder: Path = MODELS) -> Path:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        from longtask.pipelines.embed import _one_thread, _Pooled
+        from longtask.pipelines.embed import _Pooled, one_thread
 
         folder.mkdir(parents=True, exist_ok=True)
         st = SentenceTransformer(str(model_dir), device="cpu")
@@ -140,7 +130,7 @@ def onnx_export(model_dir: Path, folder: Path = MODELS) -> Path:
         args = tuple(torch.from_numpy(feeds[k]) for k in ("input_ids", "attention_mask", "token_type_ids"))
         tmp = folder / f"model.onnx.{os.getpid()}.tmp"
         axes = {k: {0: "batch", 1: "seq"} for k in feeds}
-        with torch.inference_mode(), _one_thread(torch):
+        with torch.inference_mode(), one_thread(torch):
             torch.onnx.export(
                 pooled,
                 args,
@@ -271,16 +261,16 @@ def _ov_model(path: Path) -> Any:
 
 
 CANDIDATES = [
-    Candidate("torch fp32", ("torch",), lambda d, c: TorchEncoder("fp32")),
-    Candidate("torch bf16", ("torch",), lambda d, c: TorchEncoder("bf16")),
+    Candidate(label(Engine.fp32), ("torch",), lambda d, c: LongtaskEngine(Engine.fp32)),
+    Candidate(label(Engine.bf16), ("torch",), lambda d, c: LongtaskEngine(Engine.bf16)),
     Candidate("onnx fp32", ("onnxruntime",), lambda d, c: OrtEncoder("onnx fp32", onnx_export(d), d)),
     Candidate(
         "onnx int8 dynamic",
         ("onnxruntime", "onnx"),
         lambda d, c: OrtEncoder("onnx int8 dynamic", onnx_int8_dynamic(onnx_export(d)), d),
     ),
-    Candidate("openvino fp32", ("openvino",), lambda d, c: LongtaskOpenVino("f32")),
-    Candidate("openvino bf16", ("openvino",), lambda d, c: LongtaskOpenVino()),
+    Candidate(label(Engine.openvino_fp32), ("openvino",), lambda d, c: LongtaskEngine(Engine.openvino_fp32)),
+    Candidate(label(Engine.openvino_bf16), ("openvino",), lambda d, c: LongtaskEngine(Engine.openvino_bf16)),
     Candidate(
         "openvino int8 static",
         ("openvino", "nncf"),

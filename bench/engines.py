@@ -2,8 +2,8 @@
 
 An engine's speed counts as `longtask run` with the real worker layout measures it (the
 default workers x threads, forked work horses, first claim to finish), never in-process
-alone: OpenVINO bf16 ran 1.2x torch bf16 in-process yet made `run` 1.65x slower on an
-AMX machine. So this prints, per engine, in one run with the engines interleaved and the
+alone: OpenVINO bf16 once ran faster than torch bf16 in-process yet made `run` slower on
+an AMX machine. So this prints, per engine, in one run with the engines interleaved and the
 best of `--rounds` kept:
 
 - chunks/s in-process at one thread, on chunks cut from the synthetic corpus;
@@ -31,34 +31,35 @@ sys.path.insert(0, str(ROOT))
 from bench import corpus  # noqa: E402
 from bench.procs import home, log, longtask_run  # noqa: E402
 from harness.prose import document_pages  # noqa: E402
+from longtask.pipelines.engines import Engine  # noqa: E402
 
-ENGINES = ("fp32", "bf16", "openvino-fp32", "openvino-bf16")
+ENGINES = tuple(e.value for e in Engine)
+FP32, BF16 = Engine.fp32.value, Engine.bf16.value  # the torch engines every ratio is taken to
 MODELS = corpus.OUT / "engine-models"
 
 
 def _chunks(pages: list[str]) -> list[str]:
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
     from longtask.pipelines.embed import model_dir
-    from longtask.pipelines.parse import Page
+    from longtask.readers import Unit
     from longtask.settings import Pipeline
 
     pipe = Pipeline()
     tok = load_tokenizer(model_dir())
-    doc = [Page(i + 1, p) for i, p in enumerate(pages)]
+    doc = [Unit(i + 1, p) for i, p in enumerate(pages)]
     return [c.text for c in chunk_pages(doc, tok, pipe.chunk_tokens, pipe.chunk_overlap)]
 
 
 def in_process(texts: list[str], rounds: int) -> dict[str, float]:
-    """chunks/s at one thread (a horse of 2 workers x 1 thread), engines interleaved."""
-    from longtask.pipelines import embed
+    """chunks/s at one thread (a horse of 2 workers x 1 thread), engines interleaved,
+    each loaded as a worker loads it (the OpenVINO IR from the shared export)."""
+    import os
 
+    from longtask.pipelines import embed, engines
+
+    os.environ["LONGTASK_MODELS_DIR"] = str(MODELS)
     embed.set_threads(1)
-    models: dict[str, embed.Embedder] = {
-        "fp32": embed.MiniLM("fp32"),
-        "bf16": embed.MiniLM("bf16"),
-        "openvino-fp32": embed.OpenVinoMiniLM(cache=MODELS, hint="f32"),
-        "openvino-bf16": embed.OpenVinoMiniLM(cache=MODELS, hint="bf16"),
-    }
+    models = {e: engines.load(engines.PACKAGED, e) for e in ENGINES}
     best: dict[str, float] = {}
     for _ in range(rounds):
         for name, m in models.items():
@@ -110,11 +111,11 @@ def table(rates: dict[str, float], spans: dict[str, float], first: dict[str, flo
             (
                 e,
                 f"{rates[e]:.1f}",
-                f"{rates[e] / rates['bf16']:.2f}",
-                f"{rates[e] / rates['fp32']:.2f}",
+                f"{rates[e] / rates[BF16]:.2f}",
+                f"{rates[e] / rates[FP32]:.2f}",
                 f"{spans[e]:.1f}",
-                f"{spans['bf16'] / spans[e]:.2f}",
-                f"{spans['fp32'] / spans[e]:.2f}",
+                f"{spans[BF16] / spans[e]:.2f}",
+                f"{spans[FP32] / spans[e]:.2f}",
                 f"{first[e]:.1f}",
             )
         )

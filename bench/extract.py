@@ -6,7 +6,7 @@ Three parts, one run:
    one and two columns, a table, footnotes, ligatures, hyphenation, Arabic, Chinese,
    Cyrillic. Each extractor's page text is scored against the text that was written:
    normalised edit similarity (1 - Levenshtein / length) and word recall (for Chinese,
-   each character is a word). `default` is longtask's path (`parse.read_pages`: PDFium,
+   each character is a word). `default` is longtask's path (`readers.pdf`: PDFium,
    pypdf fallback, cleaning); `pypdf+clean` is pypdf with the same cleaning, so the
    extractors are compared on equal terms; `pypdf (0.2)` is what longtask read before.
 2. Real-world PDFs no one here wrote: Debian documentation packages (`apt-get
@@ -125,7 +125,7 @@ _TOKEN = re.compile(rf"{_CJK}|[^\W_]+")
 
 
 def norm(text: str) -> str:
-    from longtask.pipelines.cleantext import clean
+    from longtask.readers.cleantext import clean
 
     return " ".join(clean(text).split())
 
@@ -147,11 +147,11 @@ def recall(truth: str, got: str) -> float:
 
 
 def read_default(path: Path) -> list[str]:
-    from longtask.pipelines.parse import open_pdf, read_pages
+    from longtask.readers import open_reader, read_units
 
-    pdf = open_pdf(str(path))
+    pdf = open_reader(str(path))
     try:
-        return [p.text for p in read_pages(pdf, str(path))]
+        return [p.text for p in read_units(pdf)]
     finally:
         pdf.close()
 
@@ -159,7 +159,7 @@ def read_default(path: Path) -> list[str]:
 def read_pypdf_clean(path: Path) -> list[str]:
     from pypdf import PdfReader
 
-    from longtask.pipelines.cleantext import clean
+    from longtask.readers.cleantext import clean
 
     return [clean(p.extract_text() or "") for p in PdfReader(str(path)).pages]
 
@@ -476,8 +476,8 @@ print(json.dumps(out))
 
 def ocr_part(args: argparse.Namespace) -> dict[str, Any]:
     from harness.pdfs import make_scan
-    from longtask.pipelines.ocr import Ocr
-    from longtask.pipelines.parse import open_pdf
+    from longtask.readers.ocr import Ocr
+    from longtask.readers.pdf import open_pdf
 
     dest = OUT / "scans"
     dest.mkdir(parents=True, exist_ok=True)

@@ -29,21 +29,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from longtask import settings
-    from longtask.pipelines import embed
+    from longtask.pipelines import embed, engines
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
-    from longtask.pipelines.parse import PageProblems, open_pdf, read_pages
+    from longtask.readers import open_reader
 
     pipe = settings.load().pipeline
     # The engine a worker loads for this precision (torch or OpenVINO, compiled before
     # any fork), one thread as in a horse of the default 2 workers x 1 thread.
     embed.set_threads(1)
-    model = embed.load("minilm", pipe.precision, pipe.embed_batch)
+    model = engines.load(engines.PACKAGED, pipe.precision, pipe.embed_batch)
     embed.set_threads(1)
     tokenizer = load_tokenizer(embed.model_dir())
     docs = []
     for path in [p for p in args.files.read_text().split("\n") if p]:
-        pdf = open_pdf(path)
-        page = next(read_pages(pdf, path, 0, PageProblems()))
+        pdf = open_reader(path)
+        page = pdf.read(0)
         pdf.close()
         docs.append([c.text for c in chunk_pages([page], tokenizer, pipe.chunk_tokens, pipe.chunk_overlap)])
     model.embed(docs[0])  # warm-up, single-threaded: safe before fork

@@ -12,9 +12,9 @@ Debian reference card in 35 languages and scripts, Octave's reference card; 349 
    (`bench/raw.py`, 2 processes x 1 thread, the files split evenly by pages), from its
    first page to its last.
 2. The same run against the same plain loop with PDFium + the run's own engine
-   (longtask's `embed.load`, so OpenVINO bf16 where `auto` picked it).
+   (longtask's `engines.load`, so OpenVINO bf16 where `auto` picked it).
 3. Text extraction alone over the same files: longtask's default path
-   (`parse.read_pages`: PDFium, pypdf fallback, cleaning) against pypdf with the same
+   (`readers.pdf`: PDFium, pypdf fallback, cleaning) against pypdf with the same
    cleaning (`bench/extract.py`'s extractors).
 4. `longtask run` on a fresh one-page folder, from the command (which submits) to the
    first committed page (the first `progress` row), in a data directory where a
@@ -50,7 +50,7 @@ from bench.extract import EXTRACTORS, fetch_debdocs, timed  # noqa: E402
 from bench.procs import LoadMeter, home, log, longtask_run  # noqa: E402
 from bench.report import Row, guarded, publish  # noqa: E402
 from bench.scenarios import RawRun, Sizes, _plain_env, run_raw  # noqa: E402
-from longtask.pipelines.precision import cpu_has_bf16  # noqa: E402
+from longtask.pipelines.engines import Engine, cpu_has_bf16  # noqa: E402
 
 MODELS = OUT / "engine-models"  # the OpenVINO IR, exported once (shared with bench/engines.py)
 WORK = OUT / "ingest"
@@ -69,7 +69,7 @@ QUICK_REFCARDS = ("en", "de", "ru", "el", "ja", "zh_CN", "ko", "hi", "vi", "uk")
 # The old stack's engine as longtask 0.2's default picked it: torch bf16 where the CPU
 # has bf16 instructions, torch fp32 where it has none (there bf16 is emulated, several
 # times slower than fp32, and 0.2's `auto` never chose it).
-OLD_PRECISION = "bf16" if cpu_has_bf16() else "fp32"
+OLD_PRECISION = (Engine.bf16 if cpu_has_bf16() else Engine.fp32).value
 FIRST_PAGE = (f"{DOC}/octave/liboctave.pdf", 4)  # a text page, copied into a fresh one-page PDF
 WARMUP_PAGE = (f"{DOC}/asymptote/asy-latex.pdf", 1)
 COLUMNS = ("figure", "measured", "limit (same run)", "ratio", "target", "result")
@@ -281,7 +281,7 @@ def first_page_row(root: Path, tries: int = 3) -> tuple[Row, str]:
             )
     # The limit is measured on the median's own page: pages differ in how many chunks they embed.
     to_first, created, claimed, whole, median_folder = sorted(tried, key=lambda t: t[0])[len(tried) // 2]
-    engine0 = str(engines.get("engine", "openvino-bf16"))
+    engine0 = str(engines.get("engine", Engine.openvino_bf16.value))
     floor = raw("first-page", [sorted(median_folder.glob("*.pdf"))], "pdfium", engine0)
     row = Row(
         "`run` on a fresh folder: to the first committed page",

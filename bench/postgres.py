@@ -65,13 +65,13 @@ def watch_refresh(url: str, n: int) -> tuple[float, float]:
 
     from longtask.cli import render
     from longtask.jobs.progress import Progress
-    from longtask.jobs.store import FileEntry, PostgresConnector, Store
+    from longtask.jobs.store import FileEntry, NewJob, PostgresConnector, Store
     from longtask.settings import Pipeline, Policy
 
     store = Store(PostgresConnector(url))
     pipe = Pipeline()
     files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
-    job = store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint())
+    job = store.create_job(NewJob(["/data/folder"], files, pipe, Policy(), pipe.fingerprint()))
     done, running = int(n * 0.95), 8
     with store.db.write() as c:  # a job in full swing: the states matter here, not how they came
         c.execute(

@@ -30,10 +30,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from bench.backends import label
+from longtask.pipelines.engines import Engine
+
 TOLERANCE = 0.01
 MIN_COSINE = 0.9999
 ROUNDS = 2
-REFERENCE = "torch fp32"
+REFERENCE = label(Engine.fp32)
 
 
 @dataclass
@@ -59,7 +62,7 @@ def chunks(per_kind: int) -> tuple[list[str], list[str]]:
     from bench import mixed
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
     from longtask.pipelines.embed import model_dir
-    from longtask.pipelines.parse import Page
+    from longtask.readers import Unit
     from longtask.settings import Pipeline
 
     pipe = Pipeline()
@@ -67,7 +70,7 @@ def chunks(per_kind: int) -> tuple[list[str], list[str]]:
     texts: list[str] = []
     kinds: list[str] = []
     for kind, pages in mixed.documents(per_kind):
-        doc = [Page(i + 1, text) for i, text in enumerate(pages)]
+        doc = [Unit(i + 1, text) for i, text in enumerate(pages)]
         for c in chunk_pages(doc, tokenizer, pipe.chunk_tokens, pipe.chunk_overlap):
             texts.append(c.text)
             kinds.append(kind)

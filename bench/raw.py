@@ -3,7 +3,7 @@
 No queue, no database, no worker processes: pypdf's extract_text (or, with
 `--parser pdfium`, PDFium's text and longtask's cleaning), longtask's
 `chunk_pages` over the same page batches and sizes, and longtask's own engine for the
-precision (`embed.load`: torch or OpenVINO) with the same batch size. Run as its own
+precision (`engines.load`: torch or OpenVINO) with the same batch size. Run as its own
 process (`python -m bench.raw --threads N LIST`) so its wall time includes what
 longtask's workers also pay: Python start, imports and the model load. Prints one JSON
 object, with the seconds spent in each stage (parse, chunk, embed) of the loop.
@@ -29,7 +29,7 @@ def _reader(kind: str, path: str) -> tuple[Callable[[int], str], int]:
         return (lambda i: reader.pages[i].extract_text() or ""), len(reader.pages)
     import pypdfium2
 
-    from longtask.pipelines.cleantext import clean
+    from longtask.readers.cleantext import clean
 
     doc = pypdfium2.PdfDocument(path)
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     from longtask import settings
     from longtask.pipelines.chunk import chunk_pages, load_tokenizer
     from longtask.pipelines.embed import Embedder, model_dir
-    from longtask.pipelines.parse import Page
+    from longtask.readers import Unit
 
     pipe = settings.load().pipeline  # the same environment gives the workers' settings
     model: Embedder
@@ -72,12 +72,12 @@ def main(argv: list[str] | None = None) -> None:
         imported = time.perf_counter()
         model = HashEmbedder()
     else:
-        from longtask.pipelines import embed
+        from longtask.pipelines import embed, engines
 
         embed.set_threads(args.threads)
         imported = time.perf_counter()
         # longtask's own engine for the precision: torch (MiniLM) or OpenVINO, as a worker loads it
-        model = embed.load("minilm", pipe.precision, pipe.embed_batch)
+        model = engines.load(engines.PACKAGED, pipe.precision, pipe.embed_batch)
         embed.set_threads(args.threads)  # torch is imported by now, where the engine is torch's
     tokenizer = load_tokenizer(model_dir())
     loaded = time.perf_counter()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         seq = 0
         for start in range(0, total, pipe.page_batch):
             t0 = time.perf_counter()
-            batch = [Page(i + 1, text_of(i)) for i in range(start, min(total, start + pipe.page_batch))]
+            batch = [Unit(i + 1, text_of(i)) for i in range(start, min(total, start + pipe.page_batch))]
             t1 = time.perf_counter()
             found = chunk_pages(batch, tokenizer, pipe.chunk_tokens, pipe.chunk_overlap, seq)
             t2 = time.perf_counter()

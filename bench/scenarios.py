@@ -96,7 +96,7 @@ def job_precision() -> str:
 
     precision = load().pipeline.precision
     try:
-        from longtask.pipelines.precision import resolve
+        from longtask.pipelines.engines import resolve
     except ImportError:  # a tree without precision 'auto'
         return precision
     return resolve(precision, OUT / "homes" / "no-such-home")
@@ -310,7 +310,7 @@ def watch_refresh(sz: Sizes) -> Row:
 
     from longtask.cli import render
     from longtask.jobs.progress import Progress
-    from longtask.jobs.store import FileEntry, SqliteConnector, Store
+    from longtask.jobs.store import FileEntry, NewJob, SqliteConnector, Store
     from longtask.settings import Pipeline, Policy
 
     log(f"6 watch refresh over a job of {sz.watch_tasks:,} tasks")
@@ -320,7 +320,7 @@ def watch_refresh(sz: Sizes) -> Row:
         store = Store(SqliteConnector(h.db))
         files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
         pipe = Pipeline()
-        job_id = store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint())
+        job_id = store.create_job(NewJob(["/data/folder"], files, pipe, Policy(), pipe.fingerprint()))
         console = Console(file=io.StringIO(), width=100, force_terminal=True)
         for share in (0.2, 0.95):  # early in the job, and near its end
             _set_progress(store, job_id, n, int(n * share))
@@ -663,18 +663,22 @@ def _watch_cpu_row(run: RunResult) -> Row:
 
 
 def _expected_chunks(path: Path, page_batch: int, size: int, overlap: int) -> int:
-    from pypdf import PdfReader
+    """The chunks a straight run of the product's own path makes (no vectors needed)."""
+    from collections.abc import Sequence
 
-    from longtask.pipelines.chunk import chunk_pages, load_tokenizer
-    from longtask.pipelines.embed import model_dir
-    from longtask.pipelines.parse import Page
+    import numpy as np
 
-    tok = load_tokenizer(model_dir())
-    pages = [Page(i + 1, p.extract_text() or "") for i, p in enumerate(PdfReader(path).pages)]
-    return sum(
-        len(chunk_pages(pages[i : i + page_batch], tok, size, overlap))
-        for i in range(0, len(pages), page_batch)
-    )
+    from longtask.pipelines.document import run_through
+    from longtask.settings import Pipeline
+
+    class NoVectors:
+        name = "none"
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            return np.zeros((len(texts), 0), dtype=np.float32)
+
+    pipe = Pipeline(page_batch=page_batch, chunk_tokens=size, chunk_overlap=overlap)
+    return sum(len(b.chunks) for b in run_through(str(path), pipe, NoVectors()))
 
 
 def resume_waste(sz: Sizes) -> Row:
@@ -782,21 +786,24 @@ def resume_waste(sz: Sizes) -> Row:
 
 def precision(sz: Sizes) -> Row:
     """8: each engine and precision judged by known-item search on mixed text (bench/quality.py)."""
+    from bench.backends import label
+    from longtask.pipelines.engines import Engine
+
     wait_quiet()
     log(f"8 search quality: {sz.quality_per_kind} documents of each kind, {sz.quality_queries} queries")
     cmd = [sys.executable, "-m", "bench.quality", "--per-kind", str(sz.quality_per_kind)]
     cmd += ["--queries", str(sz.quality_queries), "--speed-chunks", str(sz.quality_speed_chunks)]
     if sz.quick:  # the decisive pair only; the int8 models and NNCF's calibration take minutes
-        cmd += ["--only", "torch bf16,openvino bf16"]
+        cmd += ["--only", f"{label(Engine.bf16)},{label(Engine.openvino_bf16)}"]
     out = subprocess.run(cmd, cwd=ROOT, env=_plain_env(), capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     from bench.quality import Result, table
 
     results = [Result(**x) for x in r["results"]]
-    by_name = {x.name.replace(" ", "-").replace("torch-", ""): x for x in results}
+    by_name = {e.value: x for e in Engine for x in results if x.name == label(e)}
     chosen = job_precision()
     pick = by_name.get(chosen)
-    fp32 = by_name["fp32"]
+    fp32 = by_name[Engine.fp32.value]
     figure = f"auto -> {chosen}" + (f": {pick.rate1:.1f} chunks/s (1 thread)" if pick else "")
     return Row(
         f"8 precision by search quality ({r['chunks']} chunks, {r['queries']} queries)",

@@ -64,7 +64,7 @@ def clustered(n: int, seed: int = 1, clusters: int = 2000) -> np.ndarray:
 
 def index_speed(n: int, queries: int = 60) -> dict[str, float]:
     """p95 of VectorIndex.search over n rows (all documents allowed) vs the raw product."""
-    from longtask.jobs.vectors import State, VectorIndex, sign_bits
+    from longtask.search.vectors import State, VectorIndex, sign_bits
 
     folder = Path(tempfile.mkdtemp(prefix="lt-index-"))
     try:
@@ -121,6 +121,7 @@ def fill(
     per_doc: int,
 ) -> None:
     """Documents of `per_doc` chunks each, current in `collection`, written as a run would."""
+    from longtask.jobs.store.output import encode
     from longtask.pipelines.hashing import text_hash
 
     now = time.time()
@@ -140,7 +141,7 @@ def fill(
                 if seq == 0:
                     docs.append((key, key, "bench", 1, 1, per_doc, 1, now))
                     entries.append((collection, f"/bench/doc{d}.pdf", key, d, now))
-                rows.append((key, seq, 1, 1, texts[i], vectors[i].tobytes(), model, text_hash(texts[i])))
+                rows.append((key, seq, 1, 1, texts[i], encode(vectors[i]), model, text_hash(texts[i])))
             c.executemany(
                 "INSERT INTO documents (key, sha256, fingerprint, pages_total, pages_done, chunks_done, "
                 "complete, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -167,7 +168,7 @@ def words(n: int, seed: int) -> list[str]:
 def cli_wall(home: Path, chunks: int) -> dict[str, float]:
     """`longtask search` as a new process on a store of `chunks` chunks, then catch-up."""
     from longtask.jobs.store import SqliteConnector, Store
-    from longtask.jobs.vectors import VectorIndex, folder_for
+    from longtask.search.vectors import VectorIndex, folder_for
     from longtask.settings import Pipeline
 
     store = Store(SqliteConnector(home / "longtask.db"))
@@ -220,8 +221,8 @@ def cli_wall(home: Path, chunks: int) -> dict[str, float]:
 
 def stale_after_rerun(backend: str) -> int | None:
     from harness.pdfs import make_text_pdf
-    from longtask.jobs import lookup
     from longtask.jobs.store import open_store
+    from longtask.search import MODES, Query, search
     from longtask.settings import load
 
     home = Path(tempfile.mkdtemp(prefix="lt-stale-"))
@@ -268,8 +269,8 @@ def stale_after_rerun(backend: str) -> int | None:
             store = open_store(settings)
             stale = 0
             for word in ("granite", "violin", "comet"):
-                for mode in lookup.MODES:
-                    for r in lookup.search(settings, store, word, 50, mode=mode):
+                for mode in MODES:
+                    for r in search(store, Query(word, k=50, mode=mode), home=settings.home):
                         gone = word in ("granite", "violin") and word in r["text"]
                         misnamed = (
                             word == "comet" and word in r["text"] and not r["path"].endswith("moved.pdf")
@@ -320,8 +321,8 @@ class Corpus:
 
 
 def quality(backend: str, corpus: Corpus) -> dict[str, Any] | None:
-    from longtask.jobs import lookup
     from longtask.jobs.store import Store, open_store
+    from longtask.search import MODES, Query, search
     from longtask.settings import Pipeline, Settings
 
     texts, ids, qs, vectors, model = corpus.texts, corpus.ids, corpus.qs, corpus.vectors, corpus
@@ -344,20 +345,15 @@ def quality(backend: str, corpus: Corpus) -> dict[str, Any] | None:
         fill(store, "q", Pipeline(precision="fp32"), texts, vectors, "bench-real", 10)
         index_of = {(f"/bench/doc{i // 10}.pdf", i % 10): i for i in range(len(texts))}
 
-        def ranked(query: str, mode: str) -> list[int]:
-            fusion = lookup.fuse
-            if mode == "hybrid-rrf":  # reciprocal-rank fusion, for comparison
-                mode, lookup.fuse = "hybrid", lambda v, k, n: lookup.fuse_rrf([v, k], n)  # type: ignore[assignment]
-            try:
-                hits = lookup.search(
-                    settings, store, query, 10, collection="q", mode=mode, model_for=lambda _: model
-                )
-            finally:
-                lookup.fuse = fusion  # type: ignore[assignment]
+        def ranked(text: str, mode: str) -> list[int]:
+            # "hybrid-rrf": hybrid with reciprocal-rank fusion, for comparison.
+            fusion = "rrf" if mode == "hybrid-rrf" else "score"
+            query = Query(text, k=10, mode=mode.removesuffix("-rrf"), collection="q", fusion=fusion)
+            hits = search(store, query, home=settings.home, embedder_for=lambda _: model)
             return [index_of[(h["path"], h["seq"])] for h in hits]
 
         out: dict[str, Any] = {"chunks": len(texts), "queries": len(qs), "identifiers": len(ids)}
-        for mode in (*lookup.MODES, "hybrid-rrf"):
+        for mode in (*MODES, "hybrid-rrf"):
             h1 = h10 = 0
             t = time.perf_counter()
             for q, relevant in qs:
@@ -412,9 +408,9 @@ def main() -> None:
         log(f"  {n}")
     corpus = None
     if "quality" in parts:
-        from longtask.pipelines import embed
+        from longtask.pipelines import engines
 
-        corpus = Corpus(4 if args.quick else 8, 100 if args.quick else 300, embed.load("minilm", "fp32"))
+        corpus = Corpus(4 if args.quick else 8, 100 if args.quick else 300, engines.load("minilm", "fp32"))
     for backend in ("sqlite", "postgres") if corpus else ():
         assert corpus is not None
         log(f"quality, real model ({backend})")

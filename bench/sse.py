@@ -37,12 +37,12 @@ BEFORE_COMMIT = "407c19a"  # the last commit with the per-poll diff
 
 def make_job(store: Any, n: int) -> int:
     """A job in full swing: a fifth done, 8 running, the rest queued, with their events."""
-    from longtask.jobs.store import FileEntry
+    from longtask.jobs.store import FileEntry, NewJob
     from longtask.settings import Pipeline, Policy
 
     pipe = Pipeline()
     files = [FileEntry(f"/data/folder/doc-{i:06d}.pdf", None, 50_000 + i, i) for i in range(n)]
-    job = int(store.create_job(["/data/folder"], files, [], "default", pipe, Policy(), pipe.fingerprint()))
+    job = int(store.create_job(NewJob(["/data/folder"], files, pipe, Policy(), pipe.fingerprint())))
     done, running = n // 5, 8
     now = time.time()
     with store.db.write() as c:

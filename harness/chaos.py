@@ -392,23 +392,19 @@ def expected_chunks(
 ) -> dict[str, list[dict[str, Any]]]:
     """What a straight run produces per document (by file name): the real model, in process.
 
-    Mirrors tasks._run: the same parser, tokenizer, chunk sizes and model; `precision`
-    is the one the job ran with (the export names it in each chunk's model).
+    A worker's own path (`document.run_through`) with the real model; `precision` is
+    the one the job ran with (the export names it in each chunk's model).
     """
-    from longtask.pipelines import embed
-    from longtask.pipelines.chunk import load_tokenizer
-    from longtask.pipelines.document import process
-    from longtask.pipelines.parse import open_pdf
+    from longtask.pipelines import embed, engines
+    from longtask.pipelines.document import run_through
     from longtask.settings import Pipeline
 
-    p = Pipeline()
+    p = Pipeline(precision=precision, page_batch=page_batch)
     embed.set_threads(max(1, os.cpu_count() or 1))
-    model = embed.load("minilm", precision, p.embed_batch)
-    tok = load_tokenizer(embed.model_dir())
+    model = engines.load(p.embedder, p.precision, p.embed_batch)
     out: dict[str, list[dict[str, Any]]] = {}
     for path in files:
-        reader = open_pdf(str(path))
-        batches = process(reader, str(path), 0, 0, tok, model, p.chunk_tokens, p.chunk_overlap, page_batch)
+        batches = run_through(str(path), p, model)
         out[path.name] = [
             {
                 "seq": c.seq,
@@ -435,12 +431,12 @@ def chunks_by_doc(chunks: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, 
 def precision_of(run: Run) -> str:
     """The precision the job embedded with: the export's model name (`.../bf16`), or else
     what 'auto' means in its home (what `submit` resolved it to)."""
-    from longtask.pipelines.precision import resolve
+    from longtask.pipelines.engines import AUTO, resolve
 
     models = {c["model"] for c in run.chunks}
     if len(models) == 1:
         return models.pop().rsplit("/", 1)[-1]
-    return resolve("auto", run.home.path)
+    return resolve(AUTO, run.home.path)
 
 
 # ---- the figures ---------------------------------------------------------------------

@@ -65,9 +65,9 @@ class SlowMiniLM:
     is the real model's."""
 
     def __init__(self, precision: str, batch_size: int, delay: float) -> None:
-        from longtask.pipelines import embed
+        from longtask.pipelines import engines
 
-        self.model = embed.load("minilm", precision, batch_size)  # torch or OpenVINO, as the job says
+        self.model = engines.load("minilm", precision, batch_size)  # torch or OpenVINO, as the job says
         self.name = self.model.name
         self.delay = delay
 

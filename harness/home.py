@@ -60,10 +60,10 @@ def use_home(monkeypatch: pytest.MonkeyPatch, path: Path, redis_server: RedisSer
     for key, value in env.items():
         if os.environ.get(key) != value:
             monkeypatch.setenv(key, value)
-    # tasks.py keeps a per-process context; tests run tasks in this process.
+    # tasks.py keeps per-process connections; tests run tasks in this process.
     from longtask.jobs import tasks
 
-    monkeypatch.setattr(tasks, "_ctx", None)
+    monkeypatch.setattr(tasks, "_conns", None)
     monkeypatch.setattr(tasks, "_process", None)
     return path
 

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
@@ -124,9 +125,13 @@ class Client:
             }
             result: list[dict[str, Any]] = self._request("GET", "/api/search", query=query_args)
             return result
+        from longtask.search import Query
+
+        asked = Query(query, k=k, mode=mode, collection=collection, path_glob=path)
         svc = self._local()
-        job_id = svc.resolve(job) if job is not None else None
-        return list(svc.search(query, k, job_id, collection, path, mode))
+        if job is not None:
+            asked = replace(asked, job=svc.resolve(job))
+        return list(svc.search(asked))
 
     def collections(self) -> list[dict[str, Any]]:
         if self.url:

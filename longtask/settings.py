@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from longtask.errors import LongtaskError
+from longtask.pipelines.engines import AUTO, CHOICES, PACKAGED
+from longtask.readers.ocr import OcrMode
 
 
 def default_home() -> Path:
@@ -28,16 +30,16 @@ class Pipeline:
 
     # "minilm" (the packaged all-MiniLM-L6-v2) or an importable factory "module:name"
     # called as factory(precision=..., batch_size=...): how tests plug in a fake model.
-    embedder: str = "minilm"
-    # bf16 where the CPU runs it fast (through OpenVINO where that is installed), else fp32
-    precision: str = "auto"
+    embedder: str = PACKAGED
+    # An `Engine`'s name, or "auto": the fastest engine here (`engines.resolve`), which
+    # `submit` decides, so a job never records "auto".
+    precision: str = AUTO
     chunk_tokens: int = 240
     chunk_overlap: int = 32
     page_batch: int = 8
     embed_batch: int = 16
-    # OCR of pages: "auto" reads pages whose text layer is empty or garbage, "always"
-    # every page, "never" none
-    ocr: str = "auto"
+    # An `OcrMode`'s name: which pages OCR reads.
+    ocr: str = OcrMode.auto.value
 
     def fingerprint(self) -> str:
         from longtask.pipelines.versions import CHUNKER_VERSION, PARSER_VERSION, ocr_version
@@ -128,12 +130,10 @@ class Settings:
         return max(0.2, min(5.0, self.lease / 4))
 
     @property
-    def reap_every(self) -> float:
-        """How often a supervisor looks for tasks whose worker went silent (a cheap query).
-
-        With the 30 s lease: a task of a machine that died is found within ~35 s and,
-        after its first backoff (7.5-12.5 s), requeued within ~50 s of the kill.
-        """
+    def reclaim_every(self) -> float:
+        """How often a supervisor looks for tasks whose worker went silent (a cheap
+        query): several times a lease, so a dead machine's tasks are found soon after
+        its lease ends."""
         return max(0.5, min(5.0, self.lease / 4))
 
     def workers(self) -> int:
@@ -143,7 +143,7 @@ class Settings:
 
     def resolved(self) -> Settings:
         """These settings with precision 'auto' decided for this machine."""
-        from longtask.pipelines.precision import resolve
+        from longtask.pipelines.engines import resolve
 
         return self.with_pipeline(precision=resolve(self.pipeline.precision, self.home))
 
@@ -226,18 +226,22 @@ def load() -> Settings:
     return settings
 
 
+def _one_of(names: tuple[str, ...]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def validate(settings: Settings) -> None:
     p = settings.pipeline
-    if p.embedder != "minilm" and not re.fullmatch(r"[\w.]+:\w+", p.embedder):
+    if p.embedder != PACKAGED and not re.fullmatch(r"[\w.]+:\w+", p.embedder):
         raise LongtaskError(
-            f"unknown embedder {p.embedder!r}: use 'minilm', or an importable factory 'module:name'"
+            f"unknown embedder {p.embedder!r}: use '{PACKAGED}', or an importable factory 'module:name'"
         )
-    if p.precision not in ("auto", "fp32", "bf16", "openvino-fp32", "openvino-bf16"):
+    if p.precision not in CHOICES:
+        raise LongtaskError(f"unknown precision {p.precision!r}: use {_one_of(CHOICES)}")
+    if p.ocr not in OcrMode.names():
         raise LongtaskError(
-            f"unknown precision {p.precision!r}: use auto, fp32, bf16, openvino-fp32 or openvino-bf16"
+            f"unknown OCR mode {p.ocr!r}: use {_one_of(OcrMode.names())} (--ocr, LONGTASK_OCR)"
         )
-    if p.ocr not in ("auto", "never", "always"):
-        raise LongtaskError(f"unknown OCR mode {p.ocr!r}: use auto, never or always (--ocr, LONGTASK_OCR)")
     if not 16 <= p.chunk_tokens <= 254:
         raise LongtaskError(
             f"chunk size {p.chunk_tokens} tokens is out of range: the model reads at most "

@@ -22,6 +22,7 @@ import pytest
 from harness.waiting import drain, wait_for
 from harness.workers import workers
 from longtask.jobs import queue, sending
+from longtask.jobs.messages import RUN_BATCH, is_batch
 from longtask.jobs.store import Store, Task
 from tests.test_faults import (
     BATCH,
@@ -111,11 +112,11 @@ def test_a_batch_message_carries_only_task_ids_and_its_limit_scales_with_the_bat
     conn = queue.connect(settings_mod.load())
     ids = [t.id for t in all_tasks(store, job)]
     queued = {t.rq_id for t in all_tasks(store, job)}
-    assert len(queued) == 2 and all(queue.is_batch(r) for r in queued)  # 4 + 2 one-page documents
+    assert len(queued) == 2 and all(is_batch(r) for r in queued)  # 4 + 2 one-page documents
     first = RQJob.fetch(f"ltb{ids[0]}-1", connection=conn, serializer=JSONSerializer)
-    assert first.func_name == queue.RUN_BATCH and list(first.args) == [ids[:4]]
+    assert first.func_name == RUN_BATCH and list(first.args) == [ids[:4]]
     func, _, args, _ = json.loads(zlib.decompress(conn.hget(first.key, "data") or b""))
-    assert (func, args) == (queue.RUN_BATCH, [ids[:4]])  # JSON (zlib'd by RQ), never a pickle
+    assert (func, args) == (RUN_BATCH, [ids[:4]])  # JSON (zlib'd by RQ), never a pickle
     assert first.timeout == 4 * 100  # four documents' hard limits
     second = RQJob.fetch(f"ltb{ids[4]}-1", connection=conn, serializer=JSONSerializer)
     assert list(second.args) == [ids[4:]] and second.timeout == 2 * 100
@@ -139,7 +140,7 @@ def test_small_documents_run_in_few_messages_each_claimed_under_its_batch(
     for t in tasks:
         assert_exactly_once(store, t, Path(t.path))
         assert len(runs(store, t.id)) == 1 and t.attempts == 1
-        assert queue.is_batch(runs(store, t.id)[0]) == (t.path != str(big))
+        assert is_batch(runs(store, t.id)[0]) == (t.path != str(big))
     assert_job_counters(store, job)
 
 
@@ -187,7 +188,7 @@ def test_a_document_past_its_hard_limit_in_a_batch_fails_alone_and_its_neighbour
     assert dead[0].error_type == "JobTimeoutException" and dead[0].attempts == 2
     assert "hard time limit of 1s reached" in (dead[0].error_message or "")
     first, second = runs(store, dead[0].id)
-    assert queue.is_batch(first) and not queue.is_batch(second)  # the retry ran alone
+    assert is_batch(first) and not is_batch(second)  # the retry ran alone
     for t in tasks_:
         if t.path != str(slow):
             assert_exactly_once(store, t, Path(t.path))
@@ -246,7 +247,7 @@ def test_a_queued_batch_whose_documents_are_all_canceled_does_nothing_and_resume
 def running_in_batch(store: Store, job: int, position: int) -> Task | None:
     """The task running as the `position`-th (from 0) of its batch message."""
     for t in store.tasks_in(job, ("running",)):
-        if queue.is_batch(t.rq_id):
+        if is_batch(t.rq_id):
             members = [u for u in all_tasks(store, job) if u.rq_id == t.rq_id]
             if members and members[position].id == t.id:
                 return t
@@ -350,11 +351,7 @@ def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continue
         running = wait_for(
             "a batched document past its first page batch",
             lambda: next(
-                (
-                    t
-                    for t in store.tasks_in(job, ("running",))
-                    if t.pages_done >= BATCH and queue.is_batch(t.rq_id)
-                ),
+                (t for t in store.tasks_in(job, ("running",)) if t.pages_done >= BATCH and is_batch(t.rq_id)),
                 None,
             ),
         )
@@ -374,7 +371,7 @@ def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continue
     assert opened_from(store, stopped.id)[-1] == stopped.pages_done  # continued from its checkpoint
     resent = [runs(store, t.id)[-1] for t in untouched]
     # Untouched work is batched again (a last one may be left over, alone).
-    assert len(set(resent)) < len(untouched) and sum(map(queue.is_batch, resent)) >= len(untouched) - 1
+    assert len(set(resent)) < len(untouched) and sum(map(is_batch, resent)) >= len(untouched) - 1
     for t in all_tasks(store, job):
         assert_exactly_once(store, t, Path(t.path))
     assert_job_counters(store, job)

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 
 from longtask.pipelines.chunk import Chunk, chunk_pages, count_tokens, load_tokenizer, normalize
 from longtask.pipelines.embed import MAX_TOKENS, model_dir
-from longtask.pipelines.parse import Page
+from longtask.readers import Unit
 from longtask.settings import Pipeline
 
 TOKENIZER = load_tokenizer(model_dir())
@@ -32,7 +32,7 @@ def _tokens(text: str) -> int:
     return count_tokens(TOKENIZER, [text])[0]
 
 
-def _input_text(pages: list[Page]) -> str:
+def _input_text(pages: list[Unit]) -> str:
     return "\n".join(t for t in (normalize(p.text) for p in pages) if t)
 
 
@@ -70,7 +70,7 @@ def _is_subsequence(needles: list[str], haystack: list[str]) -> bool:
     return all(any(w == h for h in it) for w in needles)
 
 
-def check_chunks(pages: list[Page], size: int, overlap: int, first_seq: int = 0) -> list[Chunk]:
+def check_chunks(pages: list[Unit], size: int, overlap: int, first_seq: int = 0) -> list[Chunk]:
     chunks = chunk_pages(pages, TOKENIZER, size, overlap, first_seq)
     source = _input_text(pages)
     if not source or _tokens(source) == 0:
@@ -133,27 +133,27 @@ def page_text(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def pages(draw: st.DrawFn) -> list[Page]:
+def pages(draw: st.DrawFn) -> list[Unit]:
     first = draw(st.integers(1, 50))
     texts = draw(st.lists(st.one_of(page_text(), st.sampled_from(["", "   ", "\n\t "])), max_size=6))
-    return [Page(first + i, t) for i, t in enumerate(texts)]
+    return [Unit(first + i, t) for i, t in enumerate(texts)]
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages(), st.integers(4, 64), st.integers(0, 40), st.integers(0, 1000))
-def test_property_small_windows(ps: list[Page], size: int, overlap: int, first_seq: int) -> None:
+def test_property_small_windows(ps: list[Unit], size: int, overlap: int, first_seq: int) -> None:
     check_chunks(ps, size, min(overlap, size - 1), first_seq)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages(), st.integers(0, 1000))
-def test_property_default_window(ps: list[Page], first_seq: int) -> None:
+def test_property_default_window(ps: list[Unit], first_seq: int) -> None:
     check_chunks(ps, SIZE, OVERLAP, first_seq)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages(), st.integers(4, 64), st.integers(0, 16))
-def test_property_deterministic(ps: list[Page], size: int, overlap: int) -> None:
+def test_property_deterministic(ps: list[Unit], size: int, overlap: int) -> None:
     """Resume relies on this: a batch chunked again gives the very same chunks."""
     first = chunk_pages(ps, TOKENIZER, size, overlap)
     assert chunk_pages(ps, TOKENIZER, size, overlap) == first
@@ -198,7 +198,7 @@ DENSE = {
 def test_dense_text(name: str, size: int, overlap: int) -> None:
     text = DENSE[name]
     half = len(text) // 2
-    ps = [Page(1, text[:half]), Page(2, ""), Page(3, text[half:])]
+    ps = [Unit(1, text[:half]), Unit(2, ""), Unit(3, text[half:])]
     chunks = check_chunks(ps, size, overlap)
     assert len(chunks) >= 1
     if size == SIZE and name not in ("digits_5000",):
@@ -209,7 +209,7 @@ def test_dense_text(name: str, size: int, overlap: int) -> None:
 def test_word_longer_than_a_window_is_cut_between_tokens() -> None:
     long_word = str(3**300)[:99]  # not periodic; WordPiece reads words of up to 100 chars
     assert _tokens(long_word) > 16
-    ps = [Page(7, f"before {long_word} after")]
+    ps = [Unit(7, f"before {long_word} after")]
     chunks = check_chunks(ps, 16, 4)
     assert len(chunks) >= 3
     # "before" is not glued to a piece of the word: the cut falls on the space first
@@ -224,18 +224,18 @@ def test_word_longer_than_a_window_is_cut_between_tokens() -> None:
 def test_cjk_run_longer_than_the_model_window() -> None:
     run = ("漢字仮名交じり文" * 100)[:700]  # one whitespace "word", one token per character
     assert _tokens(run) > SIZE
-    chunks = check_chunks([Page(1, run)], SIZE, OVERLAP)
+    chunks = check_chunks([Unit(1, run)], SIZE, OVERLAP)
     assert len(chunks) >= 3
 
 
 def test_empty_and_whitespace_pages_give_nothing() -> None:
     assert chunk_pages([], TOKENIZER, SIZE, OVERLAP) == []
-    blank = [Page(1, ""), Page(2, "   "), Page(3, "\n\t\r\n"), Page(4, "\u3000 \u00a0")]
+    blank = [Unit(1, ""), Unit(2, "   "), Unit(3, "\n\t\r\n"), Unit(4, "\u3000 \u00a0")]
     assert chunk_pages(blank, TOKENIZER, SIZE, OVERLAP) == []
 
 
 def test_pages_without_text_are_skipped_in_spans() -> None:
-    ps = [Page(1, ""), Page(2, "alpha beta"), Page(3, " "), Page(4, "gamma delta")]
+    ps = [Unit(1, ""), Unit(2, "alpha beta"), Unit(3, " "), Unit(4, "gamma delta")]
     chunks = check_chunks(ps, SIZE, OVERLAP)
     assert len(chunks) == 1
     assert (chunks[0].page_start, chunks[0].page_end) == (2, 4)
@@ -243,7 +243,7 @@ def test_pages_without_text_are_skipped_in_spans() -> None:
 
 
 def test_spans_follow_pages() -> None:
-    ps = [Page(n, f"page{n} " + "word " * 100) for n in range(1, 6)]
+    ps = [Unit(n, f"page{n} " + "word " * 100) for n in range(1, 6)]
     chunks = check_chunks(ps, 64, 8, first_seq=10)
     assert chunks[0].seq == 10
     assert {c.page_start for c in chunks} == {1, 2, 3, 4, 5}
@@ -256,7 +256,7 @@ def test_spans_follow_pages() -> None:
 def test_words_with_inner_punctuation_are_not_split_when_they_fit() -> None:
     text = "don't stop believing, e.g. U.S.A. now " * 5
     assert max(_tokens(w) for w in text.split()) == 6  # U.S.A. is six tokens
-    chunks = check_chunks([Page(1, text)], 6, 0)
+    chunks = check_chunks([Unit(1, text)], 6, 0)
     for c in chunks:
         for w in c.text.split():
             assert w in text.split(), (w, [c.text for c in chunks])
@@ -264,11 +264,11 @@ def test_words_with_inner_punctuation_are_not_split_when_they_fit() -> None:
 
 def test_overlap_repeats_tail_words() -> None:
     words = [f"w{i}" for i in range(300)]
-    chunks = check_chunks([Page(1, " ".join(words))], 40, 10)
+    chunks = check_chunks([Unit(1, " ".join(words))], 40, 10)
     for a, b in itertools.pairwise(chunks):
         assert set(a.text.split()) & set(b.text.split()), (a.text, b.text)
 
 
 def test_deterministic_on_the_sample_text() -> None:
-    ps = [Page(n, DENSE["mixed"][n * 100 :]) for n in range(1, 4)]
+    ps = [Unit(n, DENSE["mixed"][n * 100 :]) for n in range(1, 4)]
     assert chunk_pages(ps, TOKENIZER, SIZE, OVERLAP) == chunk_pages(ps, TOKENIZER, SIZE, OVERLAP)

@@ -137,13 +137,13 @@ def test_a_second_model_into_a_collection_is_refused(
 def test_auto_keeps_the_collection_s_engine_and_an_explicit_other_is_refused(
     home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from longtask.pipelines import precision
+    from longtask.pipelines import engines
 
-    precision.remember(home, bf16_fast=True, openvino=False, engine="bf16")
+    engines.remember(home, bf16_fast=True, openvino=False, engine="bf16")
     _submit(str(docs))
     # A later measurement (or the first one, after a guess) finds another engine fastest:
     # a cron re-run with 'auto' keeps adding to the collection with the engine it holds.
-    precision.remember(home, bf16_fast=True, openvino=True, engine="openvino-bf16")
+    engines.remember(home, bf16_fast=True, openvino=True, engine="openvino-bf16")
     (docs / "beta.pdf").unlink()
     _submit(str(docs))
     jobs = sorted(_store().jobs(), key=lambda j: j.id)

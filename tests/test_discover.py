@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from longtask.pipelines.discover import BROKEN, Found, discover
-from longtask.pipelines.parse import open_pdf
+from longtask.readers.pdf import open_pdf
 from tests.corpus.make_hostile import make_hostile
 
 

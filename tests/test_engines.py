@@ -11,7 +11,7 @@ import pytest
 
 from harness.home import home_env
 from harness.snippets import run_snippet
-from longtask.pipelines import embed
+from longtask.pipelines import embed, engines
 
 SENTENCES = [
     "How do I replace the filter cartridge on the pump?",
@@ -23,12 +23,12 @@ SENTENCES = [
 
 PROBE = """
 import json, sys, contextlib, io
-from longtask.jobs.lookup import query_embedder
+from longtask.search import query_embedder
 from longtask.settings import Pipeline
-from longtask.pipelines import embed
+from longtask.pipelines import engines
 model = query_embedder(Pipeline(precision="bf16"))
 vectors = model.embed({sentences!r}).tolist()
-worker_engine = embed.load("minilm", "openvino-bf16")  # what an OpenVINO worker loads
+worker_engine = engines.load("minilm", "openvino-bf16")  # what an OpenVINO worker loads
 from longtask.cli.app import main
 sys.argv = ["longtask", "search", "filter cartridge", "--json"]
 with contextlib.redirect_stdout(io.StringIO()) as out:
@@ -65,7 +65,7 @@ def test_search_embeds_the_query_without_torch_and_as_sentence_transformers_does
 
 @pytest.mark.slow
 def test_search_falls_back_to_the_torch_engine_where_no_export_exists(tmp_path: Path, monkeypatch) -> None:
-    from longtask.jobs.lookup import query_embedder
+    from longtask.search import query_embedder
     from longtask.settings import Pipeline
 
     monkeypatch.setenv("LONGTASK_MODELS_DIR", str(tmp_path / "empty"))
@@ -87,35 +87,33 @@ class _Hangs(_Zeros):
 
 
 def test_an_engine_is_timed_in_a_forked_child_and_one_that_hangs_there_scores_zero() -> None:
-    assert embed.rate_in_child(_Zeros(), 1, embed.sample_texts()) > 0
+    assert engines.rate_in_child(_Zeros(), 1, engines.sample_texts()) > 0
     started = time.monotonic()
-    assert embed.rate_in_child(_Hangs(), 1, embed.sample_texts(), timeout=1.0) == 0.0
+    assert engines.rate_in_child(_Hangs(), 1, engines.sample_texts(), timeout=1.0) == 0.0
     assert time.monotonic() - started < 10
 
 
 def test_the_recorded_engine_is_not_measured_again(tmp_path: Path, monkeypatch) -> None:
-    from longtask.pipelines import precision
-
-    precision.remember(tmp_path, bf16_fast=True, engine="openvino-fp32", rates={"openvino-fp32": 7.0})
+    engines.remember(tmp_path, bf16_fast=True, engine="openvino-fp32", rates={"openvino-fp32": 7.0})
 
     def measured(*_: object, **__: object) -> bool:
         raise AssertionError("measured again")
 
-    monkeypatch.setattr(embed, "bf16_is_fast", measured)
-    assert embed.choose_engine(tmp_path, 1) == ("openvino-fp32", {"openvino-fp32": 7.0}, {})
+    monkeypatch.setattr(engines, "bf16_is_fast", measured)
+    assert engines.choose_engine(tmp_path, 1) == ("openvino-fp32", {"openvino-fp32": 7.0}, {})
 
 
 def test_sample_texts_are_fixed_and_chunk_sized() -> None:
-    texts = embed.sample_texts()
-    assert texts == embed.sample_texts() and len(texts) == 48
+    texts = engines.sample_texts()
+    assert texts == engines.sample_texts() and len(texts) == 48
     assert min(len(t.split()) for t in texts) >= 15 and max(len(t.split()) for t in texts) < 200
 
 
 def test_side_by_side_children_are_summed_and_one_that_hangs_zeroes_the_measurement() -> None:
-    alone = embed.rate_in_child(_Zeros(), 1, embed.sample_texts())
-    assert embed.rate_in_child(_Zeros(), 1, embed.sample_texts(), children=2) > 0
+    alone = engines.rate_in_child(_Zeros(), 1, engines.sample_texts())
+    assert engines.rate_in_child(_Zeros(), 1, engines.sample_texts(), children=2) > 0
     assert alone > 0
-    assert embed.measure_engines({"zeros": _Zeros()}, 1, rounds=1, children=2)["zeros"] > 0
+    assert engines.measure_engines({"zeros": _Zeros()}, 1, rounds=1, children=2)["zeros"] > 0
 
 
 def test_batches_are_cut_where_lengths_drop_so_a_short_tail_is_not_padded_to_a_full_chunk() -> None:

@@ -10,10 +10,11 @@ import pytest
 from harness.fakes import HashEmbedder
 from harness.pdfs import make_outlined_pdf, make_scan, make_text_pdf
 from longtask.pipelines.chunk import load_tokenizer, normalize
-from longtask.pipelines.cleantext import clean, usable
-from longtask.pipelines.document import Sections, process
-from longtask.pipelines.ocr import Ocr
-from longtask.pipelines.parse import PageProblems, open_pdf, read_pages
+from longtask.pipelines.document import process, run_through
+from longtask.readers import Limits, OcrMode, read_units
+from longtask.readers.cleantext import clean, usable
+from longtask.readers.ocr import Ocr
+from longtask.readers.pdf import Sections, open_pdf
 from longtask.settings import Pipeline
 from tests.corpus.make_hostile import GOOD_PAGES
 
@@ -59,7 +60,7 @@ def test_text_is_read_by_pdfium_and_cleaned(tmp_path: Path) -> None:
     path = make_text_pdf(tmp_path / "t.pdf", GOOD_PAGES)
     pdf = open_pdf(str(path))
     assert pdf.extractor == "pdfium" and pdf.page_count == len(GOOD_PAGES)
-    pages = list(read_pages(pdf, str(path)))
+    pages = list(read_units(pdf))
     assert [normalize(p.text) for p in pages] == [normalize(t) for t in GOOD_PAGES]
     assert not any(p.ocr for p in pages)
 
@@ -77,34 +78,34 @@ def test_fingerprint_names_the_extractors_and_the_ocr_mode() -> None:
 
 
 def test_auto_reads_a_scan_with_ocr(scan: Path) -> None:
-    problems = PageProblems()
-    (page,) = read_pages(open_pdf(str(scan)), str(scan), 0, problems, "auto", Ocr())
+    pdf = open_pdf(str(scan), Limits(OcrMode.auto, Ocr()))
+    (page,) = read_units(pdf)
     assert page.ocr and page.confidence is not None and 0.5 < page.confidence <= 1
     assert "harbour master counted forty fishing boats" in normalize(page.text)
-    assert problems.summary() is None
+    assert pdf.warning() is None
 
 
 def test_never_leaves_a_scan_empty_with_a_hint(scan: Path) -> None:
-    problems = PageProblems()
-    (page,) = read_pages(open_pdf(str(scan)), str(scan), 0, problems, "never", Ocr())
+    pdf = open_pdf(str(scan), Limits(OcrMode.never, Ocr()))
+    (page,) = read_units(pdf)
     assert page.text == "" and not page.ocr
-    assert "no text layer (p1)" in (problems.summary() or "") and "--ocr auto" in (problems.summary() or "")
+    assert "no text layer (p1)" in (pdf.warning() or "") and "--ocr auto" in (pdf.warning() or "")
 
 
 def test_auto_leaves_text_pages_alone_and_always_reads_them(tmp_path: Path) -> None:
     path = make_text_pdf(tmp_path / "t.pdf", ["A page with a perfectly good text layer on it."])
-    (kept,) = read_pages(open_pdf(str(path)), str(path), 0, None, "auto", Ocr())
+    (kept,) = read_units(open_pdf(str(path), Limits(OcrMode.auto, Ocr())))
     assert not kept.ocr
-    (read,) = read_pages(open_pdf(str(path)), str(path), 0, None, "always", Ocr())
+    (read,) = read_units(open_pdf(str(path), Limits(OcrMode.always, Ocr())))
     assert read.ocr and "perfectly good text layer" in normalize(read.text)
 
 
 def test_an_engine_that_fails_is_a_page_warning_not_the_documents_death(scan: Path) -> None:
-    problems = PageProblems()
     broken = Ocr(lang="no-such-language")  # the real engine, asked for data it has not
-    (page,) = read_pages(open_pdf(str(scan)), str(scan), 0, problems, "auto", broken)
+    pdf = open_pdf(str(scan), Limits(OcrMode.auto, broken))
+    (page,) = read_units(pdf)
     assert page.text == "" and not page.ocr
-    summary = problems.summary() or ""
+    summary = pdf.warning() or ""
     assert "OCR failed on 1 page(s) (page 1: " in summary and "no text layer (p1)" in summary
 
 
@@ -120,6 +121,21 @@ def test_sections_nest_by_level_and_resolve_by_page() -> None:
     assert Sections([]).at(1) is None
 
 
+def test_the_reader_for_a_pdf_gives_each_page_its_outline_section(tmp_path: Path) -> None:
+    from longtask.readers import READERS, Kind, kind_of, open_reader
+
+    assert set(READERS) == set(Kind)
+    path = make_outlined_pdf(tmp_path / "o.pdf", [("Intro", ["One.", "Two."]), ("Use", ["Three."])])
+    assert kind_of(str(path)) == Kind.PDF
+    reader = open_reader(str(path))
+    try:
+        units = list(read_units(reader))
+    finally:
+        reader.close()
+    assert [(u.number, u.section) for u in units] == [(1, "Intro"), (2, "Intro"), (3, "Use")]
+    assert reader.warning() is None
+
+
 def test_chunks_carry_the_section_they_start_in(tmp_path: Path) -> None:
     from longtask.pipelines import embed
 
@@ -130,18 +146,15 @@ def test_chunks_carry_the_section_they_start_in(tmp_path: Path) -> None:
     pdf = open_pdf(str(path))
     assert pdf.outline() == [(0, 0, "First part"), (2, 0, "Second part")]
     tok = load_tokenizer(embed.model_dir())
-    chunks = [c for b in process(pdf, str(path), 0, 0, tok, HashEmbedder(), 240, 32, 1) for c in b.chunks]
+    batches = process(pdf, Pipeline(page_batch=1), embedder=HashEmbedder(), tokenizer=tok)
+    chunks = [c for b in batches for c in b.chunks]
     assert [(c.page_start, c.section, c.ocr) for c in chunks] == [
         (1, "First part", False),
         (2, "First part", False),
         (3, "Second part", False),
     ]
     plain = make_text_pdf(tmp_path / "p.pdf", ["No outline here."])
-    chunks = [
-        c
-        for b in process(open_pdf(str(plain)), str(plain), 0, 0, tok, HashEmbedder(), 240, 32, 8)
-        for c in b.chunks
-    ]
+    chunks = [c for b in run_through(str(plain), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks]
     assert [c.section for c in chunks] == [None]
 
 
@@ -181,17 +194,16 @@ def test_a_page_pdfium_cannot_load_is_read_by_pypdf(tmp_path: Path) -> None:
     path = _odd_leaf_pdf(tmp_path / "mixed.pdf", good_first=True)
     pdf = open_pdf(str(path))
     assert pdf.extractor == "pdfium"
-    problems = PageProblems()
-    texts = [p.text for p in read_pages(pdf, str(path), 0, problems)]
+    texts = [p.text for p in read_units(pdf)]
     assert texts == ["PDFium reads this page", "only pypdf reads this page"]
-    assert problems.summary() is None
+    assert pdf.warning() is None
 
 
 def test_a_document_pdfium_cannot_read_is_read_by_pypdf(tmp_path: Path) -> None:
     path = _odd_leaf_pdf(tmp_path / "odd.pdf", good_first=False)
     pdf = open_pdf(str(path))
     assert pdf.extractor == "pypdf" and pdf.page_count == 1
-    assert [p.text for p in read_pages(pdf, str(path))] == ["only pypdf reads this page"]
+    assert [p.text for p in read_units(pdf)] == ["only pypdf reads this page"]
 
 
 # ---- the option ------------------------------------------------------------------------

@@ -46,14 +46,10 @@ def make_doc(path: Path, pages: int, tag: str) -> Path:
 
 def expected_chunks(path: Path, page_batch: int = BATCH) -> list[str]:
     """The chunk texts a straight, uninterrupted run produces."""
-    from longtask.pipelines import embed
-    from longtask.pipelines.chunk import load_tokenizer
-    from longtask.pipelines.document import process
-    from longtask.pipelines.parse import open_pdf
+    from longtask.pipelines.document import run_through
+    from longtask.settings import Pipeline
 
-    reader = open_pdf(str(path))
-    tok = load_tokenizer(embed.model_dir())
-    batches = process(reader, str(path), 0, 0, tok, HashEmbedder(), 240, 32, page_batch)
+    batches = run_through(str(path), Pipeline(page_batch=page_batch), HashEmbedder())
     return [c.text for b in batches for c in b.chunks]
 
 

@@ -269,14 +269,14 @@ def test_dead_lists_them_with_reasons_and_show_gives_the_history(run: HostileRun
     record = json.loads(shown.stdout)
     assert record["id"] == bomb.id and record["error_type"] == "DocumentError"
     # Before PDFium sees the file (it inflates with no limit), the stream pass in
-    # parse.open_pdf inflates the one large stream up to pypdf's 75 MB cap and raises a
+    # readers.pdf.open_pdf inflates the one large stream up to pypdf's 75 MB cap and raises a
     # permanent DocumentError; the traceback ends with exactly the reason `dead` shows.
     tb = record["traceback"].rstrip("\n").splitlines()
     assert tb[0] == "Traceback (most recent call last):"
     assert tb[-1] == f"longtask.errors.DocumentError: {record['error_message']}", tb[-1]
     assert any(
         line.strip().startswith('File "')
-        and "/longtask/pipelines/parse.py" in line
+        and "/longtask/readers/pdf.py" in line
         and line.endswith(", in _check_streams")
         for line in tb
     ), record["traceback"]

@@ -161,9 +161,9 @@ def test_prune_removes_old_jobs_but_keeps_shared_output(home: Path, docs: Path) 
     _submit(str(docs))
     from longtask.jobs import tasks
 
-    tasks.context().store.clock = lambda: time.time() - 40 * 86400  # job 1 finished 40 days ago
+    tasks.connections().store.clock = lambda: time.time() - 40 * 86400  # job 1 finished 40 days ago
     drain()
-    tasks.context().store.clock = time.time
+    tasks.connections().store.clock = time.time
     make_text_pdf(docs / "delta.pdf", ["tidal pools and sea anemones " * 20])
     _submit(str(docs))  # job 2: three cached (sharing job 1's output) + one new
     drain()

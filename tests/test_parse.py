@@ -1,4 +1,4 @@
-"""open_pdf / read_pages against every case of the hostile corpus, without the job system.
+"""open_pdf / read_units against every case of the hostile corpus, without the job system.
 
 Each bad file must raise DocumentError naming the file and the fix; each good one must
 read. The decompression bomb and the cyclic page tree run in a child process, so a
@@ -21,7 +21,8 @@ from harness import ROOT
 from harness.pdfs import make_text_pdf
 from longtask.errors import DocumentError, TransientDocumentError
 from longtask.pipelines.chunk import normalize
-from longtask.pipelines.parse import PageProblems, open_pdf, read_pages
+from longtask.readers import read_units
+from longtask.readers.pdf import PageProblems, open_pdf
 from tests.corpus.make_hostile import GOOD_PAGES, MANY_PAGES_COUNT, make_hostile
 
 
@@ -31,10 +32,9 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _read(path: str | bytes, start: int = 0) -> tuple[list[str], PageProblems]:
-    problems = PageProblems()
     reader = open_pdf(path)
-    texts = [p.text for p in read_pages(reader, os.fsdecode(path), start, problems)]
-    return texts, problems
+    texts = [p.text for p in read_units(reader, start)]
+    return texts, reader.problems
 
 
 def _bad(path: Path | bytes, *words: str) -> DocumentError:
@@ -155,7 +155,7 @@ def test_three_thousand_pages(cases: dict[str, Path]) -> None:
     reader = open_pdf(str(cases["many_pages"]))
     assert reader.page_count == MANY_PAGES_COUNT == 3000
     # resuming near the end reads only what is left, in order
-    pages = list(read_pages(reader, str(cases["many_pages"]), start=2997))
+    pages = list(read_units(reader, start=2997))
     assert [p.number for p in pages] == [2998, 2999, 3000]
     assert [normalize(p.text) for p in pages] == [f"Page {n} of 3000" for n in (2998, 2999, 3000)]
 
@@ -175,12 +175,12 @@ def test_non_utf8_name_reads_through_its_bytes(cases: dict[str, Path]) -> None:
     assert "name_non_utf8 case" in normalize(texts[0])
 
 
-def test_read_pages_starts_at_the_checkpoint(tmp_path: Path) -> None:
+def test_read_units_starts_at_the_checkpoint(tmp_path: Path) -> None:
     path = make_text_pdf(tmp_path / "five.pdf", [f"Page number {n}" for n in range(1, 6)])
     reader = open_pdf(str(path))
-    pages = list(read_pages(reader, str(path), start=3))
+    pages = list(read_units(reader, start=3))
     assert [(p.number, normalize(p.text)) for p in pages] == [(4, "Page number 4"), (5, "Page number 5")]
-    assert list(read_pages(reader, str(path), start=5)) == []
+    assert list(read_units(reader, start=5)) == []
 
 
 # ---- the decompression bomb: bounded memory, in a child process ----------------------
@@ -191,7 +191,8 @@ BOMB_PROBE = textwrap.dedent(
     limit = 3 << 30  # a runaway inflate fails here instead of taking the machine down
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from longtask.errors import DocumentError
-    from longtask.pipelines.parse import open_pdf, read_pages
+    from longtask.readers import read_units
+    from longtask.readers.pdf import open_pdf
 
     def hwm_mib():
         for line in open("/proc/self/status"):
@@ -204,7 +205,7 @@ BOMB_PROBE = textwrap.dedent(
     try:
         reader = open_pdf(sys.argv[1])
         out["pages"] = reader.page_count
-        out["texts"] = [len(p.text) for p in read_pages(reader, sys.argv[1])]
+        out["texts"] = [len(p.text) for p in read_units(reader)]
     except DocumentError as e:
         out["error"] = str(e)
     out["seconds"] = time.monotonic() - started

@@ -206,7 +206,7 @@ def test_after_the_store_was_away_no_worker_is_judged_silent_until_a_lease_has_p
     assert past.claim(1, "quiet-host.1") is not None
     past.close()
     sup = Supervisor(s, 1)
-    reap = next(d for d in sup.duties() if d.name == "reap silent workers")
+    reap = next(d for d in sup.duties() if d.name == "reclaim silent workers' tasks")
 
     def answers() -> bool:  # a duty that went through (as the supervisor's loop runs them)
         return bool(sup._guard(lambda: sup._heartbeat() or True, name="heartbeat"))

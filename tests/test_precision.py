@@ -10,49 +10,49 @@ from typer.testing import CliRunner
 
 from longtask.cli.app import app
 from longtask.jobs.store import SqliteConnector, Store
-from longtask.pipelines import precision
+from longtask.pipelines import engines
 
 
 def test_explicit_precisions_pass_through(tmp_path: Path) -> None:
-    assert precision.resolve("fp32", tmp_path) == "fp32"
-    assert precision.resolve("bf16", tmp_path) == "bf16"
+    assert engines.resolve("fp32", tmp_path) == "fp32"
+    assert engines.resolve("bf16", tmp_path) == "bf16"
 
 
 def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(precision, "openvino_installed", lambda: False)
-    flags = "bf16" if precision.cpu_has_bf16() else "fp32"
-    assert precision.resolve("auto", tmp_path) == flags
-    precision.remember(tmp_path, bf16_fast=flags == "fp32")  # the measurement disagrees
-    assert precision.resolve("auto", tmp_path) == ("bf16" if flags == "fp32" else "fp32")
-    (tmp_path / precision.CACHE).write_text("not json")
-    assert precision.resolve("auto", tmp_path) == flags
+    monkeypatch.setattr(engines, "openvino_installed", lambda: False)
+    flags = "bf16" if engines.cpu_has_bf16() else "fp32"
+    assert engines.resolve("auto", tmp_path) == flags
+    engines.remember(tmp_path, bf16_fast=flags == "fp32")  # the measurement disagrees
+    assert engines.resolve("auto", tmp_path) == ("bf16" if flags == "fp32" else "fp32")
+    (tmp_path / engines.CACHE).write_text("not json")
+    assert engines.resolve("auto", tmp_path) == flags
 
 
 def test_auto_is_the_engine_a_worker_measured_fastest_else_openvino_by_the_cpu_flags(
     tmp_path: Path, monkeypatch
 ) -> None:
     # A worker's measurement of the engines decides, whatever the flags say.
-    precision.remember(tmp_path, bf16_fast=True, engine="bf16", rates={"bf16": 30.0, "openvino-bf16": 20.0})
-    assert precision.resolve("auto", tmp_path) == "bf16"
-    precision.remember(tmp_path, bf16_fast=False, engine="openvino-fp32", rates={"openvino-fp32": 9.0})
-    assert precision.resolve("auto", tmp_path) == "openvino-fp32"
+    engines.remember(tmp_path, bf16_fast=True, engine="bf16", rates={"bf16": 30.0, "openvino-bf16": 20.0})
+    assert engines.resolve("auto", tmp_path) == "bf16"
+    engines.remember(tmp_path, bf16_fast=False, engine="openvino-fp32", rates={"openvino-fp32": 9.0})
+    assert engines.resolve("auto", tmp_path) == "openvino-fp32"
     # A record without an engine (an older worker's): bf16 speed and OpenVINO decide.
-    precision.remember(tmp_path, bf16_fast=True, openvino=True)
-    assert precision.resolve("auto", tmp_path) == "openvino-bf16"
-    precision.remember(tmp_path, bf16_fast=True, openvino=False)
-    assert precision.resolve("auto", tmp_path) == "bf16"
-    precision.remember(tmp_path, bf16_fast=False, openvino=True)
-    assert precision.resolve("auto", tmp_path) == "openvino-fp32"
-    (tmp_path / precision.CACHE).write_text(json.dumps({"bf16_fast": True}))
-    assert precision.resolve("auto", tmp_path) == "bf16"
+    engines.remember(tmp_path, bf16_fast=True, openvino=True)
+    assert engines.resolve("auto", tmp_path) == "openvino-bf16"
+    engines.remember(tmp_path, bf16_fast=True, openvino=False)
+    assert engines.resolve("auto", tmp_path) == "bf16"
+    engines.remember(tmp_path, bf16_fast=False, openvino=True)
+    assert engines.resolve("auto", tmp_path) == "openvino-fp32"
+    (tmp_path / engines.CACHE).write_text(json.dumps({"bf16_fast": True}))
+    assert engines.resolve("auto", tmp_path) == "bf16"
     # No record: this host's flags and packages decide.
-    (tmp_path / precision.CACHE).unlink()
-    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
-    monkeypatch.setattr(precision, "openvino_installed", lambda: True)
-    assert precision.resolve("auto", tmp_path) == "openvino-bf16"
-    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
-    assert precision.resolve("auto", tmp_path) == "openvino-fp32"
-    assert precision.resolve("openvino-bf16", tmp_path) == "openvino-bf16"
+    (tmp_path / engines.CACHE).unlink()
+    monkeypatch.setattr(engines, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(engines, "openvino_installed", lambda: True)
+    assert engines.resolve("auto", tmp_path) == "openvino-bf16"
+    monkeypatch.setattr(engines, "cpu_has_bf16", lambda: False)
+    assert engines.resolve("auto", tmp_path) == "openvino-fp32"
+    assert engines.resolve("openvino-bf16", tmp_path) == "openvino-bf16"
 
 
 def test_openvino_bf16_is_a_valid_precision_and_names_its_own_cache_key() -> None:
@@ -68,11 +68,10 @@ def test_openvino_bf16_without_openvino_says_how_to_get_it(monkeypatch) -> None:
     import sys
 
     from longtask.errors import LongtaskError
-    from longtask.pipelines import embed
 
     monkeypatch.setitem(sys.modules, "openvino", None)  # import fails as if not installed
     with pytest.raises(LongtaskError, match=r"pip install openvino"):
-        embed.load("minilm", "openvino-bf16")
+        engines.load("minilm", "openvino-bf16")
 
 
 @pytest.mark.slow
@@ -123,9 +122,9 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     home: Path, docs: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("LONGTASK_EMBEDDER", "minilm")
-    precision.remember(home, bf16_fast=True, openvino=False)
+    engines.remember(home, bf16_fast=True, openvino=False)
     first = json.loads(CliRunner().invoke(app, ["submit", str(docs), "--json"]).stdout)
-    precision.remember(home, bf16_fast=False, openvino=False)
+    engines.remember(home, bf16_fast=False, openvino=False)
     store = Store(SqliteConnector(home / "longtask.db"))
     store.request_cancel(first["id"])  # let the second submit take the files
     # Another precision is another model: a collection of its own (one model per collection).
@@ -136,3 +135,11 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
     assert jobs[first["id"]].pipeline.precision == "bf16"
     assert jobs[second["id"]].pipeline.precision == "fp32"
     assert "|bf16|" in jobs[first["id"]].fingerprint and "|fp32|" in jobs[second["id"]].fingerprint
+
+
+def test_engine_names_are_the_stored_ones_and_each_engine_loads_one_way() -> None:
+    # Jobs and cache keys store these names: renaming one would re-process every document.
+    assert engines.CHOICES == ("auto", "fp32", "bf16", "openvino-fp32", "openvino-bf16")
+    assert list(engines.LOADERS) == list(engines.Engine)
+    with pytest.raises(ValueError):
+        engines.load("minilm", "auto")  # 'auto' is resolved at submit, never loaded

@@ -14,7 +14,7 @@ from harness.fakes import SLOW
 from harness.pdfs import make_text_pdf
 from harness.redis_server import RedisServer
 from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
-from longtask.jobs.store import FileEntry, PostgresConnector, SqliteConnector, Store
+from longtask.jobs.store import FileEntry, NewJob, PostgresConnector, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy, Settings
 from tests.serve_procs import Served, serving, start_workers, stop_workers
 from tests.stores import claim
@@ -58,7 +58,7 @@ def timed(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
 def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(timed: Timed) -> None:
     store, now, opened = timed
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(3)]
-    job_id = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    job_id = store.create_job(NewJob(["/docs"], files, Pipeline(), Policy(), FINGERPRINT))
     first, second, _ = sorted(t.id for t in store.tasks_in(job_id, ("pending",)))
     one = claim(store, first)
     store.open_document(one, "sha1", "key1", FINGERPRINT, 50)
@@ -105,7 +105,7 @@ def test_a_job_whose_workers_went_quiet_has_no_live_rate() -> None:
 def test_a_finished_job_reports_its_average_rate(timed: Timed) -> None:
     store, now, _ = timed
     job_id = store.create_job(
-        ["/docs"], [FileEntry("/docs/a.pdf", None, 100, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+        NewJob(["/docs"], [FileEntry("/docs/a.pdf", None, 100, 1)], Pipeline(), Policy(), FINGERPRINT)
     )
     (task,) = store.tasks_in(job_id, ("pending",))
     c = claim(store, task.id)
@@ -122,7 +122,7 @@ def test_submit_estimates_from_history_through_the_same_reader(timed: Timed) -> 
 
     store, now, _ = timed
     first = store.create_job(
-        ["/a"], [FileEntry("/a/1.pdf", None, 1000, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+        NewJob(["/a"], [FileEntry("/a/1.pdf", None, 1000, 1)], Pipeline(), Policy(), FINGERPRINT)
     )
     assert estimate_at_submit(store, store.job(first)) is None  # no history yet
     (task,) = store.tasks_in(first, ("pending",))
@@ -132,7 +132,7 @@ def test_submit_estimates_from_history_through_the_same_reader(timed: Timed) -> 
     store.commit_batch(c, 20, [], "m")
     store.finish(c)  # 20 pages of 1,000 bytes in 10 s: 2 pages/s, 50 bytes a page
     second = store.create_job(
-        ["/b"], [FileEntry("/b/2.pdf", None, 4000, 1)], [], "default", Pipeline(), Policy(), FINGERPRINT
+        NewJob(["/b"], [FileEntry("/b/2.pdf", None, 4000, 1)], Pipeline(), Policy(), FINGERPRINT)
     )
     # 4,000 bytes at 50 bytes a page: about 80 pages, at 2 pages/s.
     assert estimate_at_submit(store, store.job(second)) == pytest.approx(40.0)

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from longtask.cli import render
 from longtask.jobs.states import STATES
-from longtask.jobs.store import FileEntry, SqliteConnector, Store
+from longtask.jobs.store import FileEntry, NewJob, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy
 
 NOW = 1_750_000_000.0
@@ -295,7 +295,9 @@ def test_dead_table_and_lines() -> None:
 def test_a_real_snapshot_renders(tmp_path: Path, rate: float | None) -> None:
     store = Store(SqliteConnector(tmp_path / "x.db"))
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(3)]
-    job_id = store.create_job(["/docs"], files, [], "high", Pipeline(), Policy(), Pipeline().fingerprint())
+    job_id = store.create_job(
+        NewJob(["/docs"], files, Pipeline(), Policy(), Pipeline().fingerprint(), priority="high")
+    )
     first = min(t.id for t in store.tasks_in(job_id, ("pending",)))
     store.mark_queued([first])
     claim = store.claim(first, "w1")

@@ -1,11 +1,15 @@
 """The two migration histories (SQLite's schema.py, PostgreSQL's pg_schema.py) are kept
-by hand in two dialects: after migrating a fresh store of each, both must hold the same
-tables, columns (types normalised) and indexes, so the histories cannot drift."""
+in two dialects: after migrating a fresh store of each, both must hold the same
+tables, columns (types normalised) and indexes, so the histories cannot drift. And a
+released migration never changes what it runs (a store that already ran it would
+differ from a fresh one): each one's statements are pinned."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 from longtask.jobs.store import PostgresConnector, SqliteConnector
 
@@ -93,3 +97,52 @@ def test_sqlite_and_postgresql_migrate_to_the_same_tables_columns_and_indexes(
         assert not only_lite and not only_pg, (table, "SQLite only:", only_lite, "PostgreSQL only:", only_pg)
     assert lite_indexes == pg_indexes
     assert len(lite_indexes) >= 10  # the comparison saw the real schema
+
+
+# sha256 (first 16 hex digits) of each released migration's statements, whitespace
+# folded. A new migration adds a line here; a released one's line never changes.
+RELEASED = {
+    "sqlite:m001_initial": "d6ae04d08402cead",
+    "sqlite:m002_history_and_reuse": "845d44e3928dcde8",
+    "sqlite:m003_warnings_index": "c594a79a2b1acf31",
+    "sqlite:m004_failure_streaks": "3283fb39f858005c",
+    "sqlite:m005_page_survey": "f8a20a1712d42208",
+    "sqlite:m006_chunk_provenance": "9b748886cb9197ff",
+    "sqlite:m007_collections": "4e2981664b243d5b",
+    "sqlite:m008_keyword_index": "d1d0bfe87d35b737",
+    "pg:m001_initial": "66654df3b62cb098",
+    "pg:m002_page_survey": "682c22d4dc2fbab4",
+    "pg:m003_chunk_provenance": "625242ea12d0b99f",
+    "pg:m004_collections_and_keywords": "c84660bbecb8d334",
+}
+
+
+class _Recorder:
+    """Stands in for sqlite-utils' Database: keeps what a migration would run."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def executescript(self, sql: str) -> None:
+        self.statements.append(sql)
+
+    def execute(self, sql: str, *args: Any) -> None:
+        self.statements.append(sql)
+
+
+def _digest(statements: list[str]) -> str:
+    return hashlib.sha256(" ".join(" ".join(statements).split()).encode()).hexdigest()[:16]
+
+
+def test_released_migrations_run_what_they_always_ran() -> None:
+    from longtask.jobs.store import pg_schema, schema
+
+    found = {}
+    for fn in schema.MIGRATIONS:
+        db = _Recorder()
+        fn(db)  # type: ignore[arg-type]
+        assert db.statements, fn.__name__
+        found[f"sqlite:{fn.__name__}"] = _digest(db.statements)
+    for name, sql in pg_schema.MIGRATIONS:
+        found[f"pg:{name}"] = _digest([sql])
+    assert {k: v for k, v in found.items() if k in RELEASED} == RELEASED

@@ -37,10 +37,10 @@ def test_ids_name_a_position_in_the_log() -> None:
 
 
 def test_the_tail_reads_what_followed_and_names_each_state_change(store: Store) -> None:
-    from longtask.jobs.store import FileEntry
+    from longtask.jobs.store import FileEntry, NewJob
 
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(2)]
-    job = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    job = store.create_job(NewJob(["/docs"], files, Pipeline(), Policy(), FINGERPRINT))
     first = min(t.id for t in store.tasks_in(job, ("pending",)))
     c = claim(store, first)
     store.open_document(c, "sha", "key", FINGERPRINT, 4)
@@ -62,7 +62,7 @@ def test_the_tail_reads_what_followed_and_names_each_state_change(store: Store) 
     # One query answers at most `limit` rows; `full` says there may be more.
     assert tail(store, job, 0, limit=2).full and len(tail(store, job, 0, limit=2).frames) <= 2
     # A document the stat cache answers at submit has its row in the log like any other.
-    again = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    again = store.create_job(NewJob(["/docs"], files, Pipeline(), Policy(), FINGERPRINT))
     frames = tail(store, again, 0).frames
     cached = [json.loads(f.split(b"data: ")[1]) for _, f in frames if b'"state":"cached"' in f]
     assert [(d["path"], d["previous"]) for d in cached] == [("/docs/0.pdf", "pending")]
@@ -139,7 +139,7 @@ def test_watchers_behind_the_feed_s_memory_read_the_store_and_miss_nothing(
     reads the log from the store. Small batches and a tiny memory force both paths."""
     import asyncio
 
-    from longtask.jobs.store import FileEntry
+    from longtask.jobs.store import FileEntry, NewJob
     from longtask.serve import sse
     from longtask.serve.service import Service
     from longtask.settings import Settings
@@ -158,7 +158,7 @@ def test_watchers_behind_the_feed_s_memory_read_the_store_and_miss_nothing(
     settings = Settings(home=tmp_path / "home")
     store = Store(SqliteConnector(settings.db_path))
     files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(4)]
-    job = store.create_job(["/docs"], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    job = store.create_job(NewJob(["/docs"], files, Pipeline(), Policy(), FINGERPRINT))
     for t in sorted(t.id for t in store.tasks_in(job, ("pending",))):
         c = claim(store, t)
         store.open_document(c, f"sha{t}", f"key{t}", FINGERPRINT, 2)

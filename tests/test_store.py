@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from longtask.errors import StaleTask
 from longtask.jobs.states import STATES
-from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, SqliteConnector, Store
+from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, NewJob, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy
 from tests.stores import check_counters, claim, commit_many, open_spec, open_store
 
@@ -32,7 +32,7 @@ def _policy(retries: int = 2) -> Policy:
 
 def new_job(store: Store, n: int, retries: int = 2, tag: str = "") -> tuple[int, list[int]]:
     files = [FileEntry(f"/docs/{tag}{i}.pdf", None, 1000 + i, 10**9 + i) for i in range(n)]
-    job_id = store.create_job(["/docs"], files, [], "default", PIPELINE, _policy(retries), FINGERPRINT)
+    job_id = store.create_job(NewJob(["/docs"], files, PIPELINE, _policy(retries), FINGERPRINT))
     ids = [t.id for t in store.tasks_in(job_id, ("pending",))]
     return job_id, sorted(ids)
 

@@ -11,7 +11,7 @@ import pytest
 from harness.pdfs import make_text_pdf
 from longtask.jobs import survey
 from longtask.jobs.estimate import APPROXIMATE, MEASURED, OCR_PAGE_SECONDS, estimate
-from longtask.jobs.store import FileEntry, Store
+from longtask.jobs.store import FileEntry, NewJob, Store
 from longtask.settings import Pipeline, Policy
 from tests.stores import check_counters, claim
 
@@ -34,7 +34,7 @@ def _job(store: Store, folder: Path) -> int:
     for p in sorted(folder.iterdir()):
         st = p.stat()
         files.append(FileEntry(str(p), None, st.st_size, st.st_mtime_ns))
-    return store.create_job([str(folder)], files, [], "default", Pipeline(), Policy(), FINGERPRINT)
+    return store.create_job(NewJob([str(folder)], files, Pipeline(), Policy(), FINGERPRINT))
 
 
 def _snap(store: Store, job_id: int) -> dict:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from longtask.jobs.store import Store, open_store
-from longtask.jobs.vectors import VectorIndex
+from longtask.jobs.store.output import encode
+from longtask.search.vectors import VectorIndex
 
 DIM = 8
 
@@ -35,7 +36,7 @@ def _put(store: Store, chunk_id: int, doc: str) -> None:
         c.execute(
             "INSERT INTO chunks (id, doc_key, seq, page_start, page_end, text, embedding, model) "
             "VALUES (?, ?, ?, 1, 1, ?, ?, 'm')",
-            (chunk_id, doc, chunk_id, f"chunk {chunk_id}", _vec(chunk_id).tobytes()),
+            (chunk_id, doc, chunk_id, f"chunk {chunk_id}", encode(_vec(chunk_id))),
         )
 
 
@@ -78,7 +79,7 @@ def test_catch_up_late_ids_deletions_and_rebuild(store: Store, tmp_path: Path) -
 def test_past_exact_rows_sign_bits_pick_the_rows_to_rescore(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from longtask.jobs import vectors
+    from longtask.search import vectors
 
     monkeypatch.setattr(vectors, "EXACT_ROWS", 0)
     monkeypatch.setattr(vectors, "RESCORE", 6)

@@ -7,6 +7,7 @@ pull in the job system are imported inside the commands that need them.
 import os
 import sys
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -14,7 +15,7 @@ import typer
 
 from longtask import __version__
 from longtask.cli import ops, serve
-from longtask.cli.context import Context, context
+from longtask.cli.context import StoreAndSettings, context
 from longtask.cli.options import (
     CollectionOpt,
     JobArg,
@@ -115,7 +116,7 @@ def submit(
         from longtask.jobs import control, runner
 
         base = context()
-        ctx = Context(
+        ctx = StoreAndSettings(
             _with_ocr(base.settings.with_job_policy(retries, backoff, soft_timeout, hard_timeout), ocr)
         )
         read = _read_paths(paths)
@@ -154,7 +155,7 @@ def submit(
 
 
 def _watch(
-    ctx: Context, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
+    ctx: StoreAndSettings, job_id: int, json_: bool, timeout: float | None, interval: float | None = None
 ) -> int:
     from longtask.cli.watch import watch as watch_loop
 
@@ -405,7 +406,7 @@ def run(
 
         ctx = context()
         if ocr is not None:
-            ctx = Context(_with_ocr(ctx.settings, ocr))
+            ctx = StoreAndSettings(_with_ocr(ctx.settings, ocr))
         s, store = ctx.settings, ctx.store
         read = _read_paths(paths)
         n = concurrency or s.workers()
@@ -448,7 +449,7 @@ def _target_job(result: "Submitted") -> int:
     return int(result.job.id)
 
 
-def _notify(command: str | None, ctx: Context, job_id: int, code: int) -> None:
+def _notify(command: str | None, ctx: StoreAndSettings, job_id: int, code: int) -> None:
     """The user's notify command once the job has ended (not when watching was interrupted)."""
     if not command or code == 130:
         return
@@ -532,14 +533,13 @@ def search(
     Example: longtask search "error E-4711 on the pump" --path '*/manuals/*' -k 3
     """
     with reported_errors():
-        from longtask.jobs import lookup
+        from longtask.search import Query, search
 
         ctx = context()
-        lookup.check_mode(mode)
-        job_id = ctx.store.resolve_job(job) if job is not None else None
-        rows = lookup.search(
-            ctx.settings, ctx.store, query, k, job_id, collection=collection, path_glob=path, mode=mode
-        )
+        asked = Query(query, k=k, mode=mode, collection=collection, path_glob=path)
+        if job is not None:
+            asked = replace(asked, job=ctx.store.resolve_job(job))
+        rows = search(ctx.store, asked, home=ctx.settings.home)
         if json_:
             emit_json(rows)
             return

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Context:
+class StoreAndSettings:
+    """A command's settings, and the store they name, opened on first use."""
+
     settings: Settings
 
     @cached_property
@@ -25,8 +27,8 @@ class Context:
         return open_store(self.settings)
 
 
-def context() -> Context:
+def context() -> StoreAndSettings:
     """Read the settings (LONGTASK_*); the store opens when a command first asks for it."""
     from longtask import settings
 
-    return Context(settings.load())
+    return StoreAndSettings(settings.load())

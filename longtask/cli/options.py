@@ -6,12 +6,12 @@ click): `json_: JsonOpt = False` gives every command the same `--json` with the
 same help. A decorator that rewrote signatures would hide the parameter from mypy.
 """
 
-from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 from longtask.jobs.states import Priority
+from longtask.readers.ocr import OcrMode
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 NotifyOpt = Annotated[
@@ -23,12 +23,6 @@ NotifyOpt = Annotated[
 ]
 JobArg = Annotated[str, typer.Argument(help="A job id, or 'latest'.")]
 PriorityOpt = Annotated[Priority, typer.Option(help="Queue priority.")]
-
-
-class OcrMode(str, Enum):
-    auto = "auto"
-    never = "never"
-    always = "always"
 
 
 OcrOpt = Annotated[

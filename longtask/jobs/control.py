@@ -19,7 +19,7 @@ from typing import Any
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
 from longtask.jobs.progress import Progress
 from longtask.jobs.states import PRIORITIES, WAITING, JobState, TaskState
-from longtask.jobs.store import FileEntry, Job, Store
+from longtask.jobs.store import FileEntry, Job, NewJob, Store
 from longtask.pipelines.discover import discover
 from longtask.settings import Settings
 
@@ -113,15 +113,17 @@ def submit(
 
         conn = queue.connect(settings)
     job_id = store.create_job(
-        [os.path.abspath(os.fsdecode(p)) for p in paths],
-        files,
-        [s.as_dict() for s in skipped],
-        priority,
-        pipeline,
-        settings.policy,
-        fingerprint,
-        collection,
-        sync,
+        NewJob(
+            paths=[os.path.abspath(os.fsdecode(p)) for p in paths],
+            files=files,
+            pipeline=pipeline,
+            policy=settings.policy,
+            fingerprint=fingerprint,
+            priority=priority,
+            skipped=[s.as_dict() for s in skipped],
+            collection=collection,
+            sync=sync,
+        )
     )
     job = store.job(job_id)
     if job.counts[TaskState.pending]:

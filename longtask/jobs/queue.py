@@ -2,9 +2,7 @@
 
 RQ is the transport only. Messages carry a task id, or a list of them for a batch of
 small documents (JSON, never pickle); what a task is, and whether it is finished,
-lives in SQLite. RQ job ids are `lt<task>-<n>` (`ltb<first task>-<n>` for a batch),
-where n counts how often the task was sent, so a rebuild can tell a live message from
-a spent one.
+lives in SQLite. How messages are named and what they run is `messages`' vocabulary.
 """
 
 from __future__ import annotations
@@ -27,16 +25,14 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 
 from longtask.errors import BackendUnavailable
+from longtask.jobs.messages import DISPATCH, RUN_BATCH, RUN_TASK, dispatch_id
 from longtask.jobs.states import PRIORITIES
 from longtask.settings import Settings
 
 __all__ = ["PRIORITIES"]  # re-exported: callers that send work ask `queue.PRIORITIES`
-RUN_TASK = "longtask.jobs.tasks.run_task"
-RUN_BATCH = "longtask.jobs.tasks.run_batch"
 # A batch message's hard limit is the sum of its documents' limits, but no more than
 # this many of them: a batch of small documents that needs longer is hung, not busy.
 BATCH_TIMEOUT_CAP = 4
-DISPATCH = "longtask.jobs.tasks.dispatch"
 LIVE_STATUSES = {"queued", "scheduled", "started", "deferred"}
 # A message in one of these has been run to its end (or stopped): nothing runs it any more.
 ENDED_STATUSES = {"finished", "failed", "stopped", "canceled"}
@@ -106,7 +102,7 @@ def batch_timeout(n: int, hard_timeout: float) -> float:
 def enqueue_groups(
     conn: redis.Redis, priority: str, groups: Sequence[tuple[Sequence[int], str]], hard_timeout: float
 ) -> None:
-    """Send (task ids, rq id) groups in pipelined batches: ~10x faster than one by one.
+    """Send (task ids, rq id) groups in pipelined batches, far faster than one by one.
 
     A group of one is a plain task message; a larger group is one batch message whose
     only argument is the JSON list of its task ids.
@@ -129,19 +125,6 @@ def enqueue_groups(
         with conn.pipeline() as pipe:
             q.enqueue_many(data, pipeline=pipe)
             pipe.execute()
-
-
-def message_tasks(job: Any) -> list[int]:
-    """The task ids an RQ job of ours carries (none for a dispatch or a foreign job)."""
-    if job.func_name == RUN_TASK:
-        return [int(job.args[0])]
-    if job.func_name == RUN_BATCH:
-        return [int(t) for t in job.args[0]]
-    return []
-
-
-def is_batch(rq_id: str | None) -> bool:
-    return bool(rq_id and rq_id.startswith("ltb"))
 
 
 def arm_hard_limit(seconds: float) -> bool:
@@ -170,7 +153,7 @@ def current_message() -> str | None:
 def enqueue_dispatch(conn: redis.Redis, priority: str, job_id: int) -> None:
     """One small message; a worker fans it out into one message per task."""
     queue(conn, priority).enqueue(
-        DISPATCH, job_id, job_id=f"ltjob{job_id}", at_front=True, result_ttl=60, job_timeout=600
+        DISPATCH, job_id, job_id=dispatch_id(job_id), at_front=True, result_ttl=60, job_timeout=600
     )
 
 

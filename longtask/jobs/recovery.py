@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from longtask.jobs import queue, sending
+from longtask.jobs import messages, queue, sending
 from longtask.jobs.states import TaskState
 from longtask.jobs.store import Store, Task
 from longtask.settings import Settings
@@ -32,7 +32,7 @@ def give_back(
     return state
 
 
-def reap(
+def reclaim(
     settings: Settings,
     store: Store,
     conn: Any,
@@ -60,7 +60,7 @@ def reap(
                 )
     for task, why in lost:
         give_back(store, conn, task, why, outside=True)
-    release_batch(store, conn, [t.rq_id for t, _ in lost if queue.is_batch(t.rq_id)])
+    release_batch(store, conn, [t.rq_id for t, _ in lost if messages.is_batch(t.rq_id)])
     return len(lost)
 
 
@@ -85,18 +85,18 @@ def rebuild(
     conn: Any,
     job_ids: Sequence[int] | None = None,
     retry_now: bool = False,
-    reap_silent: bool = True,
+    reclaim_silent: bool = True,
 ) -> int:
     """Make Redis match the store: resend what should be queued and is not. Idempotent.
 
     Pending tasks are sent; queued ones whose message Redis no longer holds are sent
     again (under a new message id, so a stale copy is ignored); retrying ones when
     their backoff has passed, or at once with `retry_now`. Silent workers' tasks are
-    given back first (`reap`), unless the caller says silence means nothing now
-    (`reap_silent=False`: the store was just away, see `Supervisor._may_reap`).
+    given back first (`reclaim`), unless the caller says silence means nothing now
+    (`reclaim_silent=False`: the store was just away, see `Supervisor._may_reclaim`).
     """
-    if reap_silent:
-        reap(settings, store, conn)
+    if reclaim_silent:
+        reclaim(settings, store, conn)
     tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
     live = queue.live(conn, [t.rq_id for t in tasks if t.state == TaskState.queued and t.rq_id])
     now = store.clock()

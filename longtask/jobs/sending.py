@@ -6,8 +6,8 @@ next sweep (`recovery.rebuild`) sends again, never a message the store does not 
 Everything else here decides *what* to send: the fan-out of a submitted job, retries
 whose backoff has passed, and waiting work promoted by age.
 
-Small documents travel together: a forked work horse costs ~80 ms of CPU, which is
-most of a one-page document's work, so the fan-out (and a resend of untouched work)
+Small documents travel together: a forked work horse costs most of a one-page
+document's work in CPU (the README's fork row), so the fan-out (and a resend of untouched work)
 puts several small documents in one message (`plan`), run one after the other by one
 horse. Anything that has failed before is sent alone: retries, and the documents of a
 batch whose horse died, so a culprit is always found and judged by itself.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from longtask.jobs import queue
-from longtask.jobs.states import SENDABLE, TaskState
+from longtask.jobs.states import WAITING, TaskState
 from longtask.jobs.store import Store, Task
 from longtask.settings import Policy
 
@@ -85,7 +85,7 @@ def send(
     priority: str,
     task_ids: Sequence[int],
     policy: Policy,
-    from_states: Sequence[str] = SENDABLE,
+    from_states: Sequence[str] = WAITING,
 ) -> int:
     """Mark tasks queued in the store, then send them, one message each; a failed send
     is repaired by a sweep."""
@@ -98,7 +98,7 @@ def send_groups(
     priority: str,
     groups: Sequence[Sequence[int]],
     policy: Policy,
-    from_states: Sequence[str] = SENDABLE,
+    from_states: Sequence[str] = WAITING,
 ) -> int:
     """Mark each group queued under one message id, then send one message per group."""
     assignments = store.mark_queued_groups(groups, from_states)
@@ -111,7 +111,7 @@ def send_batched(
     conn: Any,
     job_id: int,
     tasks: Sequence[Task],
-    from_states: Sequence[str] = SENDABLE,
+    from_states: Sequence[str] = WAITING,
     priority: str | None = None,
     workers: int = 1,
 ) -> int:

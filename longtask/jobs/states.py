@@ -60,9 +60,9 @@ T = TaskState
 STATES: tuple[TaskState, ...] = tuple(TaskState)
 FINAL = (T.done, T.cached, T.dead, T.canceled)
 UNFINISHED = (T.pending, T.queued, T.running, T.retrying)
-# States a task can be sent from (a send moves it to queued).
-SENDABLE = (T.pending, T.queued, T.retrying)
-WAITING = (T.pending, T.queued, T.retrying)  # not started; a cancel removes them at once
+# Not started: a send moves them to queued (again), a cancel removes them at once, and
+# their page count may be known from the survey.
+WAITING = (T.pending, T.queued, T.retrying)
 
 JOB_ENDED = (JobState.succeeded, JobState.failed, JobState.canceled)
 JOB_LIVE = (JobState.queued, JobState.running)

@@ -186,14 +186,14 @@ class Supervisor:
             Duty(
                 "rebuild the queue",
                 s.sweep_every,
-                lambda: recovery.rebuild(s, self.store, self.conn, reap_silent=self._may_reap()),
+                lambda: recovery.rebuild(s, self.store, self.conn, reclaim_silent=self._may_reclaim()),
             ),
             Duty(
                 "promote aged work",
                 s.sweep_every,
                 lambda: sending.promote_aged(self.store, self.conn, s.aging),
             ),
-            Duty("reap silent workers", s.reap_every, self._reap_silent),
+            Duty("reclaim silent workers' tasks", s.reclaim_every, self._reclaim_from_silent),
             Duty("survey page counts", survey.EVERY, lambda: survey.survey(self.store)),
         ]
 
@@ -207,17 +207,17 @@ class Supervisor:
             server.ensure()
             log.warning("the built-in Redis was down; started it again")
 
-    def _may_reap(self) -> bool:
+    def _may_reclaim(self) -> bool:
         """Whether silence means death now. While the store was away, every
         worker's heartbeat went stale through no fault of its own, its running
         document included: judge no one until the store has been reachable for a
         whole lease, so that every live supervisor has vouched for its workers again."""
         return self.outage_at is None or time.monotonic() - self.outage_at > self.settings.lease
 
-    def _reap_silent(self) -> None:
-        if self._may_reap():
+    def _reclaim_from_silent(self) -> None:
+        if self._may_reclaim():
             self._heartbeat()  # ours are alive: vouch for them before judging the rest
-            recovery.reap(self.settings, self.store, self.conn)
+            recovery.reclaim(self.settings, self.store, self.conn)
 
     def _heartbeat(self) -> None:
         self.store.heartbeat([c.name for c in self.children.values()])
@@ -255,7 +255,7 @@ class Supervisor:
             if rc is None:
                 continue
             del self.children[slot]
-            self._reap(child, rc)
+            self._worker_died(child, rc)
             if not self.stopping and not (self.burst and rc == 0):
                 self._schedule_respawn(slot, child, now)
         for slot, at in list(self.respawn_at.items()):
@@ -271,12 +271,13 @@ class Supervisor:
             self.quick_deaths[slot] = 0
         self.respawn_at[slot] = now + respawn_delay(self.quick_deaths[slot])
 
-    def _reap(self, child: Child, rc: int) -> None:
+    def _worker_died(self, child: Child, rc: int) -> None:
+        """A worker process exited: its running documents go back, its row goes."""
         how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
         # Never the document's doing: its own crashes kill the work horse, not the
         # worker process (the horse's death is handled by the worker, `_horse_killed`).
         lost = self._guard(
-            recovery.reap,
+            recovery.reclaim,
             self.settings,
             self.store,
             self.conn,

@@ -1,13 +1,13 @@
 """The page survey: each document's page count, read early and cheaply.
 
-A job's page total used to be a guess from the documents opened so far, and on a real
-folder (3 to 2,415 pages) the ETA was off by a factor of 3-4 for most of the run while
-the largest documents waited. Reading a PDF's page count takes milliseconds; processing
-it takes minutes. (A scanned page costs ~20x a text page: the survey also counts, on a
-sample of pages, those that hold an image and no text, which OCR will read.) So the
-supervisor reads the counts of unopened documents between its
-other duties (a bounded batch, oldest first, within a time budget) and records them in
-the store, and the total is exact soon after the start.
+A job's page total guessed from the documents opened so far leaves the ETA far off for
+most of a run on a real folder, while the largest documents wait. Reading a document's
+unit count is cheap; processing it is not. (A scanned page costs many text pages' time:
+the survey also counts, on a sample of pages, those that hold an image and no text,
+which OCR will read.) So the supervisor reads the counts of unopened documents, through
+their readers (`readers.survey`), between its other duties (a bounded batch, oldest
+first, within a time budget) and records them in the store, and the total is exact
+soon after the start.
 
 A file the survey cannot read is marked and left alone: its run reports the problem,
 through the same error mapping as always, with retries and dead-letter rules.
@@ -37,12 +37,12 @@ def page_count(task: Task) -> int | None:
 
 def read(task: Task) -> tuple[int | None, int | None]:
     """The document's page count and the pages expected to need OCR (None: unknown)."""
-    from longtask.pipelines.parse import survey_document
+    from longtask import readers
 
     shown = files.shown(task.fs_path)
     try:
         files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown)
-        return survey_document(task.fs_path)
+        return readers.survey(task.fs_path)
     except DocumentError:
         return None, None
     except Exception as e:  # noqa: BLE001 - a reader's surprise is the run's to report, not the survey's

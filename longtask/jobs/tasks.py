@@ -29,12 +29,11 @@ from longtask.settings import Pipeline
 
 if TYPE_CHECKING:
     from longtask.pipelines.embed import Embedder
-    from longtask.pipelines.ocr import Ocr
-    from longtask.pipelines.parse import Pdf
+    from longtask.readers import Reader
 
-# The pipeline modules (numpy, pypdf, tokenizers) are imported where a task runs, not
-# here: `submit` imports this module and must start fast. Workers import them before
-# forking, so horses pay nothing.
+# The pipeline modules and the readers (numpy, PDFium, tokenizers) are imported where a
+# task runs, not here: `submit` imports this module and must start fast. Workers import
+# them before forking, so horses pay nothing.
 
 
 @dataclass
@@ -48,8 +47,9 @@ class Process:
 
 
 @dataclass
-class Context:
-    """Per-process connections: opened lazily, reopened after fork (SQLite must not cross it)."""
+class Connections:
+    """This process's settings, store and Redis connection, and what its worker
+    prepared: opened lazily, reopened after fork (SQLite must not cross it)."""
 
     pid: int
     settings: settings_mod.Settings
@@ -71,7 +71,7 @@ class Context:
 log = logging.getLogger("longtask.tasks")
 
 _process: Process | None = None
-_ctx: Context | None = None
+_conns: Connections | None = None
 
 
 def prepare(process: Process) -> None:
@@ -80,40 +80,41 @@ def prepare(process: Process) -> None:
     _process = process
 
 
-def context() -> Context:
-    global _ctx
-    if _ctx is None or _ctx.pid != os.getpid():
+def connections() -> Connections:
+    """This process's connections: opened on first use, and again in a forked child."""
+    global _conns
+    if _conns is None or _conns.pid != os.getpid():
         s = settings_mod.load()
         process = _process or Process(f"{socket.gethostname()}:{os.getpid()}")
         if process.threads:
             from longtask.pipelines import embed as embed_mod
 
             embed_mod.set_threads(process.threads)
-        _ctx = Context(os.getpid(), s, open_store(s), process)
-    return _ctx
+        _conns = Connections(os.getpid(), s, open_store(s), process)
+    return _conns
 
 
-def embedder_for(ctx: Context, pipeline: Pipeline) -> Embedder:
-    from longtask.pipelines import embed as embed_mod
+def embedder_for(conns: Connections, pipeline: Pipeline) -> Embedder:
+    from longtask.pipelines import engines
 
     key = pipeline.model_key
-    embedders = ctx.process.embedders
+    embedders = conns.process.embedders
     if key not in embedders:
-        embedders[key] = embed_mod.load(pipeline.embedder, pipeline.precision, pipeline.embed_batch)
+        embedders[key] = engines.load(pipeline.embedder, pipeline.precision, pipeline.embed_batch)
         # Counted, so that a per-job load (a job whose model this worker lacks) shows.
-        ctx.store.count_model_load(ctx.process.worker)
+        conns.store.count_model_load(conns.process.worker)
     return embedders[key]
 
 
 def dispatch(job_id: int) -> int:
     """Fan a submitted job out into one RQ message per task (submit itself sends one)."""
-    ctx = context()
-    return sending.send_job(ctx.store, ctx.redis, job_id, ctx.store.live_workers(ctx.settings.lease))
+    conns = connections()
+    return sending.send_job(conns.store, conns.redis, job_id, conns.store.live_workers(conns.settings.lease))
 
 
 def run_task(task_id: int) -> str:
-    ctx = context()
-    return _run_one(ctx, task_id, queue.current_message(), in_batch=False)
+    conns = connections()
+    return _attempt(conns, task_id, queue.current_message(), in_batch=False)
 
 
 def run_batch(task_ids: list[int]) -> list[str]:
@@ -123,69 +124,70 @@ def run_batch(task_ids: list[int]) -> list[str]:
     for each). A document's failure is its own; the next one runs. If the horse dies,
     the worker gives back the one running and sends the untouched rest one by one.
     """
-    ctx = context()
+    conns = connections()
     message = queue.current_message()
     results: list[str] = []
     deadline: float | None = None
     for i, task_id in enumerate(task_ids):
-        if i and ctx.store.stop_requested(ctx.process.worker):
+        if i and conns.store.stop_requested(conns.process.worker):
             # The worker is stopping: the documents not started go back to the queue as
             # they were sent (together), under a new id; none is charged anything.
-            _resend_rest(ctx, task_ids[i:], message)
+            _resend_rest(conns, task_ids[i:], message)
             results += ["stopped"] * (len(task_ids) - i)
             break
         if message is not None:
             # The message's own limit (RQ's job timeout) bounds the whole batch; a
             # document that cannot have its full hard limit is not started here.
-            policy = ctx.store.job(ctx.store.task(task_id).job_id).policy
+            policy = conns.store.job(conns.store.task(task_id).job_id).policy
             if deadline is None:
                 deadline = time.monotonic() + queue.batch_timeout(len(task_ids), policy.hard_timeout)
             left = deadline - time.monotonic()
             if left < policy.hard_timeout:
-                rest = [ctx.store.task(t) for t in task_ids[i:]]
-                sending.send_alone(ctx.store, ctx.redis, [t for t in rest if t.rq_id == message])
+                rest = [conns.store.task(t) for t in task_ids[i:]]
+                sending.send_alone(conns.store, conns.redis, [t for t in rest if t.rq_id == message])
                 results += ["resent"] * len(rest)
                 break
             queue.arm_hard_limit(policy.hard_timeout)
-        result = _run_one(ctx, task_id, message, in_batch=True)
+        result = _attempt(conns, task_id, message, in_batch=True)
         results.append(result)
         if result == "stopped":
-            _resend_rest(ctx, task_ids[i + 1 :], message)
+            _resend_rest(conns, task_ids[i + 1 :], message)
             results += ["stopped"] * (len(task_ids) - i - 1)
             break
     return results
 
 
-def _resend_rest(ctx: Context, task_ids: list[int], message: str | None) -> None:
+def _resend_rest(conns: Connections, task_ids: list[int], message: str | None) -> None:
     """A batch that stops early (its worker stopping) sends its documents that had not
     started again, together, under a new id. Should Redis refuse, they stay queued
     under a spent message, which the next rebuild sends again."""
-    rest = [ctx.store.task(t) for t in task_ids]
+    rest = [conns.store.task(t) for t in task_ids]
     waiting = [t for t in rest if t.state == "queued" and t.rq_id == message]
     if waiting:
         try:
-            sending.send_batched(ctx.store, ctx.redis, waiting[0].job_id, waiting, ("queued",))
+            sending.send_batched(conns.store, conns.redis, waiting[0].job_id, waiting, ("queued",))
         except queue.TRANSPORT_ERRORS as e:
             log.warning("batch %s: the rest not sent again (%s); the next sweep sends it", message, e)
 
 
-def _run_one(ctx: Context, task_id: int, message: str | None, in_batch: bool) -> str:
-    claim = ctx.store.claim(task_id, ctx.process.worker, message)
+def _attempt(conns: Connections, task_id: int, message: str | None, in_batch: bool) -> str:
+    """One attempt at a task: claim it, run it, record how it failed if it did."""
+    claim = conns.store.claim(task_id, conns.process.worker, message)
     if claim is None:
         return "skipped"
     shown = display(claim.task.path)
     try:
-        return _run(ctx, claim, shown)
+        return _cache_or_read(conns, claim, shown)
     except StaleTask:
         return "stale"
     except DocumentError as e:
         # Rebuilt from its parts so the file is named the one-line, printable way.
-        return _failed(ctx, claim, e, e.permanent, f"{shown}: {e.problem}; {e.fix}")
+        return _failed(conns, claim, e, e.permanent, f"{shown}: {e.problem}; {e.fix}")
     except SoftTimeout as e:
-        return _failed(ctx, claim, e, False, str(e))
-    except ctx.outages as e:
+        return _failed(conns, claim, e, False, str(e))
+    except conns.outages as e:
         # The status database or Redis, not the document: retried, never counted.
-        return _failed(ctx, claim, e, False, f"{shown}: {type(e).__name__}: {e}", outside=True)
+        return _failed(conns, claim, e, False, f"{shown}: {type(e).__name__}: {e}", outside=True)
     except Exception as e:
         if queue.is_hard_timeout(e):
             # RQ's hard limit: recorded as a transient failure (the retry continues from
@@ -193,7 +195,7 @@ def _run_one(ctx: Context, task_id: int, message: str | None, in_batch: bool) ->
             # batch the failure is this document's alone: its neighbours go on.
             hard = claim.policy.hard_timeout
             state = _failed(
-                ctx,
+                conns,
                 claim,
                 e,
                 False,
@@ -203,88 +205,82 @@ def _run_one(ctx: Context, task_id: int, message: str | None, in_batch: bool) ->
             if in_batch:
                 return state
             raise
-        return _failed(ctx, claim, e, False, f"{shown}: {type(e).__name__}: {e}")
+        return _failed(conns, claim, e, False, f"{shown}: {type(e).__name__}: {e}")
 
 
-def _run(ctx: Context, claim: Claim, shown: str) -> str:
-    task, pipe = claim.task, claim.pipeline
+def _cache_or_read(conns: Connections, claim: Claim, shown: str) -> str:
+    """Check the file is the one submitted and hash it; answer from the cache, or read
+    the document."""
+    task = claim.task
     started = time.monotonic()
     # With a store shared by several hosts, a missing file may be missing from this host only.
-    shared_on = socket.gethostname() if ctx.settings.database_url else None
+    shared_on = socket.gethostname() if conns.settings.database_url else None
     files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown, shared_on)
     # A job from `serve --root` records its roots: open the real path, checked to be in them.
     path = files.confined(task.fs_path, claim.policy.roots, shown) if claim.policy.roots else task.fs_path
     with files.reading(shown, shared_on):
         sha = sha256_file(path)
-    job = ctx.store.job(task.job_id)
+    job = conns.store.job(task.job_id)
     key = f"{sha}:{job.fingerprint}"
-    doc = ctx.store.document(key)
+    doc = conns.store.document(key)
     if doc is not None and doc.complete:
-        ctx.store.mark_cached(claim, sha, key)
+        conns.store.mark_cached(claim, sha, key)
         return "cached"
-    from longtask.pipelines.ocr import SHARED
-    from longtask.pipelines.parse import open_pdf
+    from longtask.pipelines.document import limits_for
+    from longtask.readers import open_reader
 
-    pdf = open_pdf(path)
+    reader = open_reader(path, limits_for(claim.pipeline))
     try:
-        return _process_document(
-            ctx, claim, pdf, sha, key, shown, started, SHARED if pipe.ocr != "never" else None
-        )
+        return _read_and_commit(conns, claim, reader, sha, key, shown, started)
     finally:
-        pdf.close()
+        reader.close()
 
 
-def _process_document(
-    ctx: Context, claim: Claim, pdf: Pdf, sha: str, key: str, shown: str, started: float, ocr: Ocr | None
+def _read_and_commit(
+    conns: Connections, claim: Claim, reader: Reader, sha: str, key: str, shown: str, started: float
 ) -> str:
+    """Run the pipeline from the document's checkpoint, committing each batch with its
+    checkpoint; stop cleanly on a cancel, a stopping worker or the soft time limit."""
     from longtask.pipelines import embed as embed_mod
     from longtask.pipelines.chunk import load_tokenizer
     from longtask.pipelines.document import process
 
     task, pipe = claim.task, claim.pipeline
-    job = ctx.store.job(task.job_id)
-    doc = ctx.store.open_document(claim, sha, key, job.fingerprint, pdf.page_count)
-    model = embedder_for(ctx, pipe)
-    embedder = embed_mod.Reusing(model, lambda hashes: ctx.store.embeddings(hashes, model.name))
+    job = conns.store.job(task.job_id)
+    units = reader.units()
+    doc = conns.store.open_document(claim, sha, key, job.fingerprint, units)
+    model = embedder_for(conns, pipe)
+    embedder = embed_mod.Reusing(model, lambda hashes: conns.store.embeddings(hashes, model.name))
     tokenizer = load_tokenizer(embed_mod.model_dir())
     soft = claim.policy.soft_timeout
-    for batch in process(
-        pdf,
-        shown,
-        doc.pages_done,
-        doc.chunks_done,
-        tokenizer,
-        embedder,
-        pipe.chunk_tokens,
-        pipe.chunk_overlap,
-        pipe.page_batch,
-        pipe.ocr,
-        ocr,
-    ):
+    batches = process(
+        reader, pipe, embedder=embedder, tokenizer=tokenizer, start=doc.pages_done, first_seq=doc.chunks_done
+    )
+    for batch in batches:
         rows = [
             ChunkRow(c.seq, c.page_start, c.page_end, c.text, v, c.ocr, c.ocr_confidence, c.section)
             for c, v in zip(batch.chunks, batch.embeddings)
         ]
-        _commit(ctx, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)
-        if batch.pages_done >= pdf.page_count:
+        _commit(conns, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)
+        if batch.pages_done >= units:
             break
-        if _stop_asked(ctx, claim):
-            if ctx.store.job_cancel_requested(task.job_id):
-                ctx.store.cancel_task(claim, "canceled while running; finished pages kept")
+        if _stop_asked(conns, claim):
+            if conns.store.job_cancel_requested(task.job_id):
+                conns.store.cancel_task(claim, "canceled while running; finished pages kept")
                 return "canceled"
-            ctx.store.requeue_after_stop(claim, "worker stopping; finished pages kept")
+            conns.store.requeue_after_stop(claim, "worker stopping; finished pages kept")
             return "stopped"
         if time.monotonic() - started > soft:
             raise SoftTimeout(
                 f"{shown}: soft time limit of {soft:g}s reached after page {batch.pages_done}; "
                 "checkpoint saved, it will continue from there"
             )
-    ctx.store.finish(claim)
+    conns.store.finish(claim)
     return "done"
 
 
 def _commit(
-    ctx: Context,
+    conns: Connections,
     claim: Claim,
     pages_done: int,
     rows: list[ChunkRow],
@@ -298,10 +294,10 @@ def _commit(
     pause = 1.0
     while True:
         try:
-            ctx.store.commit_batch(claim, pages_done, rows, model, warning)
+            conns.store.commit_batch(claim, pages_done, rows, model, warning)
             return
-        except ctx.store.OUTAGES as e:
-            if not ctx.store.pausable(e) or time.monotonic() + pause > deadline:
+        except conns.store.OUTAGES as e:
+            if not conns.store.pausable(e) or time.monotonic() + pause > deadline:
                 raise
             log.warning(
                 "task %s: cannot commit page %d (%s); paused, trying again in %gs",
@@ -314,22 +310,22 @@ def _commit(
             pause = min(30.0, pause * 2)
 
 
-def _stop_asked(ctx: Context, claim: Claim) -> bool:
+def _stop_asked(conns: Connections, claim: Claim) -> bool:
     """Should the run stop after this batch? A store that is away cannot say: go on,
     the next commit waits for it (and the question is asked again after it)."""
     try:
-        return ctx.store.cancel_requested(claim)
-    except ctx.store.OUTAGES as e:
-        if not ctx.store.pausable(e):
+        return conns.store.cancel_requested(claim)
+    except conns.store.OUTAGES as e:
+        if not conns.store.pausable(e):
             raise
         log.warning("task %s: cannot read its stop flag (%s); going on", claim.task.id, e)
         return False
 
 
 def _failed(
-    ctx: Context, claim: Claim, exc: BaseException, permanent: bool, message: str, outside: bool = False
+    conns: Connections, claim: Claim, exc: BaseException, permanent: bool, message: str, outside: bool = False
 ) -> str:
-    state = ctx.store.fail(
+    state = conns.store.fail(
         claim,
         type(exc).__name__,
         display(message),
@@ -338,5 +334,5 @@ def _failed(
         outside=outside,
     )
     if state == "retrying":
-        sending.send_retry(ctx.store, ctx.redis, claim.task.id)
+        sending.send_retry(conns.store, conns.redis, claim.task.id)
     return state

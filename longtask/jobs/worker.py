@@ -15,17 +15,19 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-# PDFium loads here, once, not in each forked horse (its import is ~60 ms a document).
+# PDFium loads here, once, not in each forked horse (each would pay its import).
 import pypdfium2
 import pypdfium2.raw  # noqa: F401
 
+from longtask import readers  # noqa: F401 - imported before forking: horses inherit them
 from longtask import settings as settings_mod
-from longtask.jobs import logs, queue, recovery, tasks
+from longtask.jobs import logs, messages, queue, recovery, tasks
 from longtask.jobs.store import Store, open_store
 from longtask.jobs.supervisor import OUTAGE_ERRORS, die_with_parent
-from longtask.pipelines import document, parse, precision  # noqa: F401 - imported before forking: horses inherit them
+from longtask.pipelines import document, engines  # noqa: F401 - document: as the readers
 from longtask.pipelines import embed as embed_mod
 from longtask.pipelines.chunk import load_tokenizer
 
@@ -36,7 +38,7 @@ def _horse_killed(store: Store, conn: Any) -> Callable[..., None]:
     outages: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, *store.OUTAGES)
 
     def handler(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
-        task_ids = queue.message_tasks(job)
+        task_ids = messages.message_tasks(job)
         if not task_ids:
             return
         try:
@@ -79,14 +81,14 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     pipe = settings.pipeline
     embed_mod.set_threads(1)
     measured: dict[str, embed_mod.Embedder] = {}
-    if pipe.precision == "auto" and pipe.embedder == "minilm":
-        if "engine" not in (precision.recorded(settings.home) or {}):
+    if pipe.precision == engines.AUTO and pipe.embedder == engines.PACKAGED:
+        if "engine" not in (engines.recorded(settings.home) or {}):
             # Once per data directory: each candidate timed in a forked child, as horses run.
-            _, _, measured = embed_mod.choose_engine(settings.home, threads, pipe.embed_batch)
+            _, _, measured = engines.choose_engine(settings.home, threads, pipe.embed_batch)
     pipe = settings.resolved().pipeline
     # Load before forking, single-threaded; each horse raises its own thread count.
-    model = measured.get(pipe.precision) or embed_mod.load(pipe.embedder, pipe.precision, pipe.embed_batch)
-    embedders = {f"{pipe.embedder}/{k}": m for k, m in measured.items()}  # as Pipeline.model_key
+    model = measured.get(pipe.precision) or engines.load(pipe.embedder, pipe.precision, pipe.embed_batch)
+    embedders = {replace(pipe, precision=k).model_key: m for k, m in measured.items()}
     embedders[pipe.model_key] = model
     for m in embedders.values():
         prepare = getattr(m, "prepare", None)

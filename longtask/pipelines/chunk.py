@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from longtask.pipelines.parse import Page
 from longtask.pipelines.versions import CHUNKER_VERSION
+from longtask.readers.base import Unit
 
 __all__ = ["CHUNKER_VERSION", "Chunk", "chunk_pages", "count_tokens", "load_tokenizer"]
 
@@ -55,7 +55,7 @@ def normalize(text: str) -> str:
 
 
 def chunk_pages(
-    pages: Sequence[Page], tokenizer: Tokenizer, size: int, overlap: int, first_seq: int = 0
+    pages: Sequence[Unit], tokenizer: Tokenizer, size: int, overlap: int, first_seq: int = 0
 ) -> list[Chunk]:
     """Split the pages' text into windows of at most `size` tokens, `overlap` shared."""
     if size < 1:

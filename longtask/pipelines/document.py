@@ -1,101 +1,118 @@
-"""One document's work, batch by batch: parse pages (OCR where needed), chunk, embed.
+"""One document's work, batch by batch: read units (OCR where needed), chunk, embed.
 
 Each batch is what the caller commits in one transaction together with the new
 checkpoint, so work resumes at a batch boundary. Chunks never cross a batch boundary:
 that keeps chunk numbering identical whether a document runs straight through or is
-resumed, so redoing a batch overwrites rather than duplicates. OCR'd pages are pages
+resumed, so redoing a batch overwrites rather than duplicates. OCR'd units are units
 of their batch like any other, so they are checkpointed and counted the same way.
+
+The pipeline knows only the `Reader` interface: it never asks which format it holds.
+A "page batch" (`Pipeline.page_batch`) is a batch of units.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from tokenizers import Tokenizer
 
-from longtask.pipelines.chunk import Chunk, chunk_pages
-from longtask.pipelines.embed import Embedder
-from longtask.pipelines.hashing import sha256_file
-from longtask.pipelines.ocr import Ocr
-from longtask.pipelines.parse import Page, PageProblems, Pdf, read_pages
+from longtask.pipelines.chunk import Chunk, chunk_pages, load_tokenizer
+from longtask.pipelines.embed import Embedder, model_dir
+from longtask.readers import Limits, OcrMode, Reader, Unit, open_reader, read_units
 
-__all__ = ["Batch", "Sections", "process", "sha256_file"]
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from longtask.readers.ocr import Ocr
+    from longtask.settings import Pipeline
+
+__all__ = ["Batch", "limits_for", "process", "run_through"]
 
 
 @dataclass(frozen=True)
 class Batch:
-    pages_done: int  # the checkpoint after this batch
+    pages_done: int  # the checkpoint after this batch (units read so far)
     chunks: list[Chunk]
     embeddings: np.ndarray
     warning: str | None
-    ocr_pages: int = 0  # pages of this batch whose text OCR read
+    ocr_pages: int = 0  # units of this batch whose text OCR read
 
 
-class Sections:
-    """The outline section each page falls in: the path of titles of the last bookmark
-    at or before the page ("2 Installation > 2.3 Upgrading"). Page-grained: a chunk
-    that starts on a page where a new section begins is given that new section."""
-
-    def __init__(self, outline: Sequence[tuple[int, int, str]]) -> None:
-        entries: list[tuple[int, str]] = []
-        path: list[str] = []
-        for index, level, title in outline:  # document order: nesting by level
-            path = path[:level] + [title]
-            entries.append((index + 1, " > ".join(path)[:300]))
-        entries.sort(key=lambda e: e[0])  # stable: same-page bookmarks keep their order
-        self._pages = [p for p, _ in entries]
-        self._titles = [t for _, t in entries]
-
-    def at(self, page: int) -> str | None:
-        i = bisect.bisect_right(self._pages, page) - 1
-        return self._titles[i] if i >= 0 else None
-
-
-def _provenance(chunks: list[Chunk], pages: list[Page], sections: Sections) -> list[Chunk]:
-    by_number = {p.number: p for p in pages}
+def _provenance(chunks: list[Chunk], units: list[Unit]) -> list[Chunk]:
+    by_number = {u.number: u for u in units}
     out = []
     for c in chunks:
         read = [by_number[n] for n in range(c.page_start, c.page_end + 1) if n in by_number]
-        ocr = [p for p in read if p.ocr]
-        confidences = [p.confidence for p in ocr if p.confidence is not None]
+        ocr = [u for u in read if u.ocr]
+        confidences = [u.confidence for u in ocr if u.confidence is not None]
+        first = by_number.get(c.page_start)
         out.append(
             replace(
                 c,
                 ocr=bool(ocr),
                 ocr_confidence=min(confidences) if confidences else None,
-                section=sections.at(c.page_start),
+                section=first.section if first is not None else None,
             )
         )
     return out
 
 
 def process(
-    pdf: Pdf,
-    path: str,
-    start_page: int,
-    first_seq: int,
-    tokenizer: Tokenizer,
+    reader: Reader,
+    pipeline: Pipeline,
+    *,
     embedder: Embedder,
-    chunk_tokens: int,
-    chunk_overlap: int,
-    page_batch: int,
-    ocr_mode: str = "never",
-    ocr: Ocr | None = None,
+    tokenizer: Tokenizer,
+    start: int = 0,
+    first_seq: int = 0,
 ) -> Iterator[Batch]:
-    """Yield one Batch per `page_batch` pages, starting after `start_page` pages."""
-    total = pdf.page_count
+    """Yield one Batch per `pipeline.page_batch` units, starting after `start` units,
+    numbering chunks from `first_seq`. Raises what `reader.read` raises."""
+    total = reader.units()
     seq = first_seq
-    problems = PageProblems()
-    sections = Sections(pdf.outline())
-    pages = read_pages(pdf, path, start_page, problems, ocr_mode, ocr)
-    done = start_page
+    units = read_units(reader, start)
+    done = start
     while done < total:
-        batch = [next(pages) for _ in range(min(page_batch, total - done))]
+        batch = [next(units) for _ in range(min(pipeline.page_batch, total - done))]
         done += len(batch)
-        chunks = _provenance(chunk_pages(batch, tokenizer, chunk_tokens, chunk_overlap, seq), batch, sections)
+        chunks = chunk_pages(batch, tokenizer, pipeline.chunk_tokens, pipeline.chunk_overlap, seq)
+        chunks = _provenance(chunks, batch)
         seq += len(chunks)
         vectors = embedder.embed([c.text for c in chunks])
-        yield Batch(done, chunks, vectors, problems.summary(), sum(p.ocr for p in batch))
+        yield Batch(done, chunks, vectors, reader.warning(), sum(u.ocr for u in batch))
+
+
+def limits_for(pipeline: Pipeline, ocr: Ocr | None = None) -> Limits:
+    """What a worker lets a reader spend on a document of this pipeline: OCR as the
+    job asks, with `ocr` (this process's engine when None)."""
+    mode = OcrMode(pipeline.ocr)
+    if mode == OcrMode.never:
+        return Limits(ocr=mode)
+    if ocr is None:
+        from longtask.readers.ocr import SHARED
+
+        ocr = SHARED
+    return Limits(ocr=mode, ocr_engine=ocr)
+
+
+def run_through(
+    path: str | bytes,
+    pipeline: Pipeline,
+    embedder: Embedder,
+    *,
+    tokenizer: Tokenizer | None = None,
+    ocr: Ocr | None = None,
+) -> list[Batch]:
+    """A document read start to end as a worker reads it (the same reader, limits,
+    tokenizer and pipeline), with no checkpoint: every batch, in order.
+
+    What tests and benchmarks compare a worker's stored output with. Raises
+    DocumentError as a worker's run would."""
+    reader = open_reader(path, limits_for(pipeline, ocr))
+    try:
+        tok = tokenizer or load_tokenizer(model_dir())
+        return list(process(reader, pipeline, embedder=embedder, tokenizer=tok))
+    finally:
+        reader.close()

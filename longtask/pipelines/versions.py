@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from longtask.pipelines.cleantext import CLEAN_VERSION
+from longtask.readers.cleantext import CLEAN_VERSION
+from longtask.readers.ocr import OcrMode
 
 
 def _v(name: str) -> str:
@@ -27,8 +28,8 @@ CHUNKER_VERSION = "chunk-3"  # chunk-3: chunks carry OCR provenance and outline 
 
 def ocr_version(mode: str) -> str:
     """The OCR engine's part of the key: none when the job never runs it."""
-    if mode == "never":
+    if mode == OcrMode.never:
         return "ocr-never"
-    from longtask.pipelines.ocr import engine_version
+    from longtask.readers.ocr import engine_version
 
     return f"ocr-{mode}:{engine_version()}"

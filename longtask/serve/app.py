@@ -2,7 +2,7 @@
 
 Every route is thin: check the caller, validate, make one call into `Service` in its
 thread pool, shape the answer. Errors become RFC 9457 problem documents (problems.py).
-The routers (routes/) share one `Context` (context.py) kept on `app.state`.
+The routers (routes/) share one `ServerState` (context.py) kept on `app.state`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from longtask import __version__
 from longtask.serve import problems
-from longtask.serve.context import Config, Context
+from longtask.serve.context import Config, ServerState
 from longtask.serve.guard import Guard
 from longtask.serve.routes import events, jobs, session, site
 from longtask.serve.service import Service
@@ -22,7 +22,7 @@ __all__ = ["Config", "create_app"]
 
 
 def create_app(service: Service, config: Config) -> FastAPI:
-    ctx = Context.build(service, config)
+    ctx = ServerState.build(service, config)
     app = FastAPI(
         title="longtask",
         version=__version__,

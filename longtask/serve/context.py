@@ -1,6 +1,6 @@
 """What every route shares: the service, the settings of this server, and its live state.
 
-One `Context` per app, kept on `app.state`; routes get it through the `context`
+One `ServerState` per app, kept on `app.state`; routes get it through the `context`
 dependency rather than from closures, so each router module stands on its own.
 """
 
@@ -37,7 +37,9 @@ class Config:
 
 
 @dataclass
-class Context:
+class ServerState:
+    """One server's service, configuration, sign-in, event feeds and live state."""
+
     service: Service
     config: Config
     auth: Auth
@@ -50,7 +52,7 @@ class Context:
     streams: dict[str, int] = field(default_factory=dict)  # open SSE streams by client address
 
     @classmethod
-    def build(cls, service: Service, config: Config) -> Context:
+    def build(cls, service: Service, config: Config) -> ServerState:
         return cls(
             service=service,
             config=config,
@@ -64,8 +66,8 @@ class Context:
         return await self.service.call(self.service.resolve, ref)
 
 
-def context(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
+def context(request: Request) -> ServerState:
+    ctx: ServerState = request.app.state.ctx
     return ctx
 
 

@@ -12,7 +12,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable, LongtaskError, NotFound
@@ -21,6 +21,9 @@ from longtask.jobs.progress import Progress, Snapshot
 from longtask.jobs.states import STATES, job_exit_code
 from longtask.jobs.store import Job, Store, open_store
 from longtask.settings import Settings
+
+if TYPE_CHECKING:
+    from longtask.search import Query
 
 T = TypeVar("T")
 
@@ -136,36 +139,18 @@ class Service:
 
     # ---- search and operations --------------------------------------------------------
 
-    def search(
-        self,
-        query: str,
-        k: int,
-        job_id: int | None,
-        collection: str | None = None,
-        path: str | None = None,
-        mode: str = "hybrid",
-    ) -> list[dict[str, Any]]:
-        """As `longtask search --json`; the model loads once, on the first search."""
-        from longtask.jobs import lookup
+    def search(self, query: Query) -> list[dict[str, Any]]:
+        """As `longtask search --json`; each model loads once, on the first search that needs it."""
+        from longtask.search import query_embedder, search
 
-        def model_for(pipe: Any) -> Any:
+        def embedder_for(pipe: Any) -> Any:
             with self._model_lock:
                 key = pipe.model_key
                 if key not in self._models:
-                    self._models[key] = lookup.load_model(pipe)
+                    self._models[key] = query_embedder(pipe)
                 return self._models[key]
 
-        return lookup.search(
-            self.settings,
-            self.store(),
-            query,
-            k,
-            job_id,
-            model_for,
-            collection=collection,
-            path_glob=path,
-            mode=mode,
-        )
+        return search(self.store(), query, home=self.settings.home, embedder_for=embedder_for)
 
     def collections(self) -> list[dict[str, Any]]:
         return [c.as_dict() for c in self.store().collections()]

@@ -1,5 +1,5 @@
 """What every part of the store builds on: its connector, its clock, the job counters
-and the rows every part reads.
+and the rows every part reads (a job, a task, a document by its key).
 
 The per-job counters (tasks by state, pages, chunks) live in the jobs row and change
 only through `_count` and `_add_totals`, in the same transaction as the rows they
@@ -24,16 +24,13 @@ SURVEYED, SURVEY_FAILED = 1, 2
 
 
 class StoreBase:
-    """A store is its concerns over one connector (`db`), which alone knows the backend."""
+    """What each concern of the store builds on: one connector (`db`), which alone knows
+    the backend, and one clock. A concern that needs another holds it, built over the
+    same connector and clock; no concern inherits another."""
 
     def __init__(self, db: Connector, clock: Clock = time.time) -> None:
         """`clock` gives the time every row is stamped with; tests pass their own to
         age rows instead of rewriting them behind the store's back."""
-        if not isinstance(db, Connector):
-            raise TypeError(
-                f"a store runs over a connector, not {type(db).__name__}: "
-                "open_store(settings), or Store(SqliteConnector(path)) / Store(PostgresConnector(url))"
-            )
         self.db = db
         self.clock = clock
 
@@ -125,18 +122,21 @@ class StoreBase:
     # ---- rows every part reads --------------------------------------------------
 
     def job(self, job_id: int) -> Job:
+        """Raises NotFound if no job has this id."""
         row = self.db.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             raise NotFound(f"no job {job_id}: `longtask status` lists the jobs there are")
         return Job.from_row(row)
 
     def task(self, task_id: int) -> Task:
+        """Raises NotFound if no task has this id."""
         row = self.db.one("SELECT * FROM tasks WHERE id = ?", (task_id,))
         if row is None:
             raise NotFound(f"no task {task_id}: `longtask dead` lists dead tasks with their ids")
         return Task(**dict(row))
 
     def document(self, key: str) -> Document | None:
+        """The document with this key (content and settings), or None."""
         row = self.db.one("SELECT * FROM documents WHERE key = ?", (key,))
         if row is None:
             return None

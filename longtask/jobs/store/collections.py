@@ -21,11 +21,12 @@ from longtask.errors import LongtaskError, NotFound
 from longtask.jobs.store.base import StoreBase
 from longtask.settings import Pipeline
 
-DEFAULT = "default"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def check_name(name: str) -> str:
+    """Raises LongtaskError if `name` is not a collection name (1-64 letters, digits,
+    '.', '_' or '-', starting with a letter or digit)."""
     if not NAME.fullmatch(name):
         raise LongtaskError(
             f"bad collection name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
@@ -61,10 +62,10 @@ def under(path: str, roots: Iterable[str]) -> bool:
 class Collections(StoreBase):
     # ---- inside a job's transactions -------------------------------------------------
 
-    def _join_collection(self, name: str, pipeline: Pipeline, now: float) -> None:
-        """Inside a write: the collection exists and takes this model, or the submit is
-        refused. Vectors of two models are not comparable, so one collection never
-        holds both."""
+    def join(self, name: str, pipeline: Pipeline, now: float) -> None:
+        """Inside a write: the collection exists and takes this model. Raises
+        LongtaskError if it holds another model's vectors (vectors of two models are
+        not comparable, so one collection never holds both)."""
         row = self.db.one("SELECT model FROM collections WHERE name = ?", (name,))
         if row is None:
             self.db.execute(
@@ -80,7 +81,7 @@ class Collections(StoreBase):
                 f"(to re-embed, submit the folders again into a new collection)"
             )
 
-    def _forget_missing(self, name: str, roots: Sequence[str], found: Iterable[str], now: float) -> int:
+    def forget_unfound(self, name: str, roots: Sequence[str], found: Iterable[str], now: float) -> int:
         """Inside a write: paths under these roots that the submit did not find leave
         the collection (the index mirrors the folders). Returns how many left."""
         present = set(found)
@@ -100,9 +101,9 @@ class Collections(StoreBase):
         """Paths of the collection under these roots leave it (a submit found no file
         there); returns how many."""
         with self.db.write():
-            return self._forget_missing(name, roots, (), self.clock())
+            return self.forget_unfound(name, roots, (), self.clock())
 
-    def _make_current(self, where: str, params: Sequence[Any], now: float) -> None:
+    def make_current(self, where: str, params: Sequence[Any], now: float) -> None:
         """Inside a write: these finished tasks (a WHERE over `tasks t`) become the
         current version of their paths in their job's collection."""
         self.db.execute(
@@ -155,6 +156,7 @@ class Collections(StoreBase):
         return str(row["model"]).split("/", 1)[1]
 
     def collection(self, name: str) -> Collection:
+        """Raises NotFound if no collection has this name."""
         for c in self.collections():
             if c.name == name:
                 return c

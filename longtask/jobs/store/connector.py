@@ -5,6 +5,11 @@ once, with `?` placeholders and SQL both SQLite and PostgreSQL speak, and hand t
 `self.db`. A connector runs them and knows its backend's connection, its transactions,
 its row locks and which of its errors are an outage; the SQLite and PostgreSQL
 connectors are siblings over this base, and neither inherits the other.
+
+Where the backends differ in more than the driver, the connector answers for its
+backend, so that no part of the store asks which backend it runs on: keyword search
+(`keyword`: SQLite's FTS5 or PostgreSQL's tsvector) and whether chunk ids commit in
+id order (`ids_in_commit_order`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
+
+KEYWORD_TERMS = 16  # the most query words a keyword search looks for
 
 
 class Result(Protocol):
@@ -31,6 +38,10 @@ class Connector(ABC):
     # supervisor waits these out; `pausable` says which of them a commit may wait for).
     OUTAGES: tuple[type[BaseException], ...] = ()
     where: str = ""  # how messages name this store: a file, or a URL without its password
+    # Does a row's id commit in id order? True where ids are handed out under the one
+    # writer lock (SQLite); False where a sequence hands them out before commit
+    # (PostgreSQL), so that a lower id can appear after a higher one was read.
+    ids_in_commit_order: bool = False
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Connector]:
@@ -71,6 +82,16 @@ class Connector(ABC):
     def follow_ids(self, table: str) -> None:
         """After rows were inserted with their own ids (a copied store): new rows of
         `table` get ids after the highest."""
+
+    @abstractmethod
+    def keyword(
+        self, query: str, words: Sequence[str], doc_keys: Sequence[str], n: int
+    ) -> list[tuple[int, float]]:
+        """The best `n` chunks of these documents for the query, best first: (chunk id,
+        score; higher is better), by the backend's own full-text index. `words` are the
+        query's words as the search side reads them (lower case, each once, at most
+        `KEYWORD_TERMS`); a backend that tokenizes on the server may read `query` instead.
+        Both weigh a rare term (an error code, a part number) above common words."""
 
     def pausable(self, exc: BaseException) -> bool:
         """An outage that passes by itself (a full disk, a long-held lock, a server

@@ -7,9 +7,10 @@ from longtask.jobs.store.base import StoreBase
 from longtask.jobs.store.records import Job
 
 
-class HistoryStore(StoreBase):
-    def _record_history(self, job: Job, now: float) -> None:
-        """Throughput of the documents this job really processed (not cache hits)."""
+class History(StoreBase):
+    def record(self, job: Job, now: float) -> None:
+        """Inside a write (the job's end): record the throughput of the documents this
+        job really processed (not cache hits); a job with none records nothing."""
         row = self.db.one(
             "SELECT count(*) AS docs, sum(pages_done) AS pages, sum(chunks) AS chunks, "
             "sum(size) AS bytes FROM tasks WHERE job_id = ? AND state = ?",

@@ -8,11 +8,16 @@ several hosts (LONGTASK_DATABASE_URL=postgresql://user@host/db).
 - Writes that touch a job's tasks first lock the job's row (`SELECT ... FOR UPDATE`):
   claims racing from several hosts queue up on it, so `claim`'s message fencing
   holds and the job's counters stay exact; one lock order means no deadlocks.
+- Ids come from sequences, handed out before commit: a chunk with a lower id can
+  commit after a higher one was read (`ids_in_commit_order` is False).
+- Keyword search is a stored `tsvector` ('simple') with a GIN index (pg_schema.py).
 - The driver is imported here only: commands on the SQLite default never load it.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from longtask.errors import BackendUnavailable, LongtaskError
-from longtask.jobs.store.connector import Connector
+from longtask.jobs.store.connector import KEYWORD_TERMS, Connector
 from longtask.jobs.store.pg_schema import MIGRATIONS
 
 MIGRATION_LOCK = 7_310_452_119  # the advisory lock key that serialises first migrations
@@ -175,6 +180,41 @@ class PostgresConnector(Connector):
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
         )
+
+    def keyword(
+        self, query: str, words: Sequence[str], doc_keys: Sequence[str], n: int
+    ) -> list[tuple[int, float]]:
+        """The server's own lexemes of `query` (`words` is not needed). ts_rank has no
+        inverse document frequency, so each lexeme is weighted here by how rare it is
+        (its document count, capped at 1,000 so that a common word costs one bounded
+        index probe), and the words together as a phrase add ts_rank_cd."""
+        lexemes = [
+            str(r[0])
+            for r in self.execute(
+                "SELECT unnest(tsvector_to_array(to_tsvector('simple', ?)))", (query,)
+            ).fetchall()
+        ][:KEYWORD_TERMS]
+        if not lexemes:
+            return []
+        total = max(1000, int(self.scalar("SELECT coalesce(max(id), 0) FROM chunks") or 0))
+        quoted = ["'" + lex.replace("'", "''").replace("\\", "\\\\") + "'" for lex in lexemes]
+        weights = []
+        for q in quoted:
+            df = int(
+                self.scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE tsv @@ ?::tsquery LIMIT 1000) s", (q,)
+                )
+                or 0
+            )
+            weights.append(math.log(1 + (total - df + 0.5) / (df + 0.5)))
+        score = " + ".join(f"{w:.6f} * (c.tsv @@ ?::tsquery)::int" for w in weights)
+        rows = self.execute(
+            f"SELECT c.id, {score} + ts_rank_cd(c.tsv, phraseto_tsquery('simple', ?)) AS score "
+            "FROM chunks c WHERE c.tsv @@ ?::tsquery AND c.doc_key IN "
+            "(SELECT json_array_elements_text(?::json)) ORDER BY score DESC, c.id LIMIT ?",
+            (*quoted, query, " | ".join(quoted), json.dumps(list(doc_keys)), n),
+        ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
 
     def pausable(self, exc: BaseException) -> bool:
         """Every OperationalError: the server is away or restarting (connection refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,8 @@ from longtask.settings import Pipeline, Policy
 if TYPE_CHECKING:
     import numpy as np
 
+DEFAULT_COLLECTION = "default"  # where a job goes when it names none
+
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -19,6 +22,24 @@ class FileEntry:
     raw_path: bytes | None
     size: int
     mtime_ns: int
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What `create_job` records: the submitted paths, the files found under them (and
+    those skipped, with why), and the settings every document of the job runs with.
+    With `sync`, paths of the collection under these roots that are not among `files`
+    leave it (the index mirrors the folders)."""
+
+    paths: Sequence[str]
+    files: Sequence[FileEntry]
+    pipeline: Pipeline
+    policy: Policy
+    fingerprint: str
+    priority: str = "default"
+    skipped: Sequence[dict[str, Any]] = ()
+    collection: str = DEFAULT_COLLECTION
+    sync: bool = True
 
 
 @dataclass
@@ -43,7 +64,7 @@ class Job:
     skipped: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
     docs_surveyed: int = 0  # tasks whose page count the survey read, not yet opened
-    collection: str = "default"
+    collection: str = DEFAULT_COLLECTION
 
     @property
     def finished(self) -> bool:

@@ -2,12 +2,15 @@
 
 Every write runs in `BEGIN IMMEDIATE` (a plain BEGIN whose first statement reads fails
 with "database is locked" under concurrent writers, whatever the busy timeout), so
-SQLite's one writer lock already orders writers: `lock_job` has nothing to do here.
+SQLite's one writer lock already orders writers: `lock_job` has nothing to do here, and
+ids commit in id order. Keyword search is FTS5 (bm25) over an external-content table
+that triggers keep in step with `chunks` (schema.py's m008_keyword_index).
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +29,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class SqliteConnector(Connector):
     OUTAGES = (sqlite3.OperationalError,)
+    ids_in_commit_order = True  # an id is assigned under the one writer lock
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -94,6 +98,24 @@ class SqliteConnector(Connector):
 
     def follow_ids(self, table: str) -> None:
         """Nothing to do: SQLite gives a new row the highest id + 1 by itself."""
+
+    def keyword(
+        self, query: str, words: Sequence[str], doc_keys: Sequence[str], n: int
+    ) -> list[tuple[int, float]]:
+        """FTS5's bm25 over the query's words, any of them matching; the words together
+        as a phrase match too, and score more."""
+        if not words:
+            return []
+        alternatives = [f'"{w}"' for w in words]
+        if len(words) > 1:
+            alternatives.append('"' + " ".join(words) + '"')
+        rows = self.execute(
+            "SELECT f.rowid, bm25(chunks_fts) AS rank FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+            "WHERE chunks_fts MATCH ? AND c.doc_key IN (SELECT value FROM json_each(?)) "
+            "ORDER BY rank LIMIT ?",
+            (" OR ".join(alternatives), json.dumps(list(doc_keys)), n),
+        ).fetchall()
+        return [(int(r[0]), -float(r[1])) for r in rows]
 
     def pausable(self, exc: BaseException) -> bool:
         text = str(exc).lower()

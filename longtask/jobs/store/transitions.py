@@ -4,58 +4,55 @@ A task's state and its job's counters change together in `_move`; a job's own st
 derived from its counters (`_settle`) in the same transaction. A run holds a task by
 its attempt number: a run that was given up on (its worker presumed dead) finds, at
 its next write, that a newer attempt owns the task, and stops (`StaleTask`).
+
+Transitions hold the parts whose rows change with a task's state, over the same
+connector and clock, and call them inside their own transactions: the collections
+(a finished document becomes its path's current version), the output (a page batch's
+chunks commit with its checkpoint) and the history (a job's throughput at its end).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import StaleTask, display
 from longtask.jobs import retry
-from longtask.jobs.states import FINAL, JOB_ENDED, SENDABLE, UNFINISHED, WAITING, JobState, TaskState
-from longtask.jobs.store.base import SURVEY_FAILED, SURVEYED
-from longtask.jobs.store.collections import DEFAULT, Collections
-from longtask.jobs.store.history import HistoryStore
-from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Task
-from longtask.pipelines.hashing import text_hash
-from longtask.settings import Pipeline, Policy
+from longtask.jobs.messages import rq_id_for
+from longtask.jobs.states import FINAL, JOB_ENDED, UNFINISHED, WAITING, JobState, TaskState
+from longtask.jobs.store.base import SURVEY_FAILED, SURVEYED, Clock, StoreBase
+from longtask.jobs.store.collections import Collections
+from longtask.jobs.store.connector import Connector
+from longtask.jobs.store.history import History
+from longtask.jobs.store.output import Output
+from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, NewJob, Task
+from longtask.settings import Policy
 
 T = TaskState
 
 
-def rq_id_for(task_id: int, enqueues: int, batch: bool = False) -> str:
-    """The RQ job id of a task's next send: `lt<task>-<n>`, n counting its sends.
+class Transitions(StoreBase):
+    def __init__(self, db: Connector, clock: Clock = time.time) -> None:
+        super().__init__(db, clock)
+        self._collections = Collections(db, clock)
+        self._output = Output(db, clock)
+        self._history = History(db, clock)
 
-    A batch message is named after its first task (`ltb<task>-<n>`): that task's send
-    count makes it unique, and the prefix tells a batch apart in logs and in Redis.
-    """
-    return f"lt{'b' if batch else ''}{task_id}-{enqueues + 1}"
-
-
-class Transitions(Collections, HistoryStore):
     # ---- jobs ---------------------------------------------------------------------
 
-    def create_job(
-        self,
-        paths: Sequence[str],
-        files: Sequence[FileEntry],
-        skipped: Sequence[dict[str, Any]],
-        priority: str,
-        pipeline: Pipeline,
-        policy: Policy,
-        fingerprint: str,
-        collection: str = DEFAULT,
-        sync: bool = True,
-    ) -> int:
-        """Record a job and its tasks. With `sync`, paths of the collection under these
-        roots that are not among `files` leave it (the index mirrors the folders)."""
+    def create_job(self, new: NewJob) -> int:
+        """Record a job and its tasks in one transaction; returns the job's id. A file
+        that an unfinished job with the same settings already holds is skipped (with
+        why), and unchanged files are answered from the stat cache at once. Raises
+        LongtaskError if the collection holds another model's vectors."""
         now = self.clock()
+        files, skipped = list(new.files), list(new.skipped)
         found = [f.path for f in files]
         with self.db.write() as c:
-            self._join_collection(collection, pipeline, now)
-            busy = self._in_flight(files, fingerprint)
+            self._collections.join(new.collection, new.pipeline, now)
+            busy = self._in_flight(files, new.fingerprint)
             if busy:
                 # Another unfinished job already has this exact file: do not do it twice.
                 skipped = [
@@ -78,15 +75,15 @@ class Transitions(Collections, HistoryStore):
                 (
                     now,
                     JobState.queued,
-                    priority,
-                    json.dumps(list(paths)),
-                    json.dumps(pipeline.as_dict()),
-                    json.dumps(policy.as_dict()),
-                    fingerprint,
+                    new.priority,
+                    json.dumps(list(new.paths)),
+                    json.dumps(new.pipeline.as_dict()),
+                    json.dumps(new.policy.as_dict()),
+                    new.fingerprint,
                     len(files),
                     sum(f.size for f in files),
-                    json.dumps(list(skipped)),
-                    collection,
+                    json.dumps(skipped),
+                    new.collection,
                 ),
             )
             c.executemany(
@@ -96,9 +93,9 @@ class Transitions(Collections, HistoryStore):
             )
             self._count(job_id, {T.pending: len(files)})
             self._event(job_id, None, "submitted", {"tasks": len(files)})
-            self._stat_cache(job_id, fingerprint, now)
-            if sync:
-                self._forget_missing(collection, paths, found, now)
+            self._stat_cache(job_id, new.fingerprint, now)
+            if new.sync:
+                self._collections.forget_unfound(new.collection, new.paths, found, now)
             self._settle(job_id)
         return job_id
 
@@ -128,7 +125,7 @@ class Transitions(Collections, HistoryStore):
         large unchanged folder from costing a hash per file. The earlier task is looked
         up per new task (a correlated subquery on the tasks_path index): a join let the
         planner start from every finished task ever, so each re-run cost more than the
-        last (0.27 s at 9,000 finished tasks, 7 ms this way).
+        last (the README's performance notes give the figures).
         """
         self.db.execute(
             "UPDATE tasks SET state = 'cached', sha256 = p.sha256, doc_key = p.doc_key, "
@@ -152,7 +149,7 @@ class Transitions(Collections, HistoryStore):
             return
         self._count(job_id, {T.pending: -n, T.cached: n})
         self._add_totals(job_id, pages_total, pages_done, chunks, opened=n)
-        self._make_current("t.job_id = ? AND t.state = 'cached'", (job_id,), now)
+        self._collections.make_current("t.job_id = ? AND t.state = 'cached'", (job_id,), now)
         self._event(job_id, None, "cached-at-submit", {"tasks": n})
         # Each document's own row too, as every state change has: the SSE feed tails the log.
         self.db.execute(
@@ -187,7 +184,7 @@ class Transitions(Collections, HistoryStore):
         )
         self._event(job_id, None, state.value)
         if ended and job.started_at:
-            self._record_history(job, now)
+            self._history.record(job, now)
 
     # ---- tasks ----------------------------------------------------------------------
 
@@ -207,14 +204,14 @@ class Transitions(Collections, HistoryStore):
         self._settle(task.job_id)
 
     def mark_queued(
-        self, task_ids: Sequence[int], from_states: Sequence[str] = SENDABLE
+        self, task_ids: Sequence[int], from_states: Sequence[str] = WAITING
     ) -> list[tuple[int, str]]:
         """Mark tasks queued, each under a message of its own; returns (task id, RQ job id)."""
         groups = self.mark_queued_groups([[t] for t in task_ids], from_states)
         return [(ids[0], rid) for ids, rid in groups]
 
     def mark_queued_groups(
-        self, groups: Sequence[Sequence[int]], from_states: Sequence[str] = SENDABLE
+        self, groups: Sequence[Sequence[int]], from_states: Sequence[str] = WAITING
     ) -> list[tuple[list[int], str]]:
         """Mark tasks queued, each group under the one RQ job id it is about to be sent as.
 
@@ -302,6 +299,8 @@ class Transitions(Collections, HistoryStore):
         return Claim(task, attempt, job.pipeline, job.policy, job.priority)
 
     def _owned(self, claim: Claim) -> Task:
+        """Inside a write: the claimed task, its job locked. Raises StaleTask if a newer
+        attempt owns the task (every write a run makes goes through here)."""
         self.db.lock_job(claim.task.job_id)
         task = self.task(claim.task.id)
         if task.state != T.running or task.attempts != claim.attempt:
@@ -386,38 +385,14 @@ class Transitions(Collections, HistoryStore):
         model: str,
         warning: str | None = None,
     ) -> None:
-        """Store a page batch's chunks and move the checkpoint, in one transaction."""
-        import numpy as np
-
+        """Store a page batch's chunks and move the checkpoint, in one transaction.
+        Raises StaleTask if a newer attempt owns the task (nothing is written)."""
         now = self.clock()
         with self.db.write() as c:
             task = self._owned(claim)
             key = task.doc_key
             assert key is not None
-            c.executemany(
-                "INSERT INTO chunks (doc_key, seq, page_start, page_end, text, embedding, model, "
-                "text_hash, ocr, ocr_confidence, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (doc_key, seq) DO UPDATE SET "
-                "page_start = excluded.page_start, page_end = excluded.page_end, text = excluded.text, "
-                "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash, "
-                "ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence, section = excluded.section",
-                (
-                    (
-                        key,
-                        ch.seq,
-                        ch.page_start,
-                        ch.page_end,
-                        ch.text,
-                        np.asarray(ch.embedding, dtype=np.float32).tobytes(),
-                        model,
-                        text_hash(ch.text),
-                        int(ch.ocr),
-                        ch.ocr_confidence,
-                        ch.section,
-                    )
-                    for ch in chunks
-                ),
-            )
+            self._output.write_chunks(key, chunks, model)
             # Chunk numbers are contiguous from 0, so the count is the last one + 1.
             n_chunks = max(task.chunks, chunks[-1].seq + 1) if chunks else task.chunks
             c.execute(
@@ -459,7 +434,7 @@ class Transitions(Collections, HistoryStore):
                 error_message=None,
                 error_traceback=None,
             )
-            self._make_current("t.id = ?", (task.id,), now)
+            self._collections.make_current("t.id = ?", (task.id,), now)
 
     def mark_cached(self, claim: Claim, sha256: str, key: str) -> None:
         with self.db.write():
@@ -479,7 +454,7 @@ class Transitions(Collections, HistoryStore):
                 finished_at=self.clock(),
                 surveyed=0,
             )
-            self._make_current("t.id = ?", (task.id,), self.clock())
+            self._collections.make_current("t.id = ?", (task.id,), self.clock())
 
     def fail(
         self,
@@ -489,18 +464,18 @@ class Transitions(Collections, HistoryStore):
         traceback: str | None,
         permanent: bool,
         retry_delay: float | None = None,
-        killed: bool = False,
         outside: bool = False,
     ) -> str:
-        """Record a failed attempt; returns the new state, 'retrying' or 'dead' ('stale'
-        when a newer attempt owns the task). Without `retry_delay`, the backoff follows
-        the document's failure streak (see `retry`)."""
+        """Record a failed attempt that the run itself saw (a horse killed under it is
+        `lose`'s); returns the new state, 'retrying' or 'dead' ('stale' when a newer
+        attempt owns the task). Without `retry_delay`, the backoff follows the
+        document's failure streak (see `retry`)."""
         with self.db.write():
             try:
                 task = self._owned(claim)
             except StaleTask:
                 return "stale"
-            failure = retry.Failure(error_type, message, traceback, permanent, killed, outside)
+            failure = retry.Failure(error_type, message, traceback, permanent, outside=outside)
             return self._fail(task, claim.policy, failure, retry_delay)
 
     def lose(

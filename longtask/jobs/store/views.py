@@ -1,27 +1,36 @@
 """What readers ask of the store: job lists, snapshots for `watch`, fleet gauges, and
 the work the supervisor looks for (orphans, due retries, what Redis should hold).
 
-Each is an indexed query whose cost does not grow with the size of a job.
+Each is an indexed query whose cost does not grow with the size of a job. A snapshot
+also reads the throughput history, a part the views hold (over the same connector).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from longtask.errors import NotFound
-from longtask.jobs.states import JOB_LIVE, SENDABLE, STATES, UNFINISHED, TaskState, sql_list
-from longtask.jobs.store.history import HistoryStore
+from longtask.jobs.states import JOB_LIVE, STATES, UNFINISHED, WAITING, TaskState, sql_list
+from longtask.jobs.store.base import Clock, StoreBase
+from longtask.jobs.store.connector import Connector
+from longtask.jobs.store.history import History
 from longtask.jobs.store.records import FileEntry, Job, Task
+from longtask.readers.ocr import OcrMode
 
 T = TaskState
 LIVE_JOBS = sql_list(JOB_LIVE)
-WAITING_SIZED = (T.pending, T.queued, T.retrying)  # not started; their page count may be known
 
 
-class Views(HistoryStore):
+class Views(StoreBase):
+    def __init__(self, db: Connector, clock: Clock = time.time) -> None:
+        super().__init__(db, clock)
+        self._history = History(db, clock)
+
     def resolve_job(self, ref: str | int | None) -> int:
-        """A job id from what a user typed: a number, '#3', or 'latest' (and None)."""
+        """A job id from what a user typed: a number, '#3', or 'latest' (and None).
+        Raises NotFound if it names no job (or there are no jobs yet)."""
         if ref is None or ref == "latest":
             job_id = self.db.scalar("SELECT max(id) FROM jobs")
             if job_id is None:
@@ -150,13 +159,13 @@ class Views(HistoryStore):
         # One max per state: each is a few steps down the tasks_job_pages index.
         waiting = [
             self.db.scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
-            for s in WAITING_SIZED
+            for s in WAITING
         ]
         return {
             "job": job.as_dict(),
             "record": job,  # the Job itself, for the progress reader (jobs/progress.py)
             "ocr_pages_left": self._ocr_pages_left(job_id, job.pipeline.ocr),
-            "history": self.history_rate(job.pipeline.model_key, workers or None),
+            "history": self._history.history_rate(job.pipeline.model_key, workers or None),
             "docs_opened": job.docs_opened,
             "docs_surveyed": job.docs_surveyed,
             "largest_waiting": max((int(w) for w in waiting if w is not None), default=None),
@@ -213,10 +222,10 @@ class Views(HistoryStore):
     def _ocr_pages_left(self, job_id: int, mode: str) -> float:
         """Pages left that OCR is expected to read: the survey's guess for each
         unfinished document, in proportion to its pages not done yet."""
-        if mode == "never":
+        if mode == OcrMode.never:
             return 0.0
         marks = ", ".join("?" * len(UNFINISHED))
-        column = "pages_total" if mode == "always" else "ocr_pages"
+        column = "pages_total" if mode == OcrMode.always else "ocr_pages"
         return float(
             self.db.scalar(
                 f"SELECT coalesce(sum({column} * 1.0 * (pages_total - pages_done) / pages_total), 0) "
@@ -317,7 +326,7 @@ class Views(HistoryStore):
         """Tasks of live jobs that should be in Redis: pending, queued, or due retries."""
         return self._tasks(
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
-            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(SENDABLE)} ORDER BY t.id"
+            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(WAITING)} ORDER BY t.id"
         )
 
     def unsurveyed(self, limit: int = 50) -> list[Task]:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from longtask.serve.context import Context, context, signed_in
+from longtask.serve.context import ServerState, context, signed_in
 from longtask.serve.models import ERRORS, JobRef
 from longtask.serve.problems import Problem
 
@@ -37,7 +37,7 @@ async def counted(streams: dict[str, int], client: str, body: AsyncIterator[byte
 async def events(
     request: Request,
     ref: JobRef,
-    ctx: Annotated[Context, Depends(context)],
+    ctx: Annotated[ServerState, Depends(context)],
     start: Annotated[str, Query(pattern="^(start|now)$")] = "start",
 ) -> Response:
     jid = await ctx.job_id(ref)

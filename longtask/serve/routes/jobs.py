@@ -11,13 +11,14 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
+from longtask.search import Query as SearchQuery
 from longtask.serve import uploads
-from longtask.serve.context import Context, accepted, context, signed_in
+from longtask.serve.context import ServerState, accepted, context, signed_in
 from longtask.serve.models import ERRORS, Accepted, CancelBody, JobRef, RetryBody, SubmitPaths
 from longtask.serve.problems import Problem
 
 router = APIRouter(dependencies=[Depends(signed_in)], responses=ERRORS)
-Ctx = Annotated[Context, Depends(context)]
+Ctx = Annotated[ServerState, Depends(context)]
 
 
 def under_roots(path: str, roots: tuple[Path, ...]) -> str:
@@ -186,7 +187,8 @@ async def search(
     """As `longtask search --json`: the current version of each document in the
     collection (the job's, else 'default'), by meaning, exact words or both."""
     jid = await ctx.job_id(job) if job is not None else None
-    return await ctx.service.call(ctx.service.search, q, k, jid, collection, path, mode)
+    asked = SearchQuery(q, k=k, mode=mode, collection=collection, path_glob=path, job=jid)
+    return await ctx.service.call(ctx.service.search, asked)
 
 
 @router.get("/api/collections", summary="As `collections --json`")

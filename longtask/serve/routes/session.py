@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from longtask.serve.auth import cookie_name
-from longtask.serve.context import Context, context
+from longtask.serve.context import ServerState, context
 from longtask.serve.models import ERRORS, SignIn
 from longtask.serve.problems import Problem
 
 router = APIRouter(responses=ERRORS)
-Ctx = Annotated[Context, Depends(context)]
+Ctx = Annotated[ServerState, Depends(context)]
 
 
 @router.post("/api/session", summary="Sign the dashboard in with the token")

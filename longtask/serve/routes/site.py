@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from longtask.serve.context import Context, context, signed_in
+from longtask.serve.context import ServerState, context, signed_in
 from longtask.serve.problems import Problem
 
 router = APIRouter()
-Ctx = Annotated[Context, Depends(context)]
+Ctx = Annotated[ServerState, Depends(context)]
 
 
 def static_text(name: str) -> str:

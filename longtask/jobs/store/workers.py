@@ -1,4 +1,4 @@
-"""The worker registry: who is alive (heartbeats), what each loaded, who must stop."""
+"""The workers table: who is alive (heartbeats), what each loaded, who must stop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from longtask.jobs.store.base import StoreBase
 
 
-class Registry(StoreBase):
+class Workers(StoreBase):
     def register_worker(self, name: str, pid: int, host: str) -> None:
         now = self.clock()
         with self.db.write() as c:

@@ -1,17 +1,20 @@
-"""Text per page: PDFium first, pypdf where PDFium cannot read, OCR where there is no text.
+"""The PDF reader: text per page, PDFium first, pypdf where PDFium cannot read, OCR
+where there is no text; the outline's section for each page; the survey's counts.
 
-PDFium (pypdfium2) reads text ~14x faster than pypdf on real manuals and keeps
-right-to-left scripts and digits in order, so it reads every page it can. pypdf stays
-as the fallback: a document PDFium cannot open, or whose first page it cannot load, is
-opened by pypdf, which also gives the clear message and verdict for files that are
-truly bad (not a PDF, truncated, encrypted, a cyclic page tree: PDFium says only "Data
-format error"); a later page PDFium cannot load is read by pypdf alone.
+PDFium (pypdfium2) reads text much faster than pypdf on real manuals (the README's
+extraction rows) and keeps right-to-left scripts and digits in order, so it reads every
+page it can. pypdf stays as the fallback: a document PDFium cannot open, or whose first
+page it cannot load, is opened by pypdf, which also gives the clear message and verdict
+for files that are truly bad (not a PDF, truncated, encrypted, a cyclic page tree:
+PDFium says only "Data format error"); a later page PDFium cannot load is read by pypdf
+alone.
 
-PDFium inflates streams with no limit (a 2 GiB content stream aborts the process), so
+PDFium inflates streams with no limit (a huge content stream aborts the process), so
 before PDFium sees a file, one pass over its bytes finds every stream that could
-inflate past 75 MB (pypdf's own cap) and inflates just those, in bounded memory: nearly
-all streams are too small to qualify, so the pass costs milliseconds. Images are left
-out: text extraction does not decode them, and OCR renders pages only where needed.
+inflate past `Limits.inflate` (pypdf's own cap by default) and inflates just those, in
+bounded memory: nearly all streams are too small to qualify, so the pass is cheap.
+Images are left out: text extraction does not decode them, and OCR renders pages only
+where needed.
 
 Whichever extractor read a page, its text goes through `cleantext.clean`. One unreadable
 page is skipped with a warning rather than failing the whole document.
@@ -24,6 +27,7 @@ its own, so a fork after it was used is safe (documents are never shared across 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import mmap
@@ -31,19 +35,19 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from longtask.errors import DocumentError
 from longtask.pipelines import files
-from longtask.pipelines.cleantext import clean, usable
+from longtask.readers.base import Limits, Unit
+from longtask.readers.cleantext import clean, usable
+from longtask.readers.ocr import OcrMode
 
 if TYPE_CHECKING:
     import pypdfium2
     from pypdf import PdfReader
-
-    from longtask.pipelines.ocr import Ocr
 
 # pypdf's recoverable complaints about broken files are ours to report, not to log.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -55,8 +59,7 @@ def page_errors() -> tuple[type[BaseException], ...]:
     """What a malformed page can raise inside pypdf, its own errors included.
 
     pypdf is imported here and in `open_pypdf`, on first need, not with this module: it
-    is only the fallback now, and a worker imports this module on its way to the first
-    page (pypdf's import is ~0.1 s of it).
+    is only the fallback, and a worker imports this module on its way to the first page.
     """
     from pypdf.errors import PyPdfError
 
@@ -80,17 +83,6 @@ def _limit_reached() -> type[BaseException]:
     from pypdf.errors import LimitReachedError
 
     return LimitReachedError
-
-
-OCR_MODES = ("auto", "never", "always")
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int  # 1-based, as people count pages
-    text: str
-    ocr: bool = False  # the text came from OCR of the rendered page
-    confidence: float | None = None  # the OCR engine's mean word confidence, 0-1
 
 
 @dataclass
@@ -136,16 +128,48 @@ def _spans(numbers: list[int]) -> str:
     return ", ".join(out)
 
 
+class Sections:
+    """The outline section each page falls in: the path of titles of the last bookmark
+    at or before the page ("2 Installation > 2.3 Upgrading"). Page-grained: a chunk
+    that starts on a page where a new section begins is given that new section."""
+
+    def __init__(self, outline: Sequence[tuple[int, int, str]]) -> None:
+        entries: list[tuple[int, str]] = []
+        path: list[str] = []
+        for index, level, title in outline:  # document order: nesting by level
+            path = path[:level] + [title]
+            entries.append((index + 1, " > ".join(path)[:300]))
+        entries.sort(key=lambda e: e[0])  # stable: same-page bookmarks keep their order
+        self._pages = [p for p, _ in entries]
+        self._titles = [t for _, t in entries]
+
+    def at(self, page: int) -> str | None:
+        i = bisect.bisect_right(self._pages, page) - 1
+        return self._titles[i] if i >= 0 else None
+
+
 class Pdf:
-    """An open document: read by PDFium where it opened, else by pypdf."""
+    """An open PDF (a `Reader`): read by PDFium where it opened, else by pypdf.
+
+    A page that cannot be read gives empty text and a note in `problems`; where
+    `limits` allow, a page whose text layer is empty or garbage and that draws an
+    image (every page, with OCR "always") is read by OCR instead. A page OCR fails on
+    is a note too, never the document's failure."""
 
     def __init__(
-        self, path: str | bytes, pdfium_doc: pypdfium2.PdfDocument | None, reader: PdfReader | None = None
+        self,
+        path: str | bytes,
+        pdfium_doc: pypdfium2.PdfDocument | None,
+        reader: PdfReader | None = None,
+        limits: Limits = Limits(),
     ) -> None:
         self.path = path
         self.pdfium = pdfium_doc
         self._reader = reader
+        self.limits = limits
         self.page_count = len(pdfium_doc) if pdfium_doc is not None else len(self.reader.pages)
+        self.problems = PageProblems(ocr_off=limits.ocr == OcrMode.never or limits.ocr_engine is None)
+        self._sections: Sections | None = None
 
     @property
     def reader(self) -> PdfReader:
@@ -159,10 +183,61 @@ class Pdf:
     def extractor(self) -> str:
         return "pdfium" if self.pdfium is not None else "pypdf"
 
+    def units(self) -> int:
+        return self.page_count
+
+    def warning(self) -> str | None:
+        return self.problems.summary()
+
     def close(self) -> None:
         if self.pdfium is not None:
             self.pdfium.close()
             self.pdfium = None
+
+    def read(self, index: int) -> Unit:
+        """Page `index` (0-based), cleaned, OCR'd where the limits say so, with its section.
+
+        Raises DocumentError if the page breaks a safety limit (a decompression bomb)."""
+        number = index + 1
+        problems = self.problems
+        try:
+            raw, _ = self.text(index)
+            text = clean(raw)
+        except _limit_reached() as e:
+            raise DocumentError(
+                files.shown(self.path),
+                f"page {number} exceeds a safety limit ({e}); possibly a decompression bomb",
+                "check where the file came from",
+            ) from None
+        except page_errors() as e:
+            problems.failed[number] = f"{type(e).__name__}: {e}"[:200]
+            text = ""
+        section = self.sections().at(number)
+        page = Unit(number, text, section=section)
+        engine = self.limits.ocr_engine
+        if engine is not None and number not in problems.failed and self._wants_ocr(index, text):
+            try:
+                found, confidence = engine.read(self, index)
+            except Exception as e:  # noqa: BLE001 - an engine's failure on one page is that page's
+                problems.ocr_failed[number] = f"{type(e).__name__}: {e}"[:200]
+            else:
+                found = clean(found)
+                if found:
+                    page = Unit(number, found, True, confidence, section=section)
+        if not page.text.strip() and number not in problems.failed:
+            problems.empty.append(number)
+        return page
+
+    def _wants_ocr(self, index: int, text: str) -> bool:
+        mode = self.limits.ocr
+        if mode == OcrMode.always:
+            return True
+        if mode != OcrMode.auto or usable(text):
+            return False
+        try:
+            return self.has_images(index)
+        except Exception:  # noqa: BLE001 - unsure: let the engine look
+            return True
 
     def text(self, index: int) -> tuple[str, str]:
         """The page's raw text and which extractor read it."""
@@ -195,6 +270,12 @@ class Pdf:
         finally:
             page.close()
 
+    def sections(self) -> Sections:
+        """The outline's sections, read once, on the first page read."""
+        if self._sections is None:
+            self._sections = Sections(self.outline())
+        return self._sections
+
     def outline(self) -> list[tuple[int, int, str]]:
         """(page index, level, title) of each bookmark, in document order; [] without one."""
         if self.pdfium is None:
@@ -212,11 +293,14 @@ class Pdf:
         return out
 
 
-def open_pdf(path: str | bytes) -> Pdf:
-    """Open the document; raise DocumentError with the fix when it cannot be read."""
+def open_pdf(path: str | bytes, limits: Limits = Limits()) -> Pdf:
+    """Open the document to be read within `limits`.
+
+    Raises DocumentError, naming the fix, if it cannot be read: empty, not a PDF, a
+    stream that inflates past `limits.inflate`, encrypted, corrupt or truncated."""
     shown = files.shown(path)
     _check_head(path, shown)
-    _check_streams(path, shown)
+    _check_streams(path, shown, limits.inflate)
     doc = _open_pdfium(path)
     if doc is not None:
         try:
@@ -227,8 +311,8 @@ def open_pdf(path: str | bytes) -> Pdf:
             doc.close()
             doc = None
     if doc is None:
-        return Pdf(path, None, open_pypdf(path))
-    return Pdf(path, doc)
+        return Pdf(path, None, open_pypdf(path), limits)
+    return Pdf(path, doc, limits=limits)
 
 
 def _open_pdfium(path: str | bytes) -> pypdfium2.PdfDocument | None:
@@ -244,9 +328,8 @@ def _open_pdfium(path: str | bytes) -> pypdfium2.PdfDocument | None:
         return None
 
 
-# pypdf's cap on one inflated stream. Deflate expands at most ~1032:1, so a stream
-# stored in under INFLATE_LIMIT / 1032 bytes cannot pass the cap and needs no look.
-INFLATE_LIMIT = 75_000_000
+# Deflate expands at most ~1032:1, so a stream stored in under limit / 1032 bytes
+# cannot pass the limit and needs no look.
 _DEFLATE_MAX_RATIO = 1032
 _STREAM = re.compile(rb"(?<!end)stream\r?\n")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
@@ -255,8 +338,8 @@ _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _FLATE = re.compile(rb"/(?:FlateDecode|Fl)\b")
 
 
-def _check_streams(path: str | bytes, shown: str) -> None:
-    """Raise DocumentError for a stream (not an image) that inflates past INFLATE_LIMIT.
+def _check_streams(path: str | bytes, shown: str, limit: int) -> None:
+    """Raise DocumentError for a stream (not an image) that inflates past `limit` bytes.
 
     Streams never sit inside object streams, so each one is `N G obj <<...>> stream`
     at the top level of the file, found by one regex pass over the mapped bytes.
@@ -267,7 +350,7 @@ def _check_streams(path: str | bytes, shown: str) -> None:
         except ValueError:  # empty file: the header check has already said so
             return
     with data:
-        small = INFLATE_LIMIT // _DEFLATE_MAX_RATIO
+        small = limit // _DEFLATE_MAX_RATIO
         for m in _STREAM.finditer(data):
             start = m.end()
             # the stream's dictionary: back to the nearest "N G obj"
@@ -284,11 +367,11 @@ def _check_streams(path: str | bytes, shown: str) -> None:
                 size = (end if end >= 0 else len(data)) - start
             if size <= small:
                 continue
-            if _inflates_past(data[start : start + size], INFLATE_LIMIT):
+            if _inflates_past(data[start : start + size], limit):
                 raise DocumentError(
                     shown,
                     f"exceeds a safety limit (Limit reached while decompressing: a stream inflates "
-                    f"past {INFLATE_LIMIT:,} bytes); possibly a decompression bomb",
+                    f"past {limit:,} bytes); possibly a decompression bomb",
                     "check where the file came from",
                 )
 
@@ -312,17 +395,13 @@ def _inflates_past(raw: bytes, limit: int) -> bool:
 SURVEY_SAMPLE = 12  # pages looked at per document to guess how many need OCR
 
 
-def page_count(path: str | bytes) -> int:
-    """The page count as cheaply as it can be had (PDFium reads the page tree's /Count);
-    pypdf's checks and messages when PDFium cannot open the file."""
-    return survey_document(path)[0]
-
-
-def survey_document(path: str | bytes) -> tuple[int, int | None]:
+def survey(path: str | bytes) -> tuple[int, int | None]:
     """The page count, and how many pages will need OCR: pages that draw an image and
     hold no text object, counted on up to SURVEY_SAMPLE pages spread over the document
-    and scaled up (None when PDFium cannot open it). An OCR page costs ~20x a text page,
-    so the ETA needs this long before the pages are read."""
+    and scaled up (None when PDFium cannot open it). An OCR page costs many text pages'
+    time, so the ETA needs this long before the pages are read. The page count is had
+    as cheaply as it can be (PDFium reads the page tree's /Count); pypdf's checks and
+    messages apply where PDFium cannot open the file."""
     import pypdfium2
     import pypdfium2.raw as pdfium_c
 
@@ -420,59 +499,3 @@ def open_pypdf(path: str | bytes) -> PdfReader:
             shown, f"cannot be parsed ({type(e).__name__}: {e})", "repair it (e.g. `qpdf`) and resubmit"
         ) from None
     return reader
-
-
-def read_pages(
-    pdf: Pdf,
-    path: str,
-    start: int = 0,
-    problems: PageProblems | None = None,
-    ocr_mode: str = "never",
-    ocr: Ocr | None = None,
-) -> Iterator[Page]:
-    """Yield pages from index `start`; an unreadable page yields empty text and a note.
-
-    With `ocr_mode` "auto", a page whose text layer is empty or garbage and that draws
-    an image is read by `ocr`; with "always", every page is. A page OCR fails on is a
-    note in the warning, never the document's failure.
-    """
-    problems = problems if problems is not None else PageProblems()
-    problems.ocr_off = ocr_mode == "never" or ocr is None
-    for index in range(start, pdf.page_count):
-        number = index + 1
-        try:
-            raw, _ = pdf.text(index)
-            text = clean(raw)
-        except _limit_reached() as e:
-            raise DocumentError(
-                path,
-                f"page {number} exceeds a safety limit ({e}); possibly a decompression bomb",
-                "check where the file came from",
-            ) from None
-        except page_errors() as e:
-            problems.failed[number] = f"{type(e).__name__}: {e}"[:200]
-            text = ""
-        page = Page(number, text)
-        if ocr is not None and number not in problems.failed and _wants_ocr(pdf, index, text, ocr_mode):
-            try:
-                found, confidence = ocr.read(pdf, index)
-            except Exception as e:  # noqa: BLE001 - an engine's failure on one page is that page's
-                problems.ocr_failed[number] = f"{type(e).__name__}: {e}"[:200]
-            else:
-                found = clean(found)
-                if found:
-                    page = Page(number, found, True, confidence)
-        if not page.text.strip() and number not in problems.failed:
-            problems.empty.append(number)
-        yield page
-
-
-def _wants_ocr(pdf: Pdf, index: int, text: str, mode: str) -> bool:
-    if mode == "always":
-        return True
-    if mode != "auto" or usable(text):
-        return False
-    try:
-        return pdf.has_images(index)
-    except Exception:  # noqa: BLE001 - unsure: let the engine look
-        return True
