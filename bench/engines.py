@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import corpus  # noqa: E402
 from bench.procs import home, log, longtask_run  # noqa: E402
+from harness.prose import document_pages  # noqa: E402
 from longtask.pipelines.engines import Engine  # noqa: E402
 
 ENGINES = tuple(e.value for e in Engine)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     big = corpus.build(f"big-{files}x{pages}", files, pages)
     one = corpus.build("first-page-1x1", 1, 1)
     _prepare_models()
-    texts = _chunks(corpus.document_pages("engines-sample", 8 if args.quick else 24))
+    texts = _chunks(document_pages("engines-sample", 8 if args.quick else 24))
     log(f"in-process: {len(texts)} chunks, {rounds} round(s)")
     rates = in_process(texts, rounds)
     log(f"longtask run: {files} PDFs x {pages} pages, 2 workers x 1 thread, {rounds} round(s)")

@@ -7,7 +7,7 @@ the run, each sample's `estimate.eta` is compared with the time the job actually
 from that sample on; from 10% of the elapsed time onwards the worst error is the figure
 (target: within ±25%).
 
-The embedder is the hash fake paced by FAKE_EMBED_DELAY (`tests.fakes:slow_hash_embedder`):
+The embedder is the hash fake paced by FAKE_EMBED_DELAY (`harness.fakes:slow_hash_embedder`):
 what is measured is the estimator, not the model, and a paced embedder keeps the run
 short and its rate steady on a shared machine.
 """
@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import corpus
-from bench.procs import CLI, home, log, wait_quiet
-from bench.scenarios import Row, Sizes
+from bench.procs import home, log, wait_quiet
+from bench.report import Row
+from bench.scenarios import Sizes
+from harness.fakes import SLOW
+from harness.home import CLI
 
 TARGET = 0.25
 FROM = 0.10  # the share of the elapsed time after which samples count
@@ -57,7 +60,7 @@ def mixed_folder(quick: bool) -> tuple[Path, int, int]:
 
 def run(quick: bool, delay: float = 0.1) -> dict[str, object]:
     folder, n_docs, n_pages = mixed_folder(quick)
-    with home("eta", embedder="tests.fakes:slow_hash_embedder") as h:
+    with home("eta", embedder=SLOW) as h:
         h.env["FAKE_EMBED_DELAY"] = str(delay)
         largest = max(p for _, p in (QUICK if quick else FULL))
         log(f"10 eta: longtask run over {n_docs} documents, {n_pages} pages (2 to {largest} each)")

@@ -15,7 +15,7 @@ Three parts, one run:
    independent extractor; Debian `poppler-utils`) where it is installed, and with each
    other. Text extraction alone, default vs pypdf, over all of them: the speed ratio.
 3. OCR: pages written from known text, rendered at 300/200/150 dpi, turned a little,
-   specked, JPEG'd and wrapped as image-only PDFs (tests/corpus/make_scans.py). The
+   specked, JPEG'd and wrapped as image-only PDFs (harness/pdfs.py). The
    engine longtask runs (Tesseract through tesserocr, one thread) is scored by
    character accuracy and timed; Debian's `tesseract` CLI and RapidOCR are measured
    beside it when present (`--rapidocr-python` names a Python that has rapidocr).
@@ -475,9 +475,9 @@ print(json.dumps(out))
 
 
 def ocr_part(args: argparse.Namespace) -> dict[str, Any]:
+    from harness.pdfs import make_scan
     from longtask.readers.ocr import Ocr
     from longtask.readers.pdf import open_pdf
-    from tests.corpus.make_scans import make_scan
 
     dest = OUT / "scans"
     dest.mkdir(parents=True, exist_ok=True)

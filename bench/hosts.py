@@ -2,7 +2,7 @@
 
 Usage: sudo python bench/hosts.py [--files 8] [--pages 30] [--takeover]
 
-Three hosts in network namespaces (tests/hosts.py) share a private redis-server
+Three hosts in network namespaces (harness/hosts.py) share a private redis-server
 (password on) and a private PostgreSQL cluster on the bridge's address. The same
 seeded corpus (bench/corpus.py) runs twice, each time in a fresh database (so the
 second run is no cache hit): once with `longtask worker --concurrency 1 --threads 1`
@@ -36,8 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import corpus  # noqa: E402
-from tests.fakes import SLOW  # noqa: E402
-from tests.hosts import Deployment, Network, Postgres, missing, namespace_pids, wait_until  # noqa: E402
+from harness.fakes import SLOW  # noqa: E402
+from harness.hosts import Deployment, Network, Postgres, missing, namespace_pids  # noqa: E402
+from harness.pdfs import make_text_pdf  # noqa: E402
+from harness.waiting import wait_for  # noqa: E402
 
 TARGET = 1.8
 OUT = ROOT / "bench" / "out" / "hosts"
@@ -153,7 +155,7 @@ def run(net: Network, pg: Postgres, hosts: list[str], docs: corpus.Corpus, timeo
     try:
         for host in hosts:
             d.start_worker(host)
-        wait_until(f"workers on {', '.join(hosts)} with the model loaded", lambda: ready(d, hosts), 300, 1.0)
+        wait_for(f"workers on {', '.join(hosts)} with the model loaded", lambda: ready(d, hosts), 300, 1.0)
         before = cpu_now(net, hosts)
         job = d.submit(str(docs.folder))
         say(f"{len(hosts)} host(s): job {job} submitted, {docs.pages} pages")
@@ -183,8 +185,6 @@ def run(net: Network, pg: Postgres, hosts: list[str], docs: corpus.Corpus, timeo
 
 def takeover(net: Network, pg: Postgres, tmp: Path) -> float:
     """Seconds from SIGKILLing h1's tree mid-document to h2 opening that document."""
-    from tests.conftest import make_text_pdf
-
     folder = tmp / "takeover-docs"
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(4):
@@ -202,7 +202,7 @@ def takeover(net: Network, pg: Postgres, tmp: Path) -> float:
                     return t  # type: ignore[no-any-return]
             return None
 
-        victim = wait_until("a document mid-way on h1", mid, 120, 0.5)
+        victim = wait_for("a document mid-way on h1", mid, 120, 0.5)
         net["h1"].kill()
         killed = time.time()
 
@@ -216,7 +216,7 @@ def takeover(net: Network, pg: Postgres, tmp: Path) -> float:
                     return float(e["at"])
             return None
 
-        return float(wait_until("h2 to open h1's document", opened_on_h2, 180, 0.5)) - killed
+        return float(wait_for("h2 to open h1's document", opened_on_h2, 180, 0.5)) - killed
     finally:
         tear_down(net, pg, d)
 

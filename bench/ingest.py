@@ -35,9 +35,7 @@ import functools
 import gzip
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,8 +47,9 @@ sys.path.insert(0, str(ROOT))
 from bench import procs, scenarios  # noqa: E402
 from bench.corpus import OUT  # noqa: E402
 from bench.extract import EXTRACTORS, fetch_debdocs, timed  # noqa: E402
-from bench.procs import LoadMeter, children_cpu, home, log, longtask_run  # noqa: E402
-from bench.scenarios import Sizes, _list_file, _plain_env  # noqa: E402
+from bench.procs import LoadMeter, home, log, longtask_run  # noqa: E402
+from bench.report import Row, guarded, publish  # noqa: E402
+from bench.scenarios import RawRun, Sizes, _plain_env, run_raw  # noqa: E402
 from longtask.pipelines.engines import Engine, cpu_has_bf16  # noqa: E402
 
 MODELS = OUT / "engine-models"  # the OpenVINO IR, exported once (shared with bench/engines.py)
@@ -74,21 +73,6 @@ OLD_PRECISION = (Engine.bf16 if cpu_has_bf16() else Engine.fp32).value
 FIRST_PAGE = (f"{DOC}/octave/liboctave.pdf", 4)  # a text page, copied into a fresh one-page PDF
 WARMUP_PAGE = (f"{DOC}/asymptote/asy-latex.pdf", 1)
 COLUMNS = ("figure", "measured", "limit (same run)", "ratio", "target", "result")
-
-
-@dataclasses.dataclass
-class Row:
-    figure: str
-    measured: str
-    limit: str
-    ratio: str
-    target: str
-    passed: bool | None
-    notes: list[str] = dataclasses.field(default_factory=list)
-
-    def cells(self) -> list[str]:
-        result = "info" if self.passed is None else "pass" if self.passed else "FAIL"
-        return [self.figure, self.measured, self.limit, self.ratio, self.target, result]
 
 
 # ---- the documents --------------------------------------------------------------
@@ -155,56 +139,10 @@ def split_even(files: list[Path], parts: int) -> list[list[Path]]:
 # ---- plain loops ----------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class Raw:
-    wall: float
-    cpu: float
-    parts: list[dict[str, Any]]
-
-    @property
-    def pages(self) -> int:
-        return sum(p["pages"] for p in self.parts)
-
-    @property
-    def chunks(self) -> int:
-        return sum(p["chunks"] for p in self.parts)
-
-    @property
-    def span(self) -> float:
-        """First page started to last page embedded (imports and model loads excluded),
-        as a job's time runs from its first claim to its finish."""
-        ready = [p["imports"] + p["load"] for p in self.parts]
-        return max(r + p["loop"] for r, p in zip(ready, self.parts)) - min(ready)
-
-    def stages(self) -> str:
-        total = {k: sum(p[k] for p in self.parts) for k in ("parse", "chunk", "embed")}
-        loop = sum(p["loop"] for p in self.parts)
-        split = ", ".join(f"{k} {v:.1f} s ({v / loop:.0%})" for k, v in total.items())
-        return f"per stage, both processes summed: {split}"
-
-
-def raw(name: str, lists: list[list[Path]], parser: str, precision: str) -> Raw:
+def raw(name: str, lists: list[list[Path]], parser: str, precision: str) -> RawRun:
     """`bench/raw.py` in one process per list, 1 thread each, started together."""
     env = _plain_env() | {"LONGTASK_PRECISION": precision, "LONGTASK_MODELS_DIR": str(MODELS)}
-    paths = [_list_file(f"ingest-{name}-{i}", files) for i, files in enumerate(lists)]
-    cpu0 = children_cpu()
-    start = time.perf_counter()
-    running = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.raw", "--threads", "1", "--parser", parser, str(p)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for p in paths
-    ]
-    outputs = [p.communicate()[0] for p in running]
-    wall = time.perf_counter() - start
-    if any(p.returncode for p in running):
-        raise RuntimeError(f"raw loop {name} failed: {[p.returncode for p in running]}")
-    parts = [json.loads(o.strip().splitlines()[-1]) for o in outputs]
-    return Raw(wall, children_cpu() - cpu0, parts)
+    return run_raw(f"ingest-{name}", lists, 1, env, "--parser", parser)
 
 
 # ---- the rows -------------------------------------------------------------------
@@ -244,8 +182,8 @@ def ingest_rows(root: Path, folder: Path, files: list[Path], rounds: int) -> lis
     openvino_model(MODELS)
     lists = split_even(files, 2)
     first_row, cpu_json = first_page_row(root)
-    olds: list[Raw] = []
-    news: list[Raw] = []
+    olds: list[RawRun] = []
+    news: list[RawRun] = []
     runs: list[tuple[procs.RunResult, float, dict[str, Any], dict[str, Any], float]] = []
     loads: list[float] = []
     for i in range(rounds):
@@ -389,47 +327,11 @@ def many_small(quick: bool) -> Row:
     log(f"scenarios.pipeline: {sz.small_files} x 1 page vs {sz.big_files} x {sz.big_pages} (synthetic)")
     got = [r for r in scenarios.pipeline(sz) if r.scenario.startswith("3 ")]
     r = got[0]
-    return Row(
-        f"{sz.small_files} x 1-page PDFs vs {sz.big_files} x 25 pages (`scenarios.pipeline`)",
-        r.figure,
-        r.raw,
-        r.ratio,
-        r.target,
-        r.passed,
-        ["scaled down from 1,000 vs 40 to fit the run; " + r.notes[0], *r.notes[1:]],
+    return dataclasses.replace(
+        r,
+        scenario=f"{sz.small_files} x 1-page PDFs vs {sz.big_files} x 25 pages (`scenarios.pipeline`)",
+        notes=["scaled down from 1,000 vs 40 to fit the run; " + r.notes[0], *r.notes[1:]],
     )
-
-
-# ---- report ---------------------------------------------------------------------
-
-
-def text_table(rows: list[Row]) -> str:
-    cells = [list(COLUMNS)] + [r.cells() for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def markdown(rows: list[Row], header: str) -> str:
-    out = [header, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    out += ["| " + " | ".join(c.replace("|", "/") for c in r.cells()) + " |" for r in rows]
-    out += ["", "## Notes", ""]
-    for r in rows:
-        out += [f"- **{r.figure}**: {note}" for note in r.notes]
-    return "\n".join(out) + "\n"
-
-
-def _guarded(name: str, fn: Any) -> list[Row]:
-    """One part; a crash becomes a failed row so the others still run."""
-    try:
-        got = fn()
-        return got if isinstance(got, list) else [got]
-    except Exception as e:  # noqa: BLE001 - reported in the table, traceback on stderr
-        import traceback
-
-        traceback.print_exc()
-        return [Row(name, f"error: {type(e).__name__}", "-", "-", "-", False, [str(e)[:500]])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,24 +352,15 @@ def main(argv: list[str] | None = None) -> int:
     folder, files = documents(root, args.quick)
     log(f"{len(files)} real PDFs, {sum(map(_pages, files))} pages, under {folder}")
     rows: list[Row] = []
-    rows += _guarded("run vs plain loops", lambda: ingest_rows(root, folder, files, 1 if args.quick else 2))
-    rows += _guarded("text extraction alone", lambda: extraction(files, 1 if args.quick else 2))
-    rows += _guarded("many small vs few large", lambda: many_small(args.quick))
+    rows += guarded("run vs plain loops", lambda: ingest_rows(root, folder, files, 1 if args.quick else 2))
+    rows += guarded("text extraction alone", lambda: extraction(files, 1 if args.quick else 2))
+    rows += guarded("many small vs few large", lambda: many_small(args.quick))
     minutes = (time.monotonic() - started) / 60
-    header = (
-        f"# longtask ingest bench ({'quick' if args.quick else 'full'})\n\n"
-        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
-        f"took {minutes:.1f} min" + ("; quick sizes: indicative only" if args.quick else "")
-    )
-    print(header.replace("# ", "", 1).replace("\n\n", ": ", 1))
-    print(text_table(rows))
-    print()
-    for r in rows:
-        for note in r.notes:
-            print(f"  {r.figure}: {note}")
     out = OUT / "ingest.md"
-    out.write_text(markdown(rows, header))
+    title = f"longtask ingest bench ({'quick' if args.quick else 'full'})"
+    publish(
+        title, COLUMNS, rows, out, minutes=minutes, note="quick sizes: indicative only" if args.quick else ""
+    )
     shutil.rmtree(OUT / "homes", ignore_errors=True)
     log(f"wrote {out} ({minutes:.1f} min)")
     return 0 if all(r.passed is not False for r in rows) else 1

@@ -6,7 +6,7 @@ still move code or German text around, so the quality bar is measured on a mix. 
 generator draws from its own seeded RNG, so a document's text depends only on its name
 and `VERSION`: the same corpus on every machine, no download, no model hub.
 
-Kinds: English prose (the Markov chain of bench/corpus.py), prose in German, French,
+Kinds: English prose (the Markov chain of harness/prose.py), prose in German, French,
 Spanish, Portuguese, Russian, Chinese and Japanese, Python/JavaScript/SQL source, tables,
 lists, and technical-manual procedures.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from bench import corpus
+from harness.prose import prose, seeded
 
 VERSION = 1
 
@@ -366,22 +366,46 @@ def _ident(rng: random.Random, camel: bool = False) -> str:
     return f"{verb}{noun.capitalize()}" if camel else f"{verb}_{noun}"
 
 
+# Source code: one template a language, filled in the order the generator draws.
+_PYTHON = '''\
+def {fn}({arg}: dict, limit: int = {limit}) -> list[str]:
+    """{doc} for each {other} up to the limit."""
+    result = []
+    for key, value in {arg}.items():
+        if len(result) >= limit:
+            break
+        if value.get('{other}_id') == {id}:
+            result.append(f'{{key}}:{{value["{other}"]}}')
+    return result
+'''
+_JAVASCRIPT = """\
+export async function {fn}({noun}Id, options = {{}}) {{
+  const url = `/api/v{version}/{noun}s/${{{noun}Id}}`;
+  const response = await fetch(url, {{ method: '{method}' }});
+  if (!response.ok) throw new Error(`{fn} failed: ${{response.status}}`);
+  const data = await response.json();
+  return data.items.filter((item) => item.{field}Count > {count});
+}}
+"""
+_SQL = """\
+SELECT {a}.id, {a}.name, COUNT({b}.id) AS {b}_count
+FROM {a}s AS {a}
+LEFT JOIN {b}s AS {b} ON {b}.{a}_id = {a}.id
+WHERE {a}.created_at >= DATE '20{year}-{month:02d}-01'
+  AND {a}.status IN ('{status}', 'queued')
+GROUP BY {a}.id, {a}.name
+HAVING COUNT({b}.id) > {having}
+ORDER BY {b}_count DESC LIMIT {limit};
+"""
+
+
 def _python(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(3, 5)):
         fn, arg, other = _ident(rng), rng.choice(_NOUNS), rng.choice(_NOUNS)
-        limit = rng.randint(2, 500)
-        out.append(
-            f"def {fn}({arg}: dict, limit: int = {limit}) -> list[str]:\n"
-            f'    """{fn.replace("_", " ").capitalize()} for each {other} up to the limit."""\n'
-            f"    result = []\n"
-            f"    for key, value in {arg}.items():\n"
-            f"        if len(result) >= limit:\n"
-            f"            break\n"
-            f"        if value.get('{other}_id') == {rng.randint(1, 9999)}:\n"
-            f"            result.append(f'{{key}}:{{value[\"{other}\"]}}')\n"
-            f"    return result\n"
-        )
+        limit, id_ = rng.randint(2, 500), rng.randint(1, 9999)
+        doc = fn.replace("_", " ").capitalize()
+        out.append(_PYTHON.format(fn=fn, arg=arg, other=other, limit=limit, id=id_, doc=doc))
     return "\n".join(out)
 
 
@@ -389,14 +413,10 @@ def _javascript(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(3, 5)):
         fn, noun = _ident(rng, camel=True), rng.choice(_NOUNS)
+        version, method = rng.randint(1, 4), rng.choice(["GET", "POST", "PUT"])
+        field, count = rng.choice(_NOUNS), rng.randint(0, 99)
         out.append(
-            f"export async function {fn}({noun}Id, options = {{}}) {{\n"
-            f"  const url = `/api/v{rng.randint(1, 4)}/{noun}s/${{{noun}Id}}`;\n"
-            f"  const response = await fetch(url, {{ method: '{rng.choice(['GET', 'POST', 'PUT'])}' }});\n"
-            f"  if (!response.ok) throw new Error(`{fn} failed: ${{response.status}}`);\n"
-            f"  const data = await response.json();\n"
-            f"  return data.items.filter((item) => item.{rng.choice(_NOUNS)}Count > {rng.randint(0, 99)});\n"
-            f"}}\n"
+            _JAVASCRIPT.format(fn=fn, noun=noun, version=version, method=method, field=field, count=count)
         )
     return "\n".join(out)
 
@@ -405,16 +425,13 @@ def _sql(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(4, 6)):
         a, b = rng.sample(_NOUNS, 2)
-        out.append(
-            f"SELECT {a}.id, {a}.name, COUNT({b}.id) AS {b}_count\n"
-            f"FROM {a}s AS {a}\n"
-            f"LEFT JOIN {b}s AS {b} ON {b}.{a}_id = {a}.id\n"
-            f"WHERE {a}.created_at >= DATE '20{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-01'\n"
-            f"  AND {a}.status IN ('{rng.choice(['open', 'done', 'failed'])}', 'queued')\n"
-            f"GROUP BY {a}.id, {a}.name\n"
-            f"HAVING COUNT({b}.id) > {rng.randint(1, 50)}\n"
-            f"ORDER BY {b}_count DESC LIMIT {rng.randint(5, 100)};\n"
+        year, month = rng.randint(10, 25), rng.randint(1, 12)
+        status, having, limit = (
+            rng.choice(["open", "done", "failed"]),
+            rng.randint(1, 50),
+            rng.randint(5, 100),
         )
+        out.append(_SQL.format(a=a, b=b, year=year, month=month, status=status, having=having, limit=limit))
     return "\n".join(out)
 
 
@@ -481,13 +498,13 @@ def _table(rng: random.Random) -> str:
 
 
 def _list(rng: random.Random) -> str:
-    prose = corpus._prose()
+    chain = prose()
     out = []
     for _ in range(rng.randint(2, 3)):
-        topic = rng.randrange(len(prose.topics))
-        out.append(f"Checklist {rng.randint(1, 99)}: {prose.topics[topic][0]}")
+        topic = rng.randrange(len(chain.topics))
+        out.append(f"Checklist {rng.randint(1, 99)}: {chain.topics[topic][0]}")
         for i in range(rng.randint(6, 10)):
-            words = prose.sentence(rng, prose.topics[topic][1])[: rng.randint(6, 14)]
+            words = chain.sentence(rng, chain.topics[topic][1])[: rng.randint(6, 14)]
             out.append(f"{i + 1}. " + " ".join(words).rstrip(".,;:") + ".")
     return "\n".join(out)
 
@@ -518,8 +535,8 @@ def _manual(rng: random.Random) -> str:
 
 
 def _english(rng: random.Random) -> str:
-    prose = corpus._prose()
-    return prose.page(rng, rng.randrange(len(prose.topics)))
+    chain = prose()
+    return chain.page(rng, rng.randrange(len(chain.topics)))
 
 
 KINDS: dict[str, Callable[[random.Random], str]] = {
@@ -539,6 +556,6 @@ def documents(n_per_kind: int, pages: int = 3) -> list[tuple[str, list[str]]]:
     docs = []
     for kind, make in KINDS.items():
         for i in range(n_per_kind):
-            rng = corpus._rng(f"mixed-v{VERSION}-{kind}-{i}")
+            rng = seeded(f"mixed-v{VERSION}-{kind}-{i}")
             docs.append((kind, [make(rng) for _ in range(pages)]))
     return docs

@@ -16,13 +16,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/postgres.py`
@@ -30,22 +26,7 @@ if __package__ in (None, ""):  # run as `python bench/postgres.py`
 
 from bench import corpus
 from bench.procs import home, log
-
-SERVER = os.environ.get("LONGTASK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    import psycopg
-
-    name = f"ltbench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from harness.postgres import fresh_database
 
 
 def run_job(label: str, folder: Path, pages: int, **env: str) -> float:
@@ -157,7 +138,7 @@ def main() -> None:
     sqlite_rates, pg_rates = [], []
     for _ in range(rounds):  # in turn, so that a busy spell on the machine hits both
         sqlite_rates.append(run_job("sqlite", c.folder, c.pages))
-        with database() as url:
+        with fresh_database(prefix="ltbench_") as url:
             pg_rates.append(run_job("postgres", c.folder, c.pages, database_url=url))
     sqlite_rate, pg_rate = max(sqlite_rates), max(pg_rates)  # each at its least disturbed
     log(
@@ -177,11 +158,11 @@ def main() -> None:
     tiny = corpus.tiny_copies(n_submit)
     log(f"submit {n_submit:,} files: SQLite, then PostgreSQL (median of 3)")
     sq = statistics.median(submit_time(tiny.folder, 3))
-    with database() as url:
+    with fresh_database(prefix="ltbench_") as url:
         pg = statistics.median(submit_time(tiny.folder, 1, database_url=url))
-    with database() as url:
+    with fresh_database(prefix="ltbench_") as url:
         pg2 = submit_time(tiny.folder, 1, database_url=url)[0]
-    with database() as url:
+    with fresh_database(prefix="ltbench_") as url:
         pg3 = submit_time(tiny.folder, 1, database_url=url)[0]
     pg_med = statistics.median([pg, pg2, pg3])
     rows.append(
@@ -195,7 +176,7 @@ def main() -> None:
     )
 
     log(f"watch refresh over a {n_watch:,}-task job on PostgreSQL")
-    with database() as url:
+    with fresh_database(prefix="ltbench_") as url:
         full, snap = watch_refresh(url, n_watch)
     rows.append(
         (

@@ -1,7 +1,8 @@
-"""Process plumbing for the benchmarks: private homes, the CLI, /proc readings.
+"""Process plumbing for the benchmarks: private homes, timing, the machine's load.
 
-Each scenario runs in a fresh LONGTASK_HOME with its own built-in Redis, stopped and
-removed at the end. CPU and memory come from /proc, so no extra package is needed.
+Each scenario runs in a fresh LONGTASK_HOME (the harness's `Home`) with its own built-in
+Redis, stopped and removed at the end. CPU and memory come from /proc, so no extra
+package is needed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import pty
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -23,66 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import OUT
-
-ROOT = Path(__file__).resolve().parent.parent
-
-TICK = os.sysconf("SC_CLK_TCK")
-_BIN = Path(sys.executable).parent / "longtask"
-CLI = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "longtask"]
+from harness.home import CLI, Home, home_env
+from harness.processes import TICK, children, cpu_seconds
 
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-@dataclass
-class Home:
-    """A private LONGTASK_HOME: the CLI's environment, and read access to its SQLite file."""
-
-    path: Path
-    env: dict[str, str]
-
-    @property
-    def db(self) -> Path:
-        return self.path / "longtask.db"
-
-    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-
-    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-        kwargs.setdefault("stdout", subprocess.DEVNULL)
-        kwargs.setdefault("stderr", subprocess.DEVNULL)
-        return subprocess.Popen([*CLI, *args], env=self.env, **kwargs)
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        if not self.db.exists():
-            return []
-        conn = sqlite3.connect(str(self.db), timeout=30)
-        try:
-            conn.row_factory = sqlite3.Row
-            return [dict(r) for r in conn.execute(sql, params)]
-        except sqlite3.OperationalError:  # tables not created yet
-            return []
-        finally:
-            conn.close()
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        rows = self.rows(sql, params)
-        return rows[0] if rows else None
-
-
 @contextmanager
-def home(name: str, **env: str) -> Iterator[Home]:
+def home(name: str, **settings: str) -> Iterator[Home]:
+    """A fresh home under bench/out/homes/NAME with these LONGTASK_ settings
+    (`embedder=...` is LONGTASK_EMBEDDER); its Redis stopped and its folder removed after."""
     path = OUT / "homes" / name
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
-    environ |= {"LONGTASK_HOME": str(path), **{f"LONGTASK_{k.upper()}": v for k, v in env.items()}}
-    # Workers import a fake embedder (tests.fakes) by name, from the repository root.
-    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
-    h = Home(path, environ)
+    h = Home(path, home_env(path, **settings))
     try:
         yield h
     finally:
@@ -104,15 +60,6 @@ def median_wall(fn: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
 # ---- /proc -------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of one process (not its children)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -123,33 +70,10 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def children(pid: int) -> list[int]:
-    """Child processes of `pid`, oldest first (an RQ worker's scheduler, then its horse)."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append((int(fields[19]), int(entry.name)))  # field 22: start time
-    return [child for _, child in sorted(found)]
-
-
 def children_cpu() -> float:
     """CPU seconds of this process's reaped descendants (their children roll up into them)."""
     t = os.times()
     return t.children_user + t.children_system
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _busy_jiffies() -> tuple[int, int]:

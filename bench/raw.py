@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.fakes import HASH
+from harness.fakes import HASH
 
 
 def _reader(kind: str, path: str) -> tuple[Callable[[int], str], int]:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     pipe = settings.load().pipeline  # the same environment gives the workers' settings
     model: Embedder
     if pipe.embedder == HASH:  # the fake embedder: everything but the model
-        from tests.fakes import HashEmbedder
+        from harness.fakes import HashEmbedder
 
         imported = time.perf_counter()
         model = HashEmbedder()

@@ -15,9 +15,11 @@ import statistics
 import time
 
 from bench import corpus
-from bench.procs import Home, home, log, longtask_run, wait_quiet
-from bench.scenarios import Row, Sizes, _fmt_s
-from tests.fakes import HASH
+from bench.procs import home, log, longtask_run, wait_quiet
+from bench.report import Row
+from bench.scenarios import Sizes, _fmt_s
+from harness.fakes import HASH
+from harness.home import Home
 
 TARGET_WALL = 0.40
 TARGET_RATIO = 100.0

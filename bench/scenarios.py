@@ -15,17 +15,14 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import corpus
 from bench.procs import (
-    Home,
     LoadMeter,
     RunResult,
-    alive,
-    children,
     children_cpu,
     home,
     log,
@@ -33,21 +30,13 @@ from bench.procs import (
     median_wall,
     wait_quiet,
 )
-from tests.fakes import HASH
+from bench.report import Row
+from harness import ROOT
+from harness.fakes import HASH
+from harness.home import Home
+from harness.processes import alive, children
 
 OUT = corpus.OUT
-ROOT = corpus.ROOT
-
-
-@dataclass
-class Row:
-    scenario: str
-    figure: str
-    raw: str
-    ratio: str
-    target: str
-    passed: bool | None  # None: reported, no target
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -369,40 +358,67 @@ def watch_refresh(sz: Sizes) -> Row:
 
 @dataclass
 class RawRun:
+    """What plain-loop processes (`bench/raw.py`) did: wall and CPU seconds of them all,
+    and each one's JSON."""
+
     wall: float
     cpu: float
-    pages: int
-    chunks: int
     parts: list[dict[str, Any]]
+
+    @property
+    def pages(self) -> int:
+        return sum(p["pages"] for p in self.parts)
+
+    @property
+    def chunks(self) -> int:
+        return sum(p["chunks"] for p in self.parts)
 
     @property
     def pages_per_s(self) -> float:
         return self.pages / self.wall
 
+    @property
+    def span(self) -> float:
+        """First page started to last page embedded (imports and model loads excluded),
+        as a job's time runs from its first claim to its finish."""
+        ready = [p["imports"] + p["load"] for p in self.parts]
+        return max(r + p["loop"] for r, p in zip(ready, self.parts)) - min(ready)
 
-def raw_loop(name: str, files: list[Path], procs: int, threads: int, **env: str) -> RawRun:
-    """`procs` raw-loop processes of `threads` torch threads each, the files shared out."""
-    lists = [_list_file(f"{name}-{i}", files[i::procs]) for i in range(procs)]
-    environ = _plain_env() | {f"LONGTASK_{k.upper()}": v for k, v in env.items()}
+    def stages(self) -> str:
+        total = {k: sum(p[k] for p in self.parts) for k in ("parse", "chunk", "embed")}
+        loop = sum(p["loop"] for p in self.parts)
+        split = ", ".join(f"{k} {v:.1f} s ({v / loop:.0%})" for k, v in total.items())
+        return f"per stage, both processes summed: {split}"
+
+
+def run_raw(name: str, lists: list[list[Path]], threads: int, env: dict[str, str], *args: str) -> RawRun:
+    """One `bench/raw.py --threads THREADS ARGS` process per list of files, started
+    together. Raises RuntimeError if one of them fails."""
+    paths = [_list_file(f"{name}-{i}", files) for i, files in enumerate(lists)]
     cpu0 = children_cpu()
     start = time.perf_counter()
     running = [
         subprocess.Popen(
-            [sys.executable, "-m", "bench.raw", "--threads", str(threads), str(lst)],
+            [sys.executable, "-m", "bench.raw", "--threads", str(threads), *args, str(path)],
             cwd=ROOT,
-            env=environ,
+            env=env,
             stdout=subprocess.PIPE,
             text=True,
         )
-        for lst in lists
+        for path in paths
     ]
     outputs = [p.communicate()[0] for p in running]
     elapsed = time.perf_counter() - start
     cpu = children_cpu() - cpu0
     if any(p.returncode for p in running):
-        raise RuntimeError(f"raw loop failed: {[p.returncode for p in running]}")
-    parts = [json.loads(o.strip().splitlines()[-1]) for o in outputs]
-    return RawRun(elapsed, cpu, sum(p["pages"] for p in parts), sum(p["chunks"] for p in parts), parts)
+        raise RuntimeError(f"raw loop {name} failed: {[p.returncode for p in running]}")
+    return RawRun(elapsed, cpu, [json.loads(o.strip().splitlines()[-1]) for o in outputs])
+
+
+def raw_loop(name: str, files: list[Path], procs: int, threads: int, **env: str) -> RawRun:
+    """`procs` raw-loop processes of `threads` torch threads each, the files shared out."""
+    environ = _plain_env() | {f"LONGTASK_{k.upper()}": v for k, v in env.items()}
+    return run_raw(name, [files[i::procs] for i in range(procs)], threads, environ)
 
 
 def _raw_note(label: str, run: RawRun) -> str:

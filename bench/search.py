@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT
+from harness.fakes import HASH
+
 DIM = 384
 LONGTASK = str(Path(sys.executable).parent / "longtask")  # what a user runs
 PG = os.environ.get("LONGTASK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -178,7 +180,7 @@ def cli_wall(home: Path, chunks: int) -> dict[str, float]:
     log(f"  filled {chunks} chunks in {time.perf_counter() - t:.1f} s")
     # The same documents in a collection whose query embedder is the test suite's hash
     # embedder: the wall time without loading a model (the query path past the model).
-    fast = Pipeline(embedder="tests.fakes:hash_embedder", precision="fp32")
+    fast = Pipeline(embedder=HASH, precision="fp32")
     with store.db.write() as c:
         c.execute(
             "INSERT INTO collections (name, model, pipeline, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -218,16 +220,14 @@ def cli_wall(home: Path, chunks: int) -> dict[str, float]:
 
 
 def stale_after_rerun(backend: str) -> int | None:
+    from harness.pdfs import make_text_pdf
     from longtask.jobs.store import open_store
     from longtask.search import MODES, Query, search
     from longtask.settings import load
-    from tests.corpus.make_hostile import make_text_pdf
 
     home = Path(tempfile.mkdtemp(prefix="lt-stale-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
-    env.update(
-        LONGTASK_HOME=str(home / "home"), LONGTASK_EMBEDDER="tests.fakes:hash_embedder", PYTHONPATH=str(ROOT)
-    )
+    env.update(LONGTASK_HOME=str(home / "home"), LONGTASK_EMBEDDER=HASH, PYTHONPATH=str(ROOT))
     db = None
     if backend == "postgres":
         import psycopg

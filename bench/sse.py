@@ -29,7 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench.procs import ROOT, log
+from bench.procs import log
+from harness import ROOT
 
 BEFORE_COMMIT = "407c19a"  # the last commit with the per-poll diff
 

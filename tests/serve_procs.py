@@ -3,43 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.fakes import HASH
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from harness.fakes import HASH
+from harness.home import home_env
+from harness.ports import free_port
+from harness.redis_server import RedisServer
+from harness.workers import Workers
 
 
 def serve_env(home: Path, redis_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
-    env.update(
-        LONGTASK_HOME=str(home),
-        LONGTASK_REDIS_URL=redis_url,
-        LONGTASK_EMBEDDER=HASH,
-        LONGTASK_BACKOFF="0",
-        PYTHONUNBUFFERED="1",
-        # Worker processes import the fake embedder by name, from the repository root.
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    env.update(extra)
-    return env
+    """A home on `redis_url` with the hash embedder and no retry backoff; `extra` (whole
+    variable names) on top."""
+    env = home_env(home, redis_url=redis_url, embedder=HASH, backoff="0")
+    return env | {"PYTHONUNBUFFERED": "1"} | extra
 
 
 @dataclass
@@ -76,6 +63,18 @@ class Served:
                 self.proc.wait()
 
 
+@contextmanager
+def serving(home: Path, redis_server: RedisServer, *args: str, **extra: str) -> Iterator[Served]:
+    """`longtask serve ARGS` on `home` and the test Redis (flushed first), stopped after;
+    `extra` as for `serve_env`."""
+    redis_server.client().flushall()
+    served = start_serve(serve_env(home, redis_server.url, **extra), *args)
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
 def start_serve(env: dict[str, str], *args: str) -> Served:
     port = free_port()
     proc = subprocess.Popen(
@@ -101,24 +100,13 @@ def start_serve(env: dict[str, str], *args: str) -> Served:
     return Served(url, token, proc, env)
 
 
-def start_workers(env: dict[str, str], n: int = 1, **extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "longtask", "worker", "--concurrency", str(n)],
-        env={**env, **extra, "LONGTASK_WORKER_QUIET": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def start_workers(env: dict[str, str], n: int = 1, **extra: str) -> Workers:
+    """Quiet workers on a served home (their output dropped)."""
+    return Workers({**env, **extra, "LONGTASK_WORKER_QUIET": "1"}, n)
 
 
-def stop_workers(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def stop_workers(workers: Workers) -> None:
+    workers.stop(grace=20)
 
 
 @dataclass
@@ -178,3 +166,15 @@ def read_events(
             if item.event == "end" or (stop_after is not None and len(got) >= stop_after):
                 break
     return 200, got
+
+
+def assert_problem(resp: httpx.Response, status: int, *words: str) -> dict[str, object]:
+    """The response is an RFC 9457 problem of this status whose detail names each of `words`."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = resp.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in resp.text
+    for w in words:
+        assert w in str(body["detail"]), body
+    return body

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
+from harness.waiting import drain, wait_for
+from harness.workers import workers
 from longtask.jobs import queue, sending
 from longtask.jobs.messages import RUN_BATCH, is_batch
-from longtask.jobs.store import SqliteConnector, Store, Task
-from tests.conftest import drain
-from tests.fakes import SLOW
+from longtask.jobs.store import Store, Task
 from tests.test_faults import (
     BATCH,
     RECOVERY_BOUND,
@@ -33,9 +33,9 @@ from tests.test_faults import (
     horse_of,
     make_doc,
     opened_from,
+    paced_store,
     submit,
-    wait_for,
-    workers,
+    succeeded,
 )
 
 # BATCH (2) pages a page batch: a batch message holds up to 4 pages of small documents.
@@ -44,11 +44,7 @@ BUDGET = sending.BUDGET_BATCHES * BATCH
 
 @pytest.fixture
 def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
-    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
-    s = Store(SqliteConnector(home / "longtask.db"))
-    yield s
-    s.close()
+    yield from paced_store(home, monkeypatch)
 
 
 def folder_of(tmp_path: Path, name: str, n: int, pages: int = 1) -> Path:
@@ -264,8 +260,8 @@ def test_many_small_documents_run_in_few_horses_with_every_chunk_once(
 ) -> None:
     folder = folder_of(tmp_path, "many", 24)
     job = submit(str(folder))
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.1") as w:
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
+    with workers(tmp_path, concurrency=2, embed_delay="0.1") as w:
+        succeeded(store, job, timeout=90)
         w.track(store)
     tasks_ = all_tasks(store, job)
     # One horse a message: 6 horses (not 24) forked, each running its 4 documents.
@@ -287,11 +283,11 @@ def test_a_horse_killed_mid_batch_charges_only_the_document_it_ran(
 ) -> None:
     folder = folder_of(tmp_path, "kill", 4)
     job = submit(str(folder), "--backoff", "1")
-    with workers(home, tmp_path, embed_delay="1.0") as w:
+    with workers(tmp_path, embed_delay="1.0") as w:
         victim = wait_for("the second of the batch running", lambda: running_in_batch(store, job, 1))
         batch_id = victim.rq_id
         os.kill(horse_of(store, victim), signal.SIGKILL)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     first, culprit, *untouched = all_tasks(store, job)
     assert culprit.id == victim.id
@@ -316,7 +312,7 @@ def test_a_poison_small_document_goes_dead_alone_while_its_batch_neighbours_fini
     one checkpoint, the first in its batch, the others in horses of its own."""
     folder = folder_of(tmp_path, "poison", 4)
     job = submit(str(folder), "--backoff", "0.2")
-    with workers(home, tmp_path, embed_delay="1.0") as w:
+    with workers(tmp_path, embed_delay="1.0") as w:
         poison = wait_for("the first of the batch running", lambda: running_in_batch(store, job, 0))
         batch_id = poison.rq_id
         for attempt in (1, 2, 3):
@@ -351,7 +347,7 @@ def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continue
     folder = folder_of(tmp_path, "stop", 8, pages=BATCH)
     make_doc(folder / "stop00.pdf", 6, "Stop0")
     job = submit(str(folder))
-    with workers(home, tmp_path, embed_delay="0.5") as w:
+    with workers(tmp_path, embed_delay="0.5") as w:
         running = wait_for(
             "a batched document past its first page batch",
             lambda: next(
@@ -370,7 +366,7 @@ def test_cancel_stops_a_running_batch_at_its_next_page_batch_and_resume_continue
         assert len(untouched) >= 4 and all(t.attempts == 0 for t in untouched)
         resumed = cli("resume", str(job))
         assert resumed.stdout.strip() == f"job {job}: {len(canceled)} task(s) requeued"
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     assert opened_from(store, stopped.id)[-1] == stopped.pages_done  # continued from its checkpoint
     resent = [runs(store, t.id)[-1] for t in untouched]

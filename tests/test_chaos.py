@@ -7,8 +7,8 @@ started again, the built-in Redis SIGKILLed, or `cancel` then `resume`. The job 
 succeed with the chunks of a clean run (computed here, in process, with the same
 model), each stored once, and redo at most one page batch a fault.
 
-The harness is `bench.chaos` (shared with the long run, `python bench/chaos.py`); it
-drives the CLI only. Set LONGTASK_CHAOS_SEED to replay or vary a run; the seed is
+The machinery is `harness.chaos` (shared with the long run, `python bench/chaos.py`);
+it drives the CLI only. Set LONGTASK_CHAOS_SEED to replay or vary a run; the seed is
 printed. The run is bounded: faults for `FAULT_WINDOW` seconds, the job ended by
 `DEADLINE`, every process of the private home killed at the end.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.chaos import (
+from harness.chaos import (
     Config,
     chaos_run,
     diagnosis,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,8 +11,8 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
+from harness.snippets import run_snippet
 from longtask.cli.app import app
-from tests.conftest import ROOT
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "tesserocr", "pypdfium2")
 LONGTASK = Path(sys.executable).with_name("longtask")
@@ -27,17 +26,7 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 
 def _heavy_after(body: str, tmp_path: Path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
     env = {**os.environ, "LONGTASK_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(body=body, heavy=heavy)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded: list[str] = run_snippet(PROBE.format(body=body, heavy=heavy), env)
     return loaded
 
 

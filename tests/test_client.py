@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from harness.waiting import drain
 from longtask.errors import LongtaskError, NotFound
-from tests.conftest import RedisServer, drain, make_text_pdf
-from tests.serve_procs import Served, serve_env, start_serve
+from tests.serve_procs import Served, serving
 
 
 def _folder(root: Path) -> Path:
@@ -56,10 +58,8 @@ def test_in_process(home: Path, tmp_path: Path) -> None:
 
 @pytest.fixture
 def served(home: Path, tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    env = serve_env(home, redis_server.url)
-    s = start_serve(env, "--root", str(tmp_path))
-    yield s
-    s.stop()
+    with serving(home, redis_server, "--root", str(tmp_path)) as s:
+        yield s
 
 
 def test_over_http(served: Served, tmp_path: Path) -> None:

@@ -14,20 +14,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import Store, open_store
-from tests.conftest import drain, make_text_pdf
-from tests.fakes import SLOW
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("backend_home")  # every test on both stores
 MODES = ("vector", "keyword", "hybrid")
-
-
-@pytest.fixture
-def home(home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if backend == "postgres":
-        monkeypatch.setenv("LONGTASK_DATABASE_URL", request.getfixturevalue("pg_url"))
-    return home
 
 
 def _store() -> Store:
@@ -132,7 +127,7 @@ def test_a_second_model_into_a_collection_is_refused(
     monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
     result = runner.invoke(app, ["submit", str(docs)])
     assert result.exit_code == 1
-    assert "collection 'default' holds vectors of model tests.fakes:hash_embedder" in result.stderr
+    assert "collection 'default' holds vectors of model harness.fakes:hash_embedder" in result.stderr
     assert "--collection NAME" in result.stderr
     assert [j.id for j in _store().jobs()] == [1]
     result = runner.invoke(app, ["submit", str(docs), "--collection", "slow"])

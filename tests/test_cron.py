@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from harness import ROOT
+from harness.pdfs import make_text_pdf
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import ROOT, make_text_pdf
 
 pytestmark = pytest.mark.slow
 SCRIPT = ROOT / "scripts" / "cron-example.sh"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
+from harness import SAMPLE_DOCS
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import SAMPLE_DOCS
 
 pytestmark = pytest.mark.slow
 

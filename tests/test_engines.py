@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from harness.home import home_env
+from harness.snippets import run_snippet
 from longtask.pipelines import embed, engines
-from tests.conftest import ROOT
 
 SENTENCES = [
     "How do I replace the filter cartridge on the pump?",
@@ -44,23 +42,9 @@ print(json.dumps({{"engine": type(model).__name__, "vectors": vectors, "heavy": 
 
 
 def _probe(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGTASK_")}
-    env |= {
-        "LONGTASK_HOME": str(home),
-        "LONGTASK_EMBEDDER": "minilm",
-        "LONGTASK_MODELS_DIR": str(home / "models"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(sentences=SENTENCES)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    env = home_env(home, embedder="minilm", models_dir=str(home / "models"))
+    found: dict = run_snippet(PROBE.format(sentences=SENTENCES), env, timeout=300)
+    return found
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import HashEmbedder
+from harness.pdfs import make_outlined_pdf, make_scan, make_text_pdf
 from longtask.pipelines.chunk import load_tokenizer, normalize
 from longtask.pipelines.document import process, run_through
 from longtask.readers import Limits, OcrMode, read_units
@@ -14,9 +16,7 @@ from longtask.readers.cleantext import clean, usable
 from longtask.readers.ocr import Ocr
 from longtask.readers.pdf import Sections, open_pdf
 from longtask.settings import Pipeline
-from tests.corpus.make_hostile import GOOD_PAGES, make_text_pdf
-from tests.corpus.make_scans import make_outlined_pdf, make_scan
-from tests.fakes import HashEmbedder
+from tests.corpus.make_hostile import GOOD_PAGES
 
 SCANNED = "The harbour master counted forty fishing boats returning before the storm reached the quay."
 

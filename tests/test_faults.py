@@ -3,7 +3,7 @@ exhaust retries, time limits. Each test asserts what survived: pages done, chunk
 present exactly once, states and attempt counts.
 
 The kill tests run real `longtask worker` processes (marked slow) with the hash
-embedder, two pages a batch and a slow fake embedder (tests.fakes, a sleep with each batch
+embedder, two pages a batch and a slow fake embedder (harness.fakes, a sleep with each batch
 computed but not yet committed), so that a kill lands mid-document and mid-batch.
 The rest run in this process with RQ's SimpleWorker.
 """
@@ -13,22 +13,22 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from longtask import settings
+from harness.fakes import SLOW, HashEmbedder
+from harness.pdfs import make_text_pdf
+from harness.processes import alive, children
+from harness.redis_server import RedisServer
+from harness.waiting import drain, wait_for
+from harness.workers import workers
 from longtask.cli.app import app
-from longtask.jobs.store import SqliteConnector, Store, Task, open_store
-from tests.conftest import ROOT, RedisServer, drain, make_text_pdf
-from tests.fakes import SLOW, HashEmbedder
+from longtask.jobs.store import SqliteConnector, Store, Task
 
 runner = CliRunner()
 BATCH = 2  # pages a batch in these tests
@@ -70,6 +70,17 @@ def assert_exactly_once(store: Store, task: Task, path: Path) -> None:
     assert len(done_events) == 1, "a task must run to completion once"
 
 
+def assert_done_exactly_once(store: Store, job_id: int) -> None:
+    """`assert_exactly_once` for every finished document of the job."""
+    for t in store.tasks_in(job_id, ("done",)):
+        assert_exactly_once(store, t, Path(t.path))
+
+
+def succeeded(store: Store, job_id: int, timeout: float = RECOVERY_BOUND) -> None:
+    """Wait for the job to succeed. Raises AssertionError if it has not within `timeout`."""
+    wait_for("the job to succeed", lambda: store.job(job_id).state == "succeeded", timeout=timeout)
+
+
 def assert_job_counters(store: Store, job_id: int) -> None:
     job = store.job(job_id)
     tasks = store.tasks_in(job_id, ("pending", "queued", "running", "retrying", "done", "dead", "canceled"))
@@ -84,39 +95,12 @@ def opened_from(store: Store, task_id: int) -> list[int]:
     return [e["detail"]["from_page"] for e in store.events(task_id) if e["kind"] == "opened"]
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-
-
 def running_at(store: Store, job_id: int, pages: int) -> Task | None:
     """A running task of the job that has committed at least `pages` pages."""
     for t in store.tasks_in(job_id, ("running",)):
         if t.pages_done >= pages and t.pages_done < (t.pages_total or 0) - BATCH:
             return t
     return None
-
-
-def gone(pid: int) -> bool:
-    """Dead or a zombie (a container's PID 1 may not reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def worker_pid(store: Store, name: str) -> int:
@@ -138,75 +122,19 @@ def cli(*args: str) -> Any:
     return result
 
 
-class Workers:
-    """A real `longtask worker` process tree, torn down by pid (ours only)."""
-
-    def __init__(self, home: Path, concurrency: int, log: Path, **env: str) -> None:
-        self.home = home
-        full = dict(os.environ)
-        if "embed_delay" in env:  # every page batch takes this long: time to land a fault
-            full["FAKE_EMBED_DELAY"] = env.pop("embed_delay")
-        full.update({f"LONGTASK_{k.upper()}": v for k, v in env.items()})
-        full["PYTHONUNBUFFERED"] = "1"
-        self.log = log
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "longtask", "worker", "-c", str(concurrency)],
-                cwd=ROOT,
-                env=full,
-                stdout=out,
-                stderr=out,
-            )
-        self.pids: set[int] = {self.proc.pid}
-
-    def track(self, store: Store) -> None:
-        self.pids.update(store.worker_pids().values())
-
-    def kill_all(self) -> None:
-        for pid in sorted(self.pids):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(timeout=10)
-
-    def stop(self, store: Store) -> None:
-        self.track(store)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.send_signal(signal.SIGTERM)  # second signal: stop now
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill_all()
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-@contextmanager
-def workers(home: Path, tmp_path: Path, concurrency: int = 1, **env: str) -> Iterator[Workers]:
-    w = Workers(home, concurrency, tmp_path / f"worker-{time.monotonic_ns()}.log", **env)
-    store = open_store(settings.load())  # the store the workers use, SQLite or PostgreSQL
-    try:
-        yield w
-    except BaseException:
-        print(w.tail())
-        raise
-    finally:
-        w.stop(store)
-        store.close()
-
-
-@pytest.fixture
-def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+def paced_store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The home's store, for jobs of BATCH pages a batch that name the slow fake (it waits
+    FAKE_EMBED_DELAY, set per worker, 0 by default): the fault tests' `store` fixture."""
     monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
-    # Jobs name the slow fake; it waits FAKE_EMBED_DELAY (set per worker, 0 by default).
     monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
     s = Store(SqliteConnector(home / "longtask.db"))
     yield s
     s.close()
+
+
+@pytest.fixture
+def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    yield from paced_store(home, monkeypatch)
 
 
 def submit(*args: str) -> int:
@@ -224,13 +152,13 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
 ) -> None:
     doc = make_doc(tmp_path / "long.pdf", 20, "Horse")
     job = submit(str(doc), "--backoff", "1")  # the retry waits ~1 s, timed in SQLite
-    with workers(home, tmp_path, embed_delay="0.3") as w:
+    with workers(tmp_path, embed_delay="0.3") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         horse = horse_of(store, task)
         checkpoint = store.task(task.id).pages_done
         os.kill(horse, signal.SIGKILL)
         killed_at = time.monotonic()
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         took = time.monotonic() - killed_at
         w.track(store)
     task = store.task(task.id)
@@ -245,7 +173,7 @@ def test_sigkilled_work_horse_is_retried_from_its_checkpoint(
     assert "killed (signal 9)" in retrying[0]["detail"]["message"]
     resent = next(e for e in events if e["kind"] == "queued" and e["at"] > retrying[0]["at"])
     assert 0.7 <= resent["at"] - retrying[0]["at"] < 5  # backoff with jitter, then sent by the supervisor
-    assert gone(horse)
+    assert not alive(horse)
     assert_job_counters(store, job)
 
 
@@ -256,7 +184,7 @@ def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
     doc = make_doc(tmp_path / "long.pdf", 10, "Worker")
     other = make_doc(tmp_path / "other.pdf", 2, "Bystander")
     job = submit(str(doc), str(other))
-    with workers(home, tmp_path, embed_delay="1.0") as w:
+    with workers(tmp_path, embed_delay="1.0") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30, every=0.02)
         horse = horse_of(store, task)
         victim = worker_pid(store, task.worker or "")
@@ -264,10 +192,10 @@ def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
         os.kill(victim, signal.SIGKILL)  # just after a commit: the horse has ~1 s of batch left
         killed_at = time.monotonic()
         # The orphaned horse dies with its worker rather than finishing its batch ...
-        wait_for("the orphaned horse to die", lambda: gone(horse), timeout=0.5, every=0.01)
+        wait_for("the orphaned horse to die", lambda: not alive(horse), timeout=0.5, every=0.01)
         # ... and the supervisor gives the task back at once (no lease wait).
         wait_for("the task given back", lambda: store.task(task.id).attempts == 2, timeout=10)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         took = time.monotonic() - killed_at
         w.track(store)
     assert took < RECOVERY_BOUND
@@ -278,8 +206,7 @@ def test_sigkilled_worker_process_is_reaped_at_once_and_its_horse_dies_with_it(
     assert first == 0 and second >= checkpoint > 0
     retrying = [e for e in store.events(task.id) if e["kind"] == "retrying"]
     assert "died (signal 9)" in retrying[0]["detail"]["message"] and retrying[0]["detail"]["outside"]
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert_job_counters(store, job)
 
 
@@ -289,7 +216,7 @@ def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
 ) -> None:
     doc = make_doc(tmp_path / "long.pdf", 16, "Tree")
     job = submit(str(doc))
-    with workers(home, tmp_path, embed_delay="0.3", lease="3") as first:
+    with workers(tmp_path, embed_delay="0.3", lease="3") as first:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         horse = horse_of(store, task)
         worker = worker_pid(store, task.worker or "")
@@ -297,10 +224,10 @@ def test_whole_worker_tree_killed_is_recovered_by_another_workers_sweep(
         os.kill(first.proc.pid, signal.SIGKILL)  # the supervisor: no one left to reap at once
         killed_at = time.monotonic()
         # Its worker processes die with it, and their horses with them.
-        wait_for("the worker and horse to die", lambda: gone(worker) and gone(horse), timeout=5)
+        wait_for("the worker and horse to die", lambda: not alive(worker) and not alive(horse), timeout=5)
         assert store.task(task.id).state == "running"  # nobody has noticed yet
-    with workers(home, tmp_path, embed_delay="0.3", lease="3"):
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+    with workers(tmp_path, embed_delay="0.3", lease="3"):
+        succeeded(store, job)
         took = time.monotonic() - killed_at
     assert took < RECOVERY_BOUND
     task = store.task(task.id)
@@ -319,7 +246,7 @@ def test_a_document_that_keeps_killing_its_worker_at_one_page_goes_dead_then_ret
     (max_kills is 2) and the document is quarantined, with the page named."""
     doc = make_doc(tmp_path / "killer.pdf", 24, "Killer")
     job = submit(str(doc))
-    with workers(home, tmp_path, embed_delay="0.4") as w:
+    with workers(tmp_path, embed_delay="0.4") as w:
         first = wait_for("attempt 1 past page 2", lambda: running_at(store, job, 2), timeout=30)
         os.kill(horse_of(store, first), signal.SIGKILL)
         checkpoint = store.task(first.id).pages_done
@@ -350,7 +277,7 @@ def test_a_document_that_keeps_killing_its_worker_at_one_page_goes_dead_then_ret
         assert [t["id"] for t in listed] == [dead.id]
         retried = cli("retry-failed", str(job), "--error-type", "WorkerLost")
         assert retried.exit_code == 0 and retried.stdout.strip() == "1 dead task(s) requeued"
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     task = store.task(dead.id)
     assert_exactly_once(store, task, doc)
@@ -366,7 +293,7 @@ def test_a_document_killed_after_progress_each_time_is_never_quarantined(
     process, a crash elsewhere) are not the document's fault: it finishes."""
     doc = make_doc(tmp_path / "long.pdf", 24, "Unlucky")
     job = submit(str(doc), "--retries", "1")
-    with workers(home, tmp_path, embed_delay="0.25") as w:
+    with workers(tmp_path, embed_delay="0.25") as w:
         pages = 2
         for attempt in (1, 2, 3, 4):  # more kills than max_kills (2) and than --retries (1)
             task = wait_for(
@@ -378,7 +305,7 @@ def test_a_document_killed_after_progress_each_time_is_never_quarantined(
             )
             os.kill(horse_of(store, task), signal.SIGKILL)
             pages = store.task(task.id).pages_done + BATCH
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     task = store.task(task.id)
     assert_exactly_once(store, task, doc)
@@ -394,7 +321,7 @@ def test_redis_restarted_empty_mid_job_then_resume_loses_nothing(
 ) -> None:
     docs = [make_doc(tmp_path / f"d{i}.pdf", 10, f"Restart{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, embed_delay="0.2", lease="2") as w:
+    with workers(tmp_path, embed_delay="0.2", lease="2") as w:
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         waiting = len(store.tasks_in(job, ("queued",)))
         assert waiting >= 1
@@ -411,10 +338,9 @@ def test_redis_restarted_empty_mid_job_then_resume_loses_nothing(
 
         queued = [t.rq_id for t in store.tasks_in(job, ("queued",)) if t.rq_id]
         assert len(queue.live(redis_server.client(), queued)) == len(queued)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert store.job(job).counts["done"] == 3
     assert_job_counters(store, job)
 
@@ -426,11 +352,11 @@ def test_redis_flushed_while_queued_and_while_running_is_rebuilt_by_the_sweeps(
     docs = [make_doc(tmp_path / f"d{i}.pdf", 8, f"Flush{i}") for i in range(3)]
     job = submit(*map(str, docs))
     redis_server.client().flushall()  # the dispatch message is gone before any worker ran
-    with workers(home, tmp_path, embed_delay="0.2", lease="4") as w:
+    with workers(tmp_path, embed_delay="0.2", lease="4") as w:
         # The start-up sweep sends the tasks again from SQLite.
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         redis_server.client().flushall()  # and now the queued messages too
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     for t in store.tasks_in(job, ("done",)):
         assert_exactly_once(store, t, Path(t.path))
@@ -447,7 +373,7 @@ def test_cancel_stops_at_a_page_batch_keeps_pages_and_resume_continues(
 ) -> None:
     docs = [make_doc(tmp_path / f"c{i}.pdf", 16, f"Cancel{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         running = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         result = cli("cancel", str(job), "--grace", "10", "--json")
         assert result.exit_code == 0, result.output
@@ -464,11 +390,10 @@ def test_cancel_stops_at_a_page_batch_keeps_pages_and_resume_continues(
         assert watched.exit_code == 5
         resumed = cli("resume", str(job))
         assert resumed.exit_code == 0 and resumed.stdout.strip() == f"job {job}: 3 task(s) requeued"
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     assert opened_from(store, running.id)[-1] == stopped.pages_done  # continued, not restarted
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     again = cli("resume", str(job))
     assert again.exit_code == 0 and again.stdout.strip() == f"job {job}: nothing to resume"
 
@@ -479,7 +404,7 @@ def test_cancel_stops_a_task_that_ignores_it_through_rq_after_the_grace(
 ) -> None:
     doc = make_doc(tmp_path / "slow.pdf", 8, "Stubborn")
     job = submit(str(doc))
-    with workers(home, tmp_path, embed_delay="2.5", stall_after="1") as w:
+    with workers(tmp_path, embed_delay="2.5", stall_after="1") as w:
         task = wait_for("a batch done", lambda: running_at(store, job, 2), timeout=30)
         horse = horse_of(store, task)
         # Stalled: no progress for longer than LONGTASK_STALL_AFTER (set for the CLI too).
@@ -498,7 +423,7 @@ def test_cancel_stops_a_task_that_ignores_it_through_rq_after_the_grace(
         assert time.monotonic() - started < 2.0
         out = json.loads(result.stdout)
         assert (out["state"], out["canceled"], out["stopped"], out["forced"]) == ("canceled", 1, 0, 1)
-        wait_for("the horse stopped through RQ", lambda: gone(horse), timeout=5)
+        wait_for("the horse stopped through RQ", lambda: not alive(horse), timeout=5)
         kept = store.task(task.id)
         assert kept.state == "canceled" and kept.pages_done == 2
         assert "did not stop within 0.3s" in json.dumps(store.events(task.id))
@@ -519,8 +444,8 @@ def test_several_workers_writing_at_once_lose_no_progress_update(
     folder.mkdir()
     docs = [make_doc(folder / f"m{i:02d}.pdf", 6, f"Parallel{i}") for i in range(12)]
     job = submit(str(folder))
-    with workers(home, tmp_path, concurrency=3) as w:
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=90)
+    with workers(tmp_path, concurrency=3) as w:
+        succeeded(store, job, timeout=90)
         w.track(store)
     workers_used = {
         e["detail"]["worker"]

@@ -9,18 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import Store, open_store
-from tests.conftest import drain, make_text_pdf
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def home(home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if backend == "postgres":
-        monkeypatch.setenv("LONGTASK_DATABASE_URL", request.getfixturevalue("pg_url"))
-    return home
+pytestmark = pytest.mark.usefixtures("backend_home")  # every test on both stores
 
 
 def _store(home: Path) -> Store:
@@ -168,8 +163,8 @@ def test_read_commands_do_not_import_heavy_modules(home: Path, backend: str) -> 
 
 
 def test_scans_are_surveyed_read_by_ocr_and_stored_with_provenance(home: Path, tmp_path: Path) -> None:
+    from harness.pdfs import make_outlined_pdf, make_scan
     from longtask.jobs import survey
-    from tests.corpus.make_scans import make_outlined_pdf, make_scan
 
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -25,13 +25,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.home import use_home
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.errors import display
 from longtask.jobs.store import SqliteConnector, Store, Task
 from longtask.pipelines.discover import BROKEN
-from tests.conftest import ROOT, RedisServer, drain, make_hostile, make_text_pdf
-from tests.corpus.make_hostile import MANY_PAGES_COUNT
-from tests.fakes import HASH
+from tests.corpus.make_hostile import MANY_PAGES_COUNT, make_hostile
 
 runner = CliRunner()
 
@@ -52,24 +55,6 @@ class HostileRun:
             if t.fs_path == os.fsencode(path) or t.path == str(path):
                 return t
         raise AssertionError(f"no task for {case} ({path!r})")
-
-
-def _fresh_env(mp: pytest.MonkeyPatch, home: Path, redis_server: RedisServer) -> None:
-    """What the `home` fixture does, for a module-scoped run."""
-    if redis_server.proc is None or redis_server.proc.poll() is not None:
-        redis_server.start()
-    redis_server.client().flushall()
-    for key in list(os.environ):
-        if key.startswith("LONGTASK_"):
-            mp.delenv(key)
-    mp.setenv("LONGTASK_HOME", str(home))
-    mp.setenv("LONGTASK_REDIS_URL", redis_server.url)
-    mp.setenv("LONGTASK_EMBEDDER", HASH)
-    mp.setenv("LONGTASK_BACKOFF", "0")
-    from longtask.jobs import tasks
-
-    mp.setattr(tasks, "_conns", None)
-    mp.setattr(tasks, "_process", None)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +78,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> 
     except OSError:
         pass  # a file system that refuses non-UTF-8 names
     with pytest.MonkeyPatch.context() as mp:
-        _fresh_env(mp, base / "home", redis_server)
+        use_home(mp, base / "home", redis_server)  # what the `home` fixture does, for a module-scoped run
         result = runner.invoke(app, ["submit", str(corpus), "--json"])
         assert result.exit_code == 0, result.output
         submitted = json.loads(result.stdout)
@@ -342,7 +327,7 @@ def _drain_like_a_user(unreadable: Path) -> None:
     if probe.returncode == 0:
         pytest.skip("running as root and a mode-000 file stays readable here: nothing to test")
     done = subprocess.run(
-        [sys.executable, "-c", "from tests.conftest import drain; drain(60)"],
+        [sys.executable, "-c", "from harness.waiting import drain; drain(60)"],
         cwd=ROOT,
         preexec_fn=_drop_file_override,
         capture_output=True,

@@ -1,12 +1,12 @@
 """Workers on several hosts over one Redis and one PostgreSQL (issue 9), as deployed.
 
-Three hosts in network namespaces (tests/hosts.py): `longtask worker --concurrency 1
+Three hosts in network namespaces (harness/hosts.py): `longtask worker --concurrency 1
 --threads 1` on h1 and h2, every other command from h3. The services listen on the
 bridge's address: redis-server with a password, and a PostgreSQL cluster of our own
 (a fresh database per test). Documents sit under /tmp, which every namespace sees,
 as a shared mount would be.
 
-The fast hash embedder (tests.fakes) with a pause per page batch, two pages a batch,
+The fast hash embedder (harness.fakes) with a pause per page batch, two pages a batch,
 so that kills and cuts land mid-document; the model is not under test here
 (`bench/hosts.py` runs the real one across hosts). Every run is compared with a
 one-host run of the same corpus, chunk for chunk.
@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import make_text_pdf
-from tests.fakes import HASH, SLOW
-from tests.hosts import STATES, Deployment, Network, Postgres, missing, wait_until
+from harness.fakes import HASH, SLOW
+from harness.hosts import STATES, Deployment, Network, Postgres, missing
+from harness.pdfs import make_text_pdf
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +44,7 @@ TAKEOVER_BOUND = 60.0 * SCALE  # the issue's 60 s with the 30 s lease, scaled
 BACKOFF = 10.0 * SCALE  # the default first retry delay, scaled
 EMBED_DELAY = "0.2"  # seconds a page batch: faults land mid-document
 BATCH = 2
+POLL = 0.2  # seconds between two polls: each one is a CLI command run on a host
 DOCS, PAGES = 6, 16
 
 
@@ -218,7 +220,9 @@ def test_a_lost_host_hands_its_documents_to_the_other(
     deploy.start_worker("h1")
     deploy.start_worker("h2")
     job = deploy.submit(str(corpus))
-    victim = wait_until("a document mid-way on h1", lambda: mid_document(deploy, job, "h1"), timeout=60)
+    victim = wait_for(
+        "a document mid-way on h1", lambda: mid_document(deploy, job, "h1"), timeout=60, every=POLL
+    )
     h1 = deploy.net["h1"]
     if fault == "kill":
         assert h1.kill(), "h1 had no processes"
@@ -231,17 +235,22 @@ def test_a_lost_host_hands_its_documents_to_the_other(
         task = next(t for t in deploy.probe(job)["tasks"] if t["id"] == victim["id"])
         return next((r for r in runs(task) if r[0] == "h2"), None)
 
-    _, from_page, opened_at = wait_until("h2 to open h1's document", taken_over, timeout=TAKEOVER_BOUND + 30)
+    _, from_page, opened_at = wait_for(
+        "h2 to open h1's document", taken_over, timeout=TAKEOVER_BOUND + 30, every=POLL
+    )
     took = opened_at - lost_at
     print(f"takeover after a {fault}: {took:.1f} s (lease {LEASE:g} s, bound {TAKEOVER_BOUND:g} s)")
     assert took <= TAKEOVER_BOUND, took
     assert from_page >= checkpoint > 0  # continued from the checkpoint, not page 0
-    wait_until("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=90)
+    wait_for("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=90, every=POLL)
     if fault == "cut":
         h1.restore()
         back = time.monotonic()
-        wait_until(
-            "h1 back in `stats`", lambda: "h1" in {w["host"] for w in deploy.probe(job)["workers"]}, 90
+        wait_for(
+            "h1 back in `stats`",
+            lambda: "h1" in {w["host"] for w in deploy.probe(job)["workers"]},
+            90,
+            every=POLL,
         )
         print(f"h1 rejoined {time.monotonic() - back:.1f} s after its link came back")
         time.sleep(3)  # its stale run wakes up and must be fenced off: checked below
@@ -267,7 +276,9 @@ def test_a_host_cut_inside_a_transaction_does_not_stall_the_others(
     timeout or TCP keepalives), not after the kernel's two-hour keepalive."""
     deploy.start_worker("h2")
     job = deploy.submit(str(corpus))
-    wait_until("pages done on h2", lambda: deploy.json("status", str(job))["job"]["pages_done"] >= 4, 60)
+    wait_for(
+        "pages done on h2", lambda: deploy.json("status", str(job))["job"]["pages_done"] >= 4, 60, every=POLL
+    )
     h1 = deploy.net["h1"]
     from longtask.jobs.store.postgres import SESSION
 
@@ -281,7 +292,7 @@ def test_a_host_cut_inside_a_transaction_does_not_stall_the_others(
     assert psql.stdin is not None
     psql.stdin.write(f"BEGIN; SELECT id FROM jobs WHERE id = {job} FOR UPDATE;\n".encode())
     psql.stdin.flush()
-    wait_until(
+    wait_for(
         "h1's transaction to hold the job row",
         lambda: (
             pg.psql(
@@ -292,15 +303,17 @@ def test_a_host_cut_inside_a_transaction_does_not_stall_the_others(
             == "1"
         ),
         15,
+        every=POLL,
     )
     h1.cut()
     cut_at = time.monotonic()
     stuck_at = deploy.json("status", str(job))["job"]["pages_done"]
     try:
-        wait_until(
+        wait_for(
             "h2 to commit again while h1's transaction is cut off",
             lambda: deploy.json("status", str(job))["job"]["pages_done"] > stuck_at + 4,
             TAKEOVER_BOUND + 10,
+            every=POLL,
         )
     except AssertionError:
         print(  # who waits on what: h2's sessions behind h1's lock
@@ -312,7 +325,7 @@ def test_a_host_cut_inside_a_transaction_does_not_stall_the_others(
         )
         raise
     print(f"h2 committing again {time.monotonic() - cut_at:.1f} s after the cut")
-    wait_until("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=90)
+    wait_for("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=90, every=POLL)
 
 
 def test_every_command_works_from_a_third_host(deploy: Deployment, corpus: Path, tmp_path: Path) -> None:
@@ -336,14 +349,18 @@ def test_every_command_works_from_a_third_host(deploy: Deployment, corpus: Path,
     shown = deploy.json("dead", "show", str(dead[0]["id"]))
     assert shown["error_type"] and shown["events"]
     assert deploy.json("retry-failed", str(job))["requeued"] == 1
-    wait_until("the retried document dead again", lambda: job_state(deploy, job) == "failed", timeout=60)
+    wait_for(
+        "the retried document dead again", lambda: job_state(deploy, job) == "failed", timeout=60, every=POLL
+    )
     hits = deploy.json("search", "violin cello", "--job", str(job), "-k", "3")
     assert hits and all(Path(h["path"]).name == "doc1.pdf" for h in hits)
     rows = deploy.export(job)
     assert {Path(r["path"]).name for r in rows} == {"doc0.pdf", "doc1.pdf"}
 
     long_job = deploy.submit(*(str(corpus / f"doc{i}.pdf") for i in range(2, DOCS)))
-    wait_until("the second job under way", lambda: job_state(deploy, long_job) == "running", timeout=60)
+    wait_for(
+        "the second job under way", lambda: job_state(deploy, long_job) == "running", timeout=60, every=POLL
+    )
     canceled = deploy.json("cancel", str(long_job), "--grace", "5")
     assert canceled["state"] == "canceled"
     assert deploy.cli("watch", str(long_job), "--json", "--timeout", "30").returncode == 5
@@ -369,11 +386,13 @@ def test_a_file_one_host_cannot_see_waits_for_a_host_that_can(
         task = deploy.probe(job)["tasks"][0]
         return task if task["state"] in ("retrying", "dead") or task["error_message"] else None
 
-    task = wait_until("h1 to report the file it cannot see", reported, timeout=60)
+    task = wait_for("h1 to report the file it cannot see", reported, timeout=60, every=POLL)
     assert task["state"] != "dead", task["error_message"]
     assert "h1" in (task["error_message"] or ""), task["error_message"]
     deploy.net["h1"].kill()
     deploy.start_worker("h2")
-    wait_until("the job to succeed on h2", lambda: job_state(deploy, job) == "succeeded", timeout=60)
+    wait_for(
+        "the job to succeed on h2", lambda: job_state(deploy, job) == "succeeded", timeout=60, every=POLL
+    )
     done = deploy.probe(job)["tasks"][0]
     assert host_of(done["worker"]) == "h2" and done["pages_done"] == PAGES

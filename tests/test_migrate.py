@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import PostgresConnector, SqliteConnector, Store
-from tests.conftest import drain
 
 runner = CliRunner()
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness import SAMPLE_DOCS
+from harness.pdfs import make_outlined_pdf, make_scan
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import SAMPLE_DOCS
-from tests.corpus.make_scans import make_outlined_pdf, make_scan
 from tests.test_e2e import _longtask
 
 pytestmark = pytest.mark.slow

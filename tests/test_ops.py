@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import drain, make_text_pdf
 
 runner = CliRunner()
 

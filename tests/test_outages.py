@@ -19,22 +19,25 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import SLOW, SLOW_MINILM
+from harness.home import use_home
+from harness.processes import alive, sigkill
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
+from harness.workers import workers
 from longtask.jobs.redis_server import EmbeddedRedis
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import ROOT, RedisServer
-from tests.fakes import SLOW
 from tests.test_faults import (
-    BATCH,
-    RECOVERY_BOUND,
+    assert_done_exactly_once,
     assert_exactly_once,
     assert_job_counters,
     cli,
     make_doc,
     opened_from,
+    paced_store,
     running_at,
     submit,
-    wait_for,
-    workers,
+    succeeded,
 )
 
 pytestmark = pytest.mark.slow
@@ -42,11 +45,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("LONGTASK_PAGE_BATCH", str(BATCH))
-    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)  # paced by FAKE_EMBED_DELAY, per worker
-    s = Store(SqliteConnector(home / "longtask.db"))
-    yield s
-    s.close()
+    yield from paced_store(home, monkeypatch)
 
 
 def test_work_goes_on_through_a_redis_outage(
@@ -59,7 +58,7 @@ def test_work_goes_on_through_a_redis_outage(
     page is redone, and the job finishes once Redis is back."""
     doc = make_doc(tmp_path / "long.pdf", 160, "Outage")  # 80 batches of 0.25 s: outlasts the outage
     job = submit(str(doc))
-    with workers(home, tmp_path, embed_delay="0.25") as w:
+    with workers(tmp_path, embed_delay="0.25") as w:
         task = wait_for("4 pages done", lambda: running_at(store, job, 4), timeout=30)
         worker_pids = set(store.worker_pids().values())
         redis_server.kill()
@@ -72,10 +71,10 @@ def test_work_goes_on_through_a_redis_outage(
                 during.pages_done,
             )
             assert w.proc.poll() is None, "the supervisor must outlive a Redis outage"
-            assert all(_alive(pid) for pid in worker_pids), "no worker process may exit for a Redis outage"
+            assert all(alive(pid) for pid in worker_pids), "no worker process may exit for a Redis outage"
         finally:
             redis_server.start()
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     done = store.task(task.id)
     assert_exactly_once(store, done, doc)
@@ -98,7 +97,7 @@ def test_the_supervisor_starts_the_built_in_redis_again(
     server = builtin_redis
     docs = [make_doc(tmp_path / f"d{i}.pdf", 16, f"Builtin{i}") for i in range(3)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         task = wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         first = server.pid()
         assert first is not None
@@ -106,10 +105,9 @@ def test_the_supervisor_starts_the_built_in_redis_again(
         killed_at = time.monotonic()
         wait_for("the built-in Redis again", lambda: server.endpoint() is not None, timeout=10)
         assert server.pid() != first and time.monotonic() - killed_at < 5
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert store.task(task.id).attempts == 1  # the running one never stopped
     assert_job_counters(store, job)
 
@@ -123,7 +121,7 @@ def test_killed_worker_processes_never_count_against_their_document(
     none is the document's doing, so it finishes."""
     doc = make_doc(tmp_path / "long.pdf", 30, "Respawn")
     job = submit(str(doc), "--retries", "1")
-    with workers(home, tmp_path, embed_delay="0.3") as w:
+    with workers(tmp_path, embed_delay="0.3") as w:
         for attempt in (1, 2, 3, 4):
             task = wait_for(
                 f"attempt {attempt} under way",
@@ -131,7 +129,7 @@ def test_killed_worker_processes_never_count_against_their_document(
                 timeout=40,
             )
             os.kill(store.worker_pids()[task.worker or ""], signal.SIGKILL)
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         w.track(store)
     done = store.task(task.id)
     assert_exactly_once(store, done, doc)
@@ -148,7 +146,7 @@ def test_a_long_reader_and_a_busy_writer_only_slow_the_work(
     docs = [make_doc(tmp_path / f"d{i}.pdf", 10, f"Busy{i}") for i in range(2)]
     job = submit(*map(str, docs))
     db = str(home / "longtask.db")
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         wait_for("a task mid-document", lambda: running_at(store, job, 2), timeout=30)
         reader = sqlite3.connect(db, isolation_level=None)
         reader.execute("BEGIN")
@@ -159,7 +157,7 @@ def test_a_long_reader_and_a_busy_writer_only_slow_the_work(
         time.sleep(5)
         assert store.job(job).pages_done == before  # nobody could commit ...
         writer.execute("COMMIT")
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+        succeeded(store, job)
         reader.execute("COMMIT")
         w.track(store)
     for t in store.tasks_in(job, ("done",)):
@@ -180,22 +178,12 @@ def test_a_full_disk_pauses_the_work_and_health_says_so(
     mnt.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)], check=True)
     try:
-        home = mnt / "home"
-        for key in list(os.environ):
-            if key.startswith("LONGTASK_"):
-                monkeypatch.delenv(key)
-        monkeypatch.setenv("LONGTASK_HOME", str(home))
-        monkeypatch.setenv("LONGTASK_REDIS_URL", redis_server.url)
-        monkeypatch.setenv("LONGTASK_BACKOFF", "0")
-        monkeypatch.setenv("LONGTASK_PAGE_BATCH", "2")
-        monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW)
-        monkeypatch.setenv("PYTHONPATH", str(ROOT))
-        redis_server.client().flushall()
+        home = use_home(monkeypatch, mnt / "home", redis_server, page_batch="2", embedder=SLOW)
         doc = make_doc(tmp_path / "long.pdf", 40, "Full")
         job = submit(str(doc))
         st = Store(SqliteConnector(home / "longtask.db"))
         filler = mnt / "filler"
-        with workers(home, tmp_path, embed_delay="0.2") as w:
+        with workers(tmp_path, embed_delay="0.2") as w:
             task = wait_for("4 pages done", lambda: running_at(st, job, 4), timeout=30)
             _fill(filler)
             time.sleep(4)
@@ -207,7 +195,7 @@ def test_a_full_disk_pauses_the_work_and_health_says_so(
             time.sleep(2)
             assert st.task(task.id).pages_done == stuck  # paused, not failing through pages
             filler.unlink()
-            wait_for("the job to succeed", lambda: st.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+            succeeded(st, job)
             w.track(st)
         done = st.task(task.id)
         assert_exactly_once(st, done, doc)
@@ -244,18 +232,17 @@ def test_a_power_cut_then_a_restart_finishes_every_document_once(
     server = builtin_redis
     docs = [make_doc(tmp_path / f"d{i}.pdf", 12, f"Power{i}") for i in range(4)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as first:
+    with workers(tmp_path, concurrency=2, embed_delay="0.2", lease="3") as first:
         wait_for("two tasks mid-document", lambda: len(_running(store, job)) == 2, timeout=30)
         first.track(store)
         redis_pid = server.pid()
         assert redis_pid is not None
         _killall([redis_pid, *first.pids])  # the power cut: one instant, every process
     assert server.endpoint() is None
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
-        wait_for("the job to succeed", lambda: store.job(job).state == "succeeded", timeout=RECOVERY_BOUND)
+    with workers(tmp_path, concurrency=2, embed_delay="0.2", lease="3") as second:
+        succeeded(store, job)
         second.track(store)
-    for t in store.tasks_in(job, ("done",)):
-        assert_exactly_once(store, t, Path(t.path))
+    assert_done_exactly_once(store, job)
     assert store.job(job).counts["done"] == 4
     assert_job_counters(store, job)
 
@@ -265,26 +252,11 @@ def _running(store: Store, job: int) -> list[object]:
 
 
 def _killall(pids: list[int]) -> None:
-    threads = [threading.Thread(target=_kill, args=(p,)) for p in pids]
+    threads = [threading.Thread(target=sigkill, args=(p,)) for p in pids]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_respawned_worker_loads_its_model_without_stalling_its_sibling(
@@ -299,11 +271,11 @@ def test_a_respawned_worker_loads_its_model_without_stalling_its_sibling(
     the ones before the kill."""
     # The real model, paced (a pause before each page batch) so that the documents
     # outlast the watch whatever the machine's speed.
-    monkeypatch.setenv("LONGTASK_EMBEDDER", "tests.fakes:slow_minilm")
+    monkeypatch.setenv("LONGTASK_EMBEDDER", SLOW_MINILM)
     monkeypatch.setenv("LONGTASK_PRECISION", "fp32")
     docs = [make_doc(tmp_path / f"d{i}.pdf", 400, f"Sibling{i}") for i in range(2)]
     job = submit(*map(str, docs))
-    with workers(home, tmp_path, concurrency=2, embed_delay="0.3") as w:
+    with workers(tmp_path, concurrency=2, embed_delay="0.3") as w:
         wait_for("both documents under way", lambda: len(_running(store, job)) == 2, timeout=90)
         victim, sibling = store.tasks_in(job, ("running",))[:2]
         before = _commit_gaps(store, sibling.id, seconds=6)

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from harness import ROOT
+from harness.pdfs import make_text_pdf
 from longtask.errors import DocumentError, TransientDocumentError
 from longtask.pipelines.chunk import normalize
 from longtask.readers import read_units
 from longtask.readers.pdf import PageProblems, open_pdf
-from tests.conftest import ROOT
-from tests.corpus.make_hostile import GOOD_PAGES, MANY_PAGES_COUNT, make_hostile, make_text_pdf
+from tests.corpus.make_hostile import GOOD_PAGES, MANY_PAGES_COUNT, make_hostile
 
 
 @pytest.fixture(scope="module")

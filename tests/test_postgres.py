@@ -8,11 +8,6 @@ and restart tests against a private cluster of their own on a free loopback port
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,105 +16,24 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.fakes import SLOW
+from harness.ports import free_port
+from harness.postgres import PG_BIN, Cluster
+from harness.waiting import wait_for
+from harness.workers import workers
 from longtask import settings
 from longtask.cli.app import app
 from longtask.jobs.store import PostgresConnector, Store, open_store
-from tests.conftest import ROOT
-from tests.fakes import SLOW
 from tests.test_faults import (
-    RECOVERY_BOUND,
     assert_exactly_once,
     make_doc,
     opened_from,
     running_at,
-    wait_for,
-    workers,
+    succeeded,
 )
 
 runner = CliRunner()
-PG_BIN = Path(os.environ.get("LONGTASK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Cluster:
-    """A PostgreSQL server of this test's own (owned by `postgres`: initdb refuses root)."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="lt-pg-", dir="/tmp"))
-        self.data = self.dir / "data"
-
-    def _as_postgres(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        cmd = " ".join(f"'{a}'" for a in argv)
-        return subprocess.run(
-            ["su", "postgres", "-s", "/bin/sh", "-c", cmd], capture_output=True, text=True, timeout=60
-        )
-
-    def start(self, first: bool = True) -> None:
-        if first:
-            shutil.chown(self.dir, "postgres")
-            done = self._as_postgres(
-                str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
-            )
-            assert done.returncode == 0, done.stderr
-            hba = self.data / "pg_hba.conf"
-            hba.write_text("host all lt_pw 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-            with open(self.data / "postgresql.conf", "a") as conf:
-                conf.write(
-                    f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
-                    f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
-                )
-        done = self._as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.dir / "log"),
-            "-w",
-            "-t",
-            "30",
-            "start",
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    def pid(self) -> int:
-        return int((self.data / "postmaster.pid").read_text().split()[0])
-
-    def kill(self) -> None:
-        os.kill(self.pid(), signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # the backends follow their postmaster
-            if not any(p.isdigit() and _owned_by_cluster(p, self.data) for p in os.listdir("/proc")):
-                break
-            time.sleep(0.1)
-        (self.data / "postmaster.pid").unlink(missing_ok=True)
-
-    def halt(self) -> None:
-        """Stop the server (every session cut at once), keeping its data for `start`."""
-        done = self._as_postgres(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    def stop(self) -> None:
-        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def url(self, user: str = "postgres", password: str = "", db: str = "postgres") -> str:
-        auth = f"{user}:{password}" if password else user
-        return f"postgresql://{auth}@127.0.0.1:{self.port}/{db}"
-
-
-def _owned_by_cluster(pid: str, data: Path) -> bool:
-    try:
-        return str(data) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -127,6 +41,7 @@ def cluster() -> Iterator[Cluster]:
     if os.geteuid() != 0 or not (PG_BIN / "initdb").exists():
         pytest.skip(f"needs root and the PostgreSQL server binaries in {PG_BIN}")
     c = Cluster()
+    c.init(hba_first="host all lt_pw 127.0.0.1/32 scram-sha-256\n")  # a role that needs its password
     c.start()
     yield c
     c.stop()
@@ -151,7 +66,7 @@ def test_a_malformed_url_names_itself_and_the_form(home: Path, monkeypatch: pyte
 
 
 def test_a_database_that_is_down_is_exit_3_naming_it(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{_free_port()}/longtask"
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/longtask"
     result = _status(monkeypatch, url)
     assert result.exit_code == 3  # type: ignore[attr-defined]
     err = result.stderr  # type: ignore[attr-defined]
@@ -212,12 +127,12 @@ def test_postgresql_killed_and_started_again_mid_job_pauses_the_work_and_loses_n
     doc = make_doc(tmp_path / "long.pdf", 40, "Restart")
     assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
     store = Store(PostgresConnector(url))
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         task = wait_for("4 pages done", lambda: running_at(store, 1, 4), timeout=30)
         cluster.kill()
         time.sleep(4)  # every commit fails meanwhile: the batch waits in memory
-        cluster.start(first=False)
-        wait_for("the job to succeed", lambda: store.job(1).state == "succeeded", timeout=RECOVERY_BOUND)
+        cluster.start()
+        succeeded(store, 1)
         assert w.proc.poll() is None, "the supervisor must outlive a database restart"
         w.track(store)
     done = store.task(task.id)
@@ -246,12 +161,12 @@ def test_postgresql_down_longer_than_the_pool_waits_pauses_the_commit_and_keeps_
     doc = make_doc(tmp_path / "long.pdf", 60, "Outage")
     assert runner.invoke(app, ["submit", str(doc)]).exit_code == 0
     store = open_store(settings.load())
-    with workers(home, tmp_path, embed_delay="0.2") as w:
+    with workers(tmp_path, embed_delay="0.2") as w:
         task = wait_for("6 pages done", lambda: running_at(store, 1, 6), timeout=60)
         cluster.halt()
         time.sleep(10)  # five pool waits, two and a half leases: the batch waits in memory
-        cluster.start(first=False)
-        wait_for("the job to succeed", lambda: store.job(1).state == "succeeded", timeout=RECOVERY_BOUND)
+        cluster.start()
+        succeeded(store, 1)
         assert w.proc.poll() is None, "the supervisor must outlive the outage"
         w.track(store)
         log = (home / "logs" / "worker.log").read_text()
@@ -298,7 +213,7 @@ def test_after_the_store_was_away_no_worker_is_judged_silent_until_a_lease_has_p
 
     cluster.halt()
     assert not answers()  # the store is away: noted
-    cluster.start(first=False)
+    cluster.start()
 
     wait_for("the store to answer", answers, timeout=60, every=0.2)
     sup._guard(reap.run, name=reap.name)

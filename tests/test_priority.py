@@ -8,11 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain
 from longtask import settings as settings_mod
 from longtask.cli.app import app
 from longtask.jobs import queue, sending, tasks
 from longtask.jobs.store import SqliteConnector, Store
-from tests.conftest import drain, make_text_pdf
 
 runner = CliRunner()
 

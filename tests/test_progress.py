@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
 from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
 from longtask.jobs.store import FileEntry, NewJob, PostgresConnector, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy, Settings
-from tests.conftest import RedisServer, make_text_pdf
-from tests.fakes import SLOW
-from tests.serve_procs import Served, serve_env, start_serve, start_workers, stop_workers
-from tests.test_store import claim
+from tests.serve_procs import Served, serving, start_workers, stop_workers
+from tests.stores import claim
 
 FINGERPRINT = Pipeline().fingerprint()
 
@@ -150,17 +151,13 @@ def test_a_soft_timeout_alone_leaves_room_before_the_kill() -> None:
 
 @pytest.fixture
 def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(2):
         make_text_pdf(docs / f"doc{i}.pdf", [f"Doc {i} page {p}. " + "granite " * 30 for p in range(40)])
-    env = serve_env(tmp_path / "home", redis_server.url, LONGTASK_EMBEDDER=SLOW, LONGTASK_PAGE_BATCH="2") | {
-        "FAKE_EMBED_DELAY": "1.5"
-    }
-    s = start_serve(env, "--root", str(docs))
-    yield s
-    s.stop()
+    paced = {"LONGTASK_EMBEDDER": SLOW, "LONGTASK_PAGE_BATCH": "2", "FAKE_EMBED_DELAY": "1.5"}
+    with serving(tmp_path / "home", redis_server, "--root", str(docs), **paced) as s:
+        yield s
 
 
 @pytest.mark.slow

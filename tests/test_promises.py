@@ -1,6 +1,6 @@
 """Promises from the README's command, cron and exit-code tables, each tested as a user
 meets it: real `longtask` processes (or Typer's runner), real Redis, a real SQLite file
-and real PDFs. Jobs finish by draining in this process, as `tests/conftest.drain` does.
+and real PDFs. Jobs finish by draining in this process, as `harness.waiting.drain` does.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.fakes import HASH, SLOW
+from harness.home import cli_env
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain, wait_for
 from longtask.cli.app import app
-from tests.conftest import ROOT, cli_env, drain, make_text_pdf
-from tests.fakes import HASH, SLOW
-from tests.test_faults import wait_for as wait_until
 
 runner = CliRunner()
 WAIT = 60.0  # seconds to wait for a process to reach a state: generous on a loaded machine
@@ -76,7 +78,7 @@ class Background:
             assert self.proc.poll() is None, f"exited {self.proc.returncode}: {self.stderr()}"
             return text in self.stderr()
 
-        wait_for(f"{text!r} on stderr", seen)
+        wait_for(f"{text!r} on stderr", seen, timeout=WAIT)
 
     def wait(self) -> int:
         return self.proc.wait(timeout=WAIT)
@@ -94,10 +96,6 @@ def background(env: dict[str, str], folder: Path, *args: str) -> Iterator[Backgr
         yield bg
     finally:
         bg.kill()
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
-    return wait_until(what, check, timeout)
 
 
 def notify_command(tmp_path: Path) -> tuple[str, Path, Path]:
@@ -135,7 +133,7 @@ def _exported_paths(job_id: int) -> set[str]:
 def test_a_second_run_or_watched_submit_over_the_same_paths_exits_1_naming_the_holder(
     home: Path, docs: Path, tmp_path: Path
 ) -> None:
-    env = cli_env(home)
+    env = cli_env()
     notify, env_file, _ = notify_command(tmp_path)
     other = tmp_path / "other"
     other.mkdir()
@@ -212,7 +210,7 @@ def test_submit_watch_runs_the_notify_command_when_the_job_ends(
 ) -> None:
     notify, env_file, stdin_file = notify_command(tmp_path)
     with background(
-        cli_env(home), tmp_path / "submit", "submit", str(docs), "--watch", "--notify-command", notify
+        cli_env(), tmp_path / "submit", "submit", str(docs), "--watch", "--notify-command", notify
     ) as bg:
         bg.wait_for_stderr("watching; Ctrl-C stops watching")
         assert not env_file.exists()  # not before the job ends
@@ -250,12 +248,12 @@ def test_a_failing_notify_command_is_a_warning_not_a_failure(home: Path, docs: P
 @pytest.mark.slow
 def test_run_with_its_own_workers_notifies_and_stops_them(home: Path, docs: Path, tmp_path: Path) -> None:
     notify, env_file, stdin_file = notify_command(tmp_path)
-    result = _longtask(cli_env(home), "run", str(docs), "-c", "1", "--notify-command", notify, timeout=300)
+    result = _longtask(cli_env(), "run", str(docs), "-c", "1", "--notify-command", notify, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "starting 1 worker(s)" in result.stderr
     assert env_file.read_text().splitlines() == ["1", "succeeded", "0"]
     assert stdin_file.read_text() == result.stdout
-    stats = json.loads(_longtask(cli_env(home), "stats", "--json").stdout)
+    stats = json.loads(_longtask(cli_env(), "stats", "--json").stdout)
     assert stats["workers"] == []  # run stopped the workers it started
 
 
@@ -265,7 +263,7 @@ def test_run_interrupted_exits_130_resumable_without_notify(home: Path, tmp_path
         tmp_path / "long.pdf", [f"Long page {n}. " + "slow words fill it. " * 12 for n in range(1, 41)]
     )
     notify, env_file, _ = notify_command(tmp_path)
-    env = cli_env(home, LONGTASK_EMBEDDER=SLOW, FAKE_EMBED_DELAY="0.5", LONGTASK_PAGE_BATCH="2")
+    env = cli_env(LONGTASK_EMBEDDER=SLOW, FAKE_EMBED_DELAY="0.5", LONGTASK_PAGE_BATCH="2")
     with background(env, tmp_path / "run", "run", str(doc), "-c", "1", "--notify-command", notify) as bg:
         bg.wait_for_stderr("starting 1 worker(s)")
         wait_for("a page batch done", lambda: _job(1)["pages_done"] >= 2, timeout=120)
@@ -275,10 +273,10 @@ def test_run_interrupted_exits_130_resumable_without_notify(home: Path, tmp_path
     assert not env_file.exists(), "the notify command ran on Ctrl-C"
     job = _job(1)
     assert job["state"] in ("queued", "running") and 2 <= job["pages_done"] < 40, job
-    stats = json.loads(_longtask(cli_env(home), "stats", "--json").stdout)
+    stats = json.loads(_longtask(cli_env(), "stats", "--json").stdout)
     assert stats["workers"] == []  # run stopped its workers
     # Resumable: the same command again follows job 1 and finishes it, and notifies.
-    same = cli_env(home, LONGTASK_EMBEDDER=SLOW, FAKE_EMBED_DELAY="0", LONGTASK_PAGE_BATCH="2")  # no delay
+    same = cli_env(LONGTASK_EMBEDDER=SLOW, FAKE_EMBED_DELAY="0", LONGTASK_PAGE_BATCH="2")  # no delay
     again = _longtask(same, "run", str(doc), "-c", "1", "--notify-command", notify, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "every file is already queued in job 1; following it" in again.stderr
@@ -327,7 +325,7 @@ def test_server_status_exits_3_when_the_built_in_redis_is_down_and_0_when_it_run
 
 
 def test_server_status_with_an_external_redis_names_it_and_exits_0(home: Path) -> None:
-    result = _longtask(cli_env(home), "server", "status")
+    result = _longtask(cli_env(), "server", "status")
     url = os.environ["LONGTASK_REDIS_URL"]
     assert (result.returncode, result.stdout) == (
         0,
@@ -481,7 +479,7 @@ def test_output_in_a_pipe_has_no_colour(home: Path, docs: Path) -> None:
     (docs / "broken.pdf").write_text("not a pdf\n")
     assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
     drain()
-    env = cli_env(home)
+    env = cli_env()
     for key in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
         env.pop(key, None)
     for args in (["status"], ["status", "1"], ["dead", "1"], ["watch", "1"], ["stats"], ["status", "nope"]):
@@ -515,7 +513,7 @@ def test_a_status_database_that_cannot_be_opened_exits_3(home: Path, docs: Path)
 
 def test_a_home_that_cannot_be_created_exits_3_without_a_traceback(home: Path, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
-    env = cli_env(home, LONGTASK_HOME=str(tmp_path / "a-file" / "home"))
+    env = cli_env(LONGTASK_HOME=str(tmp_path / "a-file" / "home"))
     result = _longtask(env, "status")
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 3 and result.stderr.startswith("error: "), result.stderr

@@ -13,25 +13,28 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.pdfs import make_text_pdf
+from harness.processes import cmdline, pids_with_env
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import Store, open_store
-from tests.conftest import ROOT, drain, make_text_pdf
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("backend_home")  # every test on both stores
 CLOSED = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-
-
-@pytest.fixture
-def home(home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if backend == "postgres":
-        monkeypatch.setenv("LONGTASK_DATABASE_URL", request.getfixturevalue("pg_url"))
-    return home
 
 
 def _store() -> Store:
     from longtask import settings
 
     return open_store(settings.load())
+
+
+def _new_file_and_redis_gone(docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the store has not seen arrives in the folder, and Redis is out of reach."""
+    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
+    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
 
 
 def _first_run(docs: Path) -> None:
@@ -60,8 +63,7 @@ def test_one_new_file_with_redis_down_is_exit_3_and_writes_nothing(
     home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _first_run(docs)
-    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
-    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    _new_file_and_redis_gone(docs, monkeypatch)
     for command in ("submit", "run"):
         result = runner.invoke(app, [command, str(docs)])
         assert result.exit_code == 3, result.output
@@ -127,8 +129,7 @@ def test_work_is_announced_before_redis_and_a_cached_rerun_announces_none(
     drain()
     control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(2))
     assert calls == [1]  # all three were stat-cache hits: no workers wanted
-    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
-    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    _new_file_and_redis_gone(docs, monkeypatch)
     with pytest.raises(BackendUnavailable):
         control.submit(settings.load(), _store(), [str(docs)], "default", on_work=lambda: calls.append(3))
     assert calls == [1, 3]
@@ -136,16 +137,7 @@ def test_work_is_announced_before_redis_and_a_cached_rerun_announces_none(
 
 def _supervisors_of(home: Path) -> list[int]:
     """Live `python -m longtask.jobs.supervisor` processes working on this home."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"longtask.jobs.supervisor" in argv and f"LONGTASK_HOME={home}".encode() in env:
-            found.append(int(pid))
-    return found
+    return [p for p in pids_with_env("LONGTASK_HOME", str(home)) if "longtask.jobs.supervisor" in cmdline(p)]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -153,8 +145,7 @@ def test_run_stops_the_workers_it_started_when_the_submit_then_fails(
     home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _first_run(docs)
-    make_text_pdf(docs / "delta.pdf", ["A new arrival about tidal pools and anemones. " * 10])
-    monkeypatch.setenv("LONGTASK_REDIS_URL", CLOSED)
+    _new_file_and_redis_gone(docs, monkeypatch)
     result = runner.invoke(app, ["run", str(docs)])
     assert result.exit_code == 3, result.output
     assert _supervisors_of(home) == []  # started by on_work, stopped on the way out

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
+from harness.fakes import HashEmbedder
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain
 from longtask.cli.app import app
 from longtask.jobs.store import SqliteConnector, Store
 from longtask.pipelines.embed import Reusing
-from tests.conftest import drain, make_text_pdf
-from tests.fakes import HashEmbedder
 
 
 class Counting(HashEmbedder):

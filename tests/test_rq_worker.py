@@ -16,8 +16,8 @@ import pytest
 from redis.client import PubSubWorkerThread
 from rq import SimpleWorker, Worker
 
+from harness.redis_server import RedisServer
 from longtask.jobs.queue import HorseWorker, InlineWorker, queues
-from tests.conftest import RedisServer
 
 # As rq 2.12 defines them.
 PINNED = {

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.fakes import HASH, HashEmbedder
 from longtask.errors import LongtaskError
 from longtask.jobs.store import ChunkRow, FileEntry, NewJob, Store, open_store
 from longtask.jobs.store.connector import KEYWORD_TERMS
@@ -16,9 +17,8 @@ from longtask.search import Query, search
 from longtask.search.fusion import by_rank, by_score
 from longtask.search.words import snippet, words
 from longtask.settings import Pipeline, Policy, Settings
-from tests.fakes import HashEmbedder
 
-PIPE = Pipeline(embedder="tests.fakes:hash_embedder", precision="fp32")
+PIPE = Pipeline(embedder=HASH, precision="fp32")
 TEXTS = ["granite basalt quarry", "violin cello sonata", "comet nebula orbit"]
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SAMPLE_DOCS, RedisServer, make_text_pdf
-from tests.serve_procs import Served, parse, serve_env, start_serve
+from harness import SAMPLE_DOCS
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from tests.serve_procs import Served, assert_problem, parse, serving
 from tests.test_cli_import import _heavy_after
 
 # A part whose file name holds a real NUL byte (httpx would percent-encode it).
@@ -44,22 +46,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def served(
     site: Path, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    redis_server.client().flushall()
-    env = serve_env(tmp_path_factory.mktemp("home") / "home", redis_server.url)
-    s = start_serve(env, "--root", str(site / "docs"), "--max-upload", "1MB", "--keepalive", "0.5")
-    yield s
-    s.stop()
-
-
-def assert_problem(resp: httpx.Response, status: int, *words: str) -> dict[str, object]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, object] = resp.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    assert "Traceback" not in resp.text
-    for w in words:
-        assert w in str(body["detail"]), body
-    return body
+    args = ("--root", str(site / "docs"), "--max-upload", "1MB", "--keepalive", "0.5")
+    with serving(tmp_path_factory.mktemp("home") / "home", redis_server, *args) as s:
+        yield s
 
 
 def test_the_cli_path_imports_no_web_framework(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RedisServer, make_text_pdf
-from tests.fakes import SLOW
-from tests.serve_procs import Served, serve_env, start_serve, start_workers, stop_workers
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from tests.serve_procs import Served, serving, start_workers, stop_workers
 
 pytestmark = pytest.mark.slow
 
@@ -22,17 +23,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
-    env = serve_env(
-        tmp_path / "home",
-        redis_server.url,
-        LONGTASK_PAGE_BATCH="1",
-        LONGTASK_EMBEDDER=SLOW,
-        FAKE_EMBED_DELAY="0.15",
-    )
-    s = start_serve(env)
-    yield s
-    s.stop()
+    paced = {"LONGTASK_PAGE_BATCH": "1", "LONGTASK_EMBEDDER": SLOW, "FAKE_EMBED_DELAY": "0.15"}
+    with serving(tmp_path / "home", redis_server, **paced) as s:
+        yield s
 
 
 def pdfs(folder: Path, prefix: str, n: int, pages: int) -> list[str]:

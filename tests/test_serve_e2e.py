@@ -10,19 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_DOCS, RedisServer
-from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
+from harness import SAMPLE_DOCS
+from harness.redis_server import RedisServer
+from tests.serve_procs import (
+    Event,
+    Served,
+    read_events,
+    serving,
+    start_workers,
+    stop_workers,
+)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
-    env = serve_env(tmp_path / "home", redis_server.url, LONGTASK_EMBEDDER="minilm")
-    s = start_serve(env)
-    yield s
-    s.stop()
+    with serving(tmp_path / "home", redis_server, LONGTASK_EMBEDDER="minilm") as s:
+        yield s
 
 
 def upload_samples(served: Served) -> dict[str, object]:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
 from longtask.jobs.store import SqliteConnector, Store
 from longtask.serve.sse import log_frame, parse_id, tail
 from longtask.settings import Pipeline, Policy
-from tests.conftest import RedisServer, make_text_pdf
-from tests.fakes import SLOW
 from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
-from tests.store_procs import open_spec
-from tests.test_store import claim
+from tests.stores import claim
 
 FINGERPRINT = Pipeline().fingerprint()
 
@@ -34,14 +34,6 @@ def test_ids_name_a_position_in_the_log() -> None:
     assert parse_id("41") == (41, False) and parse_id("41.p7") == (41, False)
     assert parse_id("41.end") == (41, True)
     assert parse_id("ab12.3") == (0, False)  # an older server's id: from the start
-
-
-@pytest.fixture
-def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
-    spec = str(request.getfixturevalue("pg_url")) if backend == "postgres" else str(tmp_path / "x.db")
-    s = open_spec(spec)
-    yield s
-    s.close()
 
 
 def test_the_tail_reads_what_followed_and_names_each_state_change(store: Store) -> None:

@@ -8,8 +8,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import RedisServer, make_text_pdf
-from tests.serve_procs import Served, serve_env, start_serve
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from tests.serve_procs import Served, serving
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +23,12 @@ LONG_NAMES = ("a" * 252, "b" * 255, "é" * 127, "c" * 251 + ".PDF", "d" * 300 + 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
     root = tmp_path_factory.mktemp("fuzz")
     make_text_pdf(root / "a.pdf", ["Fuzz page. " + "slate " * 20])
-    s = start_serve(serve_env(root / "home", redis_server.url), "--root", str(root), "--max-upload", "1MB")
-    with s.client() as c:
-        c.post("/api/jobs", json={"paths": [str(root / "a.pdf")]})  # job 1 exists, for ids to hit
-    yield s
-    s.stop()
+    with serving(root / "home", redis_server, "--root", str(root), "--max-upload", "1MB") as s:
+        with s.client() as c:
+            c.post("/api/jobs", json={"paths": [str(root / "a.pdf")]})  # job 1 exists, for ids to hit
+        yield s
 
 
 def test_no_generated_request_gets_a_server_error(served: Served) -> None:

@@ -21,10 +21,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RedisServer, make_text_pdf
-from tests.serve_procs import Served, read_events, serve_env, start_serve, start_workers, stop_workers
-from tests.test_faults import wait_for
-from tests.test_serve_api import assert_problem
+from harness.pdfs import make_text_pdf
+from harness.redis_server import RedisServer
+from harness.waiting import wait_for
+from tests.serve_procs import (
+    Served,
+    assert_problem,
+    read_events,
+    serve_env,
+    serving,
+    start_serve,
+    start_workers,
+    stop_workers,
+)
 
 MB = 1024 * 1024
 ODD_REFS = ("²", "9" * 5000, "١٢", "0" * 41, "-1", "1e3")
@@ -47,25 +56,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(site: Path, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
-    env = serve_env(site / "home", redis_server.url)
-    s = start_serve(
-        env,
-        "--root",
-        str(site / "root"),
-        "--max-upload",
-        "1MB",
-        "--keepalive",
-        "0.5",
-        "--max-streams",
-        "3",
-        "--header-timeout",
-        "1",
-        "--session-max-age",
-        "3",
-    )
-    yield s
-    s.stop()
+    limits = ("--max-upload", "1MB", "--keepalive", "0.5", "--max-streams", "3", "--header-timeout", "1")
+    with serving(
+        site / "home", redis_server, "--root", str(site / "root"), *limits, "--session-max-age", "3"
+    ) as s:
+        yield s
 
 
 def vm_hwm(pid: int) -> int:
@@ -385,9 +380,8 @@ def test_relative_paths_are_refused_with_the_fix(served: Served) -> None:
 
 @pytest.fixture
 def own_server(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    s = start_serve(serve_env(tmp_path / "home", redis_server.url), "--max-upload", "1MB")
-    yield s
-    s.stop()
+    with serving(tmp_path / "home", redis_server, "--max-upload", "1MB") as s:
+        yield s
 
 
 def test_a_client_gone_mid_upload_is_one_log_line(own_server: Served) -> None:

@@ -7,7 +7,6 @@ the model is not the point here.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import threading
 import time
@@ -17,19 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RedisServer, make_text_pdf
-from tests.fakes import SLOW
-from tests.serve_procs import Served, parse, serve_env, start_serve, start_workers, stop_workers
+from harness.fakes import SLOW
+from harness.pdfs import make_text_pdf
+from harness.processes import cpu_seconds
+from harness.redis_server import RedisServer
+from tests.serve_procs import Served, parse, serving, start_workers, stop_workers
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 200
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def p99(values: list[float]) -> float:
@@ -38,23 +33,16 @@ def p99(values: list[float]) -> float:
 
 @pytest.fixture
 def served(tmp_path: Path, redis_server: RedisServer) -> Iterator[Served]:
-    redis_server.client().flushall()
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(20):
         make_text_pdf(
             docs / f"doc{i:02d}.pdf", [f"Document {i} page {p}. " + "basalt " * 20 for p in range(4)]
         )
-    env = serve_env(
-        tmp_path / "home",
-        redis_server.url,
-        LONGTASK_PAGE_BATCH="1",
-        LONGTASK_EMBEDDER=SLOW,
-        FAKE_EMBED_DELAY="0.12",
-    )
-    s = start_serve(env, "--root", str(docs), "--max-streams", "250")  # 200 watchers from one address
-    yield s
-    s.stop()
+    paced = {"LONGTASK_PAGE_BATCH": "1", "LONGTASK_EMBEDDER": SLOW, "FAKE_EMBED_DELAY": "0.12"}
+    args = ("--root", str(docs), "--max-streams", "250")  # 200 watchers from one address
+    with serving(tmp_path / "home", redis_server, *args, **paced) as s:
+        yield s
 
 
 async def watch(
@@ -100,7 +88,9 @@ def test_200_watchers_on_one_running_job(served: Served) -> None:
                 await asyncio.wait_for(asyncio.gather(*tasks), 150)
             finally:
                 stop_workers(workers)
-            return (cpu_seconds(served.proc.pid) - cpu0) / (time.monotonic() - t0)
+            cpu1 = cpu_seconds(served.proc.pid)
+            assert cpu0 is not None and cpu1 is not None, "serve exited under the load"
+            return (cpu1 - cpu0) / (time.monotonic() - t0)
 
     cpu = asyncio.run(main())
     print(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from longtask.errors import StaleTask
 from longtask.jobs.states import STATES
 from longtask.jobs.store import SCHEMA_VERSION, ChunkRow, Claim, FileEntry, NewJob, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy
-from tests.store_procs import commit_many, open_spec, open_store
+from tests.stores import check_counters, claim, commit_many, open_spec, open_store
 
 PIPELINE = Pipeline()
 FINGERPRINT = Pipeline().fingerprint()
@@ -40,51 +39,6 @@ def new_job(store: Store, n: int, retries: int = 2, tag: str = "") -> tuple[int,
 
 def rows(seqs: range, pages: tuple[int, int] = (1, 1)) -> list[ChunkRow]:
     return [ChunkRow(s, pages[0], pages[1], f"chunk {s}", np.full(384, s, np.float32)) for s in seqs]
-
-
-def claim(store: Store, task_id: int, worker: str = "w1") -> Claim:
-    store.mark_queued([task_id])
-    c = store.claim(task_id, worker)
-    assert c is not None
-    return c
-
-
-def check_counters(store: Store, job_id: int) -> None:
-    """The job row's counters are what counting the task rows gives."""
-    job = store.job(job_id)
-    grouped = dict(
-        store.db.execute("SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state", (job_id,))
-    )
-    assert job.counts == {s: grouped.get(s, 0) for s in STATES}
-    assert sum(job.counts.values()) == job.tasks_total
-    sums = store.db.execute(
-        "SELECT coalesce(sum(pages_done), 0), coalesce(sum(chunks), 0), "
-        "coalesce(sum(coalesce(pages_total, 0)), 0), count(pages_total), "
-        "coalesce(sum(CASE WHEN surveyed = 1 THEN 1 ELSE 0 END), 0) FROM tasks WHERE job_id = ?",
-        (job_id,),
-    ).fetchone()
-    # A task with a page count is opened (or cached), or surveyed and not opened yet.
-    opened = int(sums[3]) - int(sums[4])
-    assert (job.pages_done, job.chunks_done, job.pages_total, job.docs_opened, job.docs_surveyed) == (
-        *tuple(sums)[:3],
-        opened,
-        int(sums[4]),
-    )
-
-
-@pytest.fixture
-def store_spec(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """Where this test's store lives: a SQLite file, or a fresh PostgreSQL database."""
-    if backend == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return str(tmp_path / "x.db")
-
-
-@pytest.fixture
-def store(store_spec: str) -> Iterator[Store]:
-    s = open_spec(store_spec)
-    yield s
-    s.close()
 
 
 # ---- transitions and counters ------------------------------------------------------------
@@ -353,18 +307,24 @@ def test_four_processes_lose_no_update(store_spec: str) -> None:
     store.close()
 
 
-def test_migrations_apply_once_when_stores_open_together(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
+def _open_together(spec: str, n: int) -> list[str]:
+    """`n` spawned processes open the store at `spec` at one instant; what each reported."""
     ctx = multiprocessing.get_context("spawn")
-    n = 4
     barrier = ctx.Barrier(n)
     out = ctx.Queue()
-    procs = [ctx.Process(target=open_store, args=(str(path), barrier, out)) for _ in range(n)]
+    procs = [ctx.Process(target=open_store, args=(spec, barrier, out)) for _ in range(n)]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]
     for p in procs:
         p.join(timeout=30)
+    return results
+
+
+def test_migrations_apply_once_when_stores_open_together(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    n = 4
+    results = _open_together(str(path), n)
     assert results == ["ok"] * n, "\n".join(results)
     conn = sqlite3.connect(path)
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
@@ -381,16 +341,8 @@ def test_migrations_apply_once_when_stores_open_together(tmp_path: Path) -> None
 def test_postgres_migrates_once_when_hosts_start_together(pg_url: str) -> None:
     import psycopg
 
-    ctx = multiprocessing.get_context("spawn")
     n = 4
-    barrier = ctx.Barrier(n)
-    out = ctx.Queue()
-    procs = [ctx.Process(target=open_store, args=(pg_url, barrier, out)) for _ in range(n)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    results = _open_together(pg_url, n)
     assert results == ["ok"] * n, "\n".join(results)
     with psycopg.connect(pg_url) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM longtask_migrations")]

@@ -4,29 +4,19 @@ stores, driven the way the supervisor and a worker drive them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness.pdfs import make_text_pdf
 from longtask.jobs import survey
 from longtask.jobs.estimate import APPROXIMATE, MEASURED, OCR_PAGE_SECONDS, estimate
 from longtask.jobs.store import FileEntry, NewJob, Store
 from longtask.settings import Pipeline, Policy
-from tests.conftest import make_text_pdf
-from tests.store_procs import open_spec
-from tests.test_store import check_counters, claim
+from tests.stores import check_counters, claim
 
 FINGERPRINT = Pipeline().fingerprint()
 SIZES = {"tiny.pdf": 2, "mid.pdf": 7, "big.pdf": 23}
-
-
-@pytest.fixture
-def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
-    spec = str(request.getfixturevalue("pg_url")) if backend == "postgres" else str(tmp_path / "x.db")
-    s = open_spec(spec)
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -144,9 +134,8 @@ def test_a_large_waiting_document_bounds_the_time_left(store: Store, folder: Pat
 
 
 def test_the_survey_counts_pages_ocr_will_read_and_the_eta_weighs_them(store: Store, tmp_path: Path) -> None:
+    from harness.pdfs import make_scan, make_text_pdf
     from longtask.jobs.states import STATES
-    from tests.corpus.make_hostile import make_text_pdf
-    from tests.corpus.make_scans import make_scan
 
     folder = tmp_path / "mixed"
     folder.mkdir()

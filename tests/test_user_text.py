@@ -17,8 +17,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from harness import ROOT
+from harness.home import cli_env
+from harness.pdfs import make_text_pdf
+from harness.waiting import drain
 from longtask.cli.app import app
-from tests.conftest import ROOT, cli_env, drain, make_text_pdf
 
 runner = CliRunner()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -27,7 +30,7 @@ NOT_A_PDF = "is not a PDF (no %PDF- header); convert it to PDF or remove it from
 
 def _longtask(home: Path, *args: str, terminal: bool = False) -> subprocess.CompletedProcess[str]:
     extra = {"FORCE_COLOR": "1", "COLUMNS": "250"} if terminal else {}
-    env = cli_env(home, **extra)
+    env = cli_env(**extra)
     if not terminal:
         env.pop("FORCE_COLOR", None)
     return subprocess.run(

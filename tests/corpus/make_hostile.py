@@ -16,9 +16,10 @@ Design constraints (and why):
   ``invariant`` mode; pypdf's encryption salts/IVs/IDs are drawn from a seeded
   generator), so tests may rely on content hashes, e.g. for caching or
   de-duplication.
-* Standalone: only the standard library, reportlab (and Pillow, which
-  reportlab requires) and pypdf; no relative imports, so the file can be loaded
-  by path as well as imported as ``tests.corpus.make_hostile``.
+* Standalone: the standard library, reportlab (and Pillow, which reportlab
+  requires), pypdf and the harness's text PDFs (``harness.pdfs``); no relative
+  imports, so the file can be loaded by path as well as imported as
+  ``tests.corpus.make_hostile``.
 
 Run ``python tests/corpus/make_hostile.py DEST`` to write the corpus into DEST
 and print what pypdf actually does with each file.
@@ -50,8 +51,13 @@ from unittest import mock
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
+
+if __package__ in (None, ""):  # loaded by path: run as a script, or by a probe
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from harness.pdfs import MARGIN, make_text_pdf, text_pdf_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -61,7 +67,6 @@ __all__ = [
     "MANY_PAGES_COUNT",
     "describe",
     "make_hostile",
-    "make_text_pdf",
 ]
 
 #: Number of pages in the ``many_pages`` case; page *n* (1-based) reads
@@ -75,10 +80,6 @@ BOMB_INFLATED_SIZE = 2 << 30
 #: Password for the ``encrypted_password`` case.
 USER_PASSWORD = "secret"
 
-_FONT = "Helvetica"
-_FONT_SIZE = 11
-_LEADING = 14
-_MARGIN = 72
 _BOMB_CHUNK = 8 << 20  # uncompressed bytes per repeated deflate block
 
 GOOD_PAGES = [
@@ -100,46 +101,6 @@ GOOD_PAGES = [
 ]
 
 
-def make_text_pdf(path: Path | str, pages: list[str]) -> Path:
-    """Write a real, compressed text PDF with one page per string in *pages*.
-
-    Why: tests need well-formed documents whose extracted text they know in
-    advance.  Lines are wrapped to the page width with reportlab so the text
-    is laid out like a real document (pypdf returns the wrapped lines joined
-    by newlines, so compare after normalising whitespace).  Output is
-    byte-for-byte reproducible (reportlab ``invariant`` mode).  Keep the text
-    to Latin-1: the built-in Helvetica font cannot show other characters.
-
-    Raises:
-        ValueError: if a page's text does not fit on one A4 page; silently
-            dropping text would make extraction tests lie.
-    """
-    path = Path(path)
-    path.write_bytes(_text_pdf_bytes(pages))
-    return path
-
-
-def _text_pdf_bytes(pages: list[str]) -> bytes:
-    """Render *pages* with reportlab and return the PDF bytes."""
-    buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
-    width, height = A4
-    max_lines = int((height - 2 * _MARGIN) // _LEADING)
-    for number, text in enumerate(pages, start=1):
-        lines = simpleSplit(text, _FONT, _FONT_SIZE, width - 2 * _MARGIN)
-        if len(lines) > max_lines:
-            msg = f"page {number} needs {len(lines)} lines, only {max_lines} fit"
-            raise ValueError(msg)
-        text_object = canvas.beginText(_MARGIN, height - _MARGIN)
-        text_object.setFont(_FONT, _FONT_SIZE, leading=_LEADING)
-        for line in lines:
-            text_object.textLine(line)
-        canvas.drawText(text_object)
-        canvas.showPage()
-    canvas.save()
-    return buf.getvalue()
-
-
 def _image_only_pdf_bytes(page_count: int) -> bytes:
     """Render pages that hold only a raster image, like a scan without OCR.
 
@@ -158,7 +119,7 @@ def _image_only_pdf_bytes(page_count: int) -> bytes:
     canvas = Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
     width, height = A4
     for _ in range(page_count):
-        canvas.drawImage(image, _MARGIN, height / 2, width - 2 * _MARGIN, 200)
+        canvas.drawImage(image, MARGIN, height / 2, width - 2 * MARGIN, 200)
         canvas.showPage()
     canvas.save()
     return buf.getvalue()
@@ -350,11 +311,11 @@ def make_hostile(dest: Path) -> dict[str, Path]:
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    good = _text_pdf_bytes(GOOD_PAGES)
+    good = text_pdf_bytes(GOOD_PAGES)
     cases: dict[str, Path] = {}
 
     def one_page(name: str, description: str) -> bytes:
-        return _text_pdf_bytes([f"This one-page document is the {name} case: {description}"])
+        return text_pdf_bytes([f"This one-page document is the {name} case: {description}"])
 
     cases["good"] = _fresh(dest / "good.pdf")
     cases["good"].write_bytes(good)

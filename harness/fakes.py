@@ -1,7 +1,8 @@
 """Test doubles plugged in through the embedder seam (`LONGTASK_EMBEDDER=module:name`).
 
 They live here, not in the package: production code has no test flags. A worker
-process imports them by name, so the tests put the repository root on PYTHONPATH.
+process imports them by name, so the tests and benchmarks put the repository root on
+PYTHONPATH (`harness.home.pythonpath`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import numpy as np
 
 from longtask.pipelines.embed import DIM
 
-HASH = "tests.fakes:hash_embedder"
-SLOW = "tests.fakes:slow_hash_embedder"
+HASH = "harness.fakes:hash_embedder"
+SLOW = "harness.fakes:slow_hash_embedder"
 
 
 class HashEmbedder:
@@ -81,7 +82,7 @@ class SlowMiniLM:
         return self.model.embed(texts)
 
 
-SLOW_MINILM = "tests.fakes:slow_minilm"
+SLOW_MINILM = "harness.fakes:slow_minilm"
 
 
 def slow_minilm(precision: str = "fp32", batch_size: int = 16) -> SlowMiniLM:

@@ -1,6 +1,6 @@
-"""What the child processes of tests/test_store.py run.
+"""Store helpers the tests share, and what the child processes of tests/test_store.py run.
 
-Kept apart from the test module so that a spawned child imports only the store, not
+Kept apart from the test modules so that a spawned child imports only the store, not
 pytest and hypothesis: with four children on a small machine that is seconds saved.
 """
 
@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from longtask.jobs.store import ChunkRow, PostgresConnector, SqliteConnector, Store
+from longtask.jobs.states import STATES
+from longtask.jobs.store import ChunkRow, Claim, PostgresConnector, SqliteConnector, Store
 
 
 def open_spec(spec: str) -> Store:
@@ -20,6 +21,37 @@ def open_spec(spec: str) -> Store:
     if spec.startswith("postgresql://"):
         return Store(PostgresConnector(spec))
     return Store(SqliteConnector(Path(spec)))
+
+
+def claim(store: Store, task_id: int, worker: str = "w1") -> Claim:
+    """Queue the task and claim it for `worker`, as a worker taking its message would."""
+    store.mark_queued([task_id])
+    c = store.claim(task_id, worker)
+    assert c is not None
+    return c
+
+
+def check_counters(store: Store, job_id: int) -> None:
+    """The job row's counters are what counting the task rows gives."""
+    job = store.job(job_id)
+    grouped = dict(
+        store.db.execute("SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state", (job_id,))
+    )
+    assert job.counts == {s: grouped.get(s, 0) for s in STATES}
+    assert sum(job.counts.values()) == job.tasks_total
+    sums = store.db.execute(
+        "SELECT coalesce(sum(pages_done), 0), coalesce(sum(chunks), 0), "
+        "coalesce(sum(coalesce(pages_total, 0)), 0), count(pages_total), "
+        "coalesce(sum(CASE WHEN surveyed = 1 THEN 1 ELSE 0 END), 0) FROM tasks WHERE job_id = ?",
+        (job_id,),
+    ).fetchone()
+    # A task with a page count is opened (or cached), or surveyed and not opened yet.
+    opened = int(sums[3]) - int(sums[4])
+    assert (job.pages_done, job.chunks_done, job.pages_total, job.docs_opened, job.docs_surveyed) == (
+        *tuple(sums)[:3],
+        opened,
+        int(sums[4]),
+    )
 
 
 def commit_many(path: str, task_id: int, batches: int, fingerprint: str, barrier: Any, out: Any) -> None:

@@ -41,7 +41,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -49,12 +48,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-PG_BIN = Path(os.environ.get("LONGTASK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+from harness import ROOT
+from harness.postgres import PG_BIN, Cluster
+from harness.processes import alive
+
 REDIS_SERVER = os.environ.get("LONGTASK_TEST_REDIS_SERVER", "/usr/bin/redis-server")
 PREFIX = "ltn"  # namespace names: ltn<owner pid>x<n>-<role>
 _NAME = re.compile(rf"^{PREFIX}(\d+)x\d+-")
 _counter = iter(range(1, 1_000_000))
-ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 STATES = ("pending", "queued", "running", "retrying", "done", "cached", "dead", "canceled")
 
@@ -132,16 +133,6 @@ def kill_namespace(netns: str, timeout: float = 10.0) -> list[int]:
     return killed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale() -> list[str]:
     """Remove namespaces left by a run of this harness whose process is gone."""
     listed = _ip("netns", "list", check=False).stdout.split("\n")
@@ -149,7 +140,7 @@ def sweep_stale() -> list[str]:
     for line in listed:
         name = line.split(" ")[0]
         m = _NAME.match(name)
-        if m and not _alive(int(m.group(1))):
+        if m and not alive(int(m.group(1))):
             kill_namespace(name)
             _ip("netns", "del", name, check=False)
             removed.append(name)
@@ -343,6 +334,11 @@ class Network:
         """A private PostgreSQL cluster on the services address (trust for the subnet)."""
         cluster = Postgres(self, port)
         self._services.append(cluster)
+        cluster.init(
+            # A test cluster: durability is not under test here, speed on 2 cores is.
+            conf="synchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\nshared_buffers = 64MB\n",
+            hba_last=f"host all all {self.subnet}.0/24 trust\n",
+        )
         cluster.start()
         return cluster
 
@@ -443,98 +439,26 @@ class Redis:
         return f"Redis({self.net.address}:{self.port})"
 
 
-class Postgres:
-    """A PostgreSQL cluster of our own, owned by the `postgres` user (initdb refuses
-    root), listening on the services address only, its socket in its own folder (not
-    /var/run/postgresql, where the machine's own cluster on 5432 has one)."""
+class Postgres(Cluster):
+    """A PostgreSQL cluster of our own in the hub namespace, on the services address
+    (trust for the subnet), with databases made and dropped per test."""
 
     def __init__(self, net: Network, port: int) -> None:
-        self.net, self.port = net, port
-        # Under /tmp itself, not the test's tmp tree: pytest's folders are 0700 root,
-        # and the server runs as `postgres`.
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{net.prefix}-pg-", dir="/tmp"))
-        self.data = self.dir / "data"
+        super().__init__(net.address, port, prefix=f"{net.prefix}-pg-", wrap=net.hub_command)
+        self.net = net
         self._dbs: list[str] = []
-
-    def _as_postgres(self, argv: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        cmd = " ".join(_sh_quote(a) for a in argv)
-        return subprocess.run(
-            self.net.hub_command(["su", "postgres", "-s", "/bin/sh", "-c", cmd]),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd="/",
-        )
-
-    def start(self) -> None:
-        shutil.chown(self.dir, "postgres")
-        done = self._as_postgres(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
-        with open(self.data / "pg_hba.conf", "a") as hba:
-            hba.write(f"host all all {self.net.subnet}.0/24 trust\n")
-        with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(
-                f"listen_addresses = '{self.net.address}'\n"
-                f"port = {self.port}\n"
-                f"unix_socket_directories = '{self.dir}'\n"
-                # A test cluster: durability is not under test here, speed on 2 cores is.
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                "max_connections = 200\nshared_buffers = 64MB\n"
-            )
-        done = self._as_postgres(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.dir / "postgres.log"),
-                "-w",
-                "-t",
-                "30",
-                "start",
-            ]
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed: {done.stdout.strip()} {done.stderr.strip()}")
-
-    def psql(self, sql: str, db: str = "postgres") -> str:
-        done = self._as_postgres(
-            [str(PG_BIN / "psql"), "-h", str(self.dir), "-p", str(self.port), "-d", db, "-XAtc", sql]
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"psql: {done.stderr.strip()}")
-        return done.stdout.strip()
 
     def create_database(self, name: str | None = None) -> str:
         """A fresh database; its URL as hosts reach it."""
         name = name or f"lt_{secrets.token_hex(4)}"
         self.psql(f'CREATE DATABASE "{name}"')
         self._dbs.append(name)
-        return self.url(name)
+        return self.url(db=name)
 
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if name in self._dbs:
             self._dbs.remove(name)
-
-    def url(self, db: str) -> str:
-        return f"postgresql://postgres@{self.net.address}:{self.port}/{db}"
-
-    def stop(self) -> None:
-        pidfile = self.data / "postmaster.pid"
-        try:
-            if pidfile.exists():
-                pid = int(pidfile.read_text().split()[0])
-                self._as_postgres(
-                    [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"], 30
-                )
-                if _alive(pid):  # the postmaster we started, by its pid
-                    os.kill(pid, signal.SIGKILL)
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"Postgres({self.net.address}:{self.port})"
@@ -561,7 +485,7 @@ class Deployment:
             "LONGTASK_HOME": str(self.root / f"home-{host.name}"),
             "LONGTASK_REDIS_URL": self.redis.url,
             "LONGTASK_DATABASE_URL": self.db_url,
-            "PYTHONPATH": str(ROOT),  # workers import test doubles (tests.fakes) by name
+            "PYTHONPATH": str(ROOT),  # workers import test doubles (harness.fakes) by name
         }
         env.update(self.extra)
         env.update(extra)
@@ -623,19 +547,3 @@ class Deployment:
 
     def export(self, job: int) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.ok("export", str(job)).splitlines() if line.strip()]
-
-
-def _sh_quote(arg: str) -> str:
-    return "'" + arg.replace("'", "'\"'\"'") + "'"
-
-
-def wait_until(what: str, check: Any, timeout: float, every: float = 0.2) -> Any:
-    """Poll `check()` until it returns something true; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(every)
