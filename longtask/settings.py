@@ -55,6 +55,12 @@ class Pipeline:
         """Which vectors are interchangeable: same model, same precision."""
         return f"{self.embedder}/{self.precision}"
 
+    @staticmethod
+    def split_model_key(key: str) -> tuple[str, str]:
+        """A `model_key` read back: (embedder, precision)."""
+        embedder, _, precision = key.partition("/")
+        return embedder, precision
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -21,6 +21,7 @@ from longtask.jobs.progress import Progress
 from longtask.jobs.states import PRIORITIES, WAITING, JobState, TaskState
 from longtask.jobs.store import FileEntry, Job, NewJob, Store
 from longtask.pipelines.discover import discover
+from longtask.pipelines.engines import AUTO
 from longtask.settings import Settings
 
 
@@ -95,7 +96,7 @@ def submit(
         left = f"; its {gone} document(s) left collection {collection!r}" if gone else ""
         raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case){left}")
     pipeline = settings.resolved().pipeline
-    if settings.pipeline.precision == "auto":
+    if settings.pipeline.precision == AUTO:
         # 'auto' is the engine this machine measures fastest, and a measurement (or the
         # guess made before any worker measured) can change between runs. A collection
         # keeps the engine its vectors came from, so 'auto' never refuses the next cron

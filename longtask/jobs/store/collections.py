@@ -151,9 +151,10 @@ class Collections(StoreBase):
         """The precision the collection's vectors were made with, if it holds this
         embedder's (None: no such collection yet, or another model's)."""
         row = self.db.one("SELECT model FROM collections WHERE name = ?", (name,))
-        if row is None or not str(row["model"]).startswith(embedder + "/"):
+        if row is None:
             return None
-        return str(row["model"]).split("/", 1)[1]
+        held, precision = Pipeline.split_model_key(str(row["model"]))
+        return precision if held == embedder else None
 
     def collection(self, name: str) -> Collection:
         """Raises NotFound if no collection has this name."""
