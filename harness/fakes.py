@@ -43,11 +43,17 @@ class SlowHashEmbedder(HashEmbedder):
     mid-document. The delay is read where the model loads (a worker process), so it
     paces that worker without changing the job's settings or its cache key."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, gate: str | None = None) -> None:
+        """`gate` (FAKE_EMBED_GATE): while a file of that name exists, every batch
+        waits, so a test can hold a job running for as long as it needs, whatever
+        the machine's load, instead of racing it."""
         self.delay = delay
+        self.gate = gate
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         time.sleep(self.delay)
+        while self.gate and os.path.exists(self.gate):
+            time.sleep(0.05)
         return super().embed(texts)
 
 
@@ -56,7 +62,7 @@ def hash_embedder(precision: str = "fp32", batch_size: int = 16) -> HashEmbedder
 
 
 def slow_hash_embedder(precision: str = "fp32", batch_size: int = 16) -> SlowHashEmbedder:
-    return SlowHashEmbedder(float(os.environ.get("FAKE_EMBED_DELAY", "0")))
+    return SlowHashEmbedder(float(os.environ.get("FAKE_EMBED_DELAY", "0")), os.environ.get("FAKE_EMBED_GATE"))
 
 
 class SlowMiniLM:

@@ -96,7 +96,9 @@ def deploy(net: Network, pg: Postgres, tmp_path: Path) -> Iterator[Deployment]:
     every link is up again, whatever the test did."""
     redis = net.redis()
     db_url = pg.create_database()
-    d = Deployment(net, redis, db_url, tmp_path, extra=host_env())
+    d = Deployment(
+        net, redis, db_url, tmp_path, extra=host_env() | {"FAKE_EMBED_GATE": str(tmp_path / "hold")}
+    )
     failed = True
     try:
         yield d
@@ -357,11 +359,16 @@ def test_every_command_works_from_a_third_host(deploy: Deployment, corpus: Path,
     rows = deploy.export(job)
     assert {Path(r["path"]).name for r in rows} == {"doc0.pdf", "doc1.pdf"}
 
+    # The job is held running (every page batch waits while `hold` exists), so the
+    # cancel meets a running job however long the commands take on a loaded machine.
+    hold = tmp_path / "hold"
+    hold.touch()
     long_job = deploy.submit(*(str(corpus / f"doc{i}.pdf") for i in range(2, DOCS)))
     wait_for(
         "the second job under way", lambda: job_state(deploy, long_job) == "running", timeout=60, every=POLL
     )
     canceled = deploy.json("cancel", str(long_job), "--grace", "5")
+    hold.unlink()
     assert canceled["state"] == "canceled"
     assert deploy.cli("watch", str(long_job), "--json", "--timeout", "30").returncode == 5
     assert deploy.json("resume", str(long_job))["requeued"] >= 1
