@@ -34,6 +34,15 @@ def test_importing_the_cli_loads_no_model_code(tmp_path: Path) -> None:
     assert _heavy_after("import longtask.cli.app", tmp_path) == []
 
 
+def test_the_cli_loads_the_readers_vocabulary_but_no_reader(tmp_path: Path) -> None:
+    """Settings name the OCR modes (`longtask.readers.ocr`); importing them must not load
+    the format modules, which only a worker and a survey use."""
+    readers = ("longtask.readers.ocr", "longtask.readers.pdf", "longtask.readers.cleantext")
+    assert _heavy_after("import longtask.cli.app", tmp_path, readers) == ["longtask.readers.ocr"]
+    worker = _heavy_after("import longtask.jobs.worker", tmp_path, readers)
+    assert "longtask.readers.pdf" in worker
+
+
 def test_help_loads_no_model_code(tmp_path: Path) -> None:
     body = """
 import contextlib, io

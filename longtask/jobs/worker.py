@@ -22,7 +22,6 @@ from typing import Any
 import pypdfium2
 import pypdfium2.raw  # noqa: F401
 
-from longtask import readers  # noqa: F401 - imported before forking: horses inherit them
 from longtask import settings as settings_mod
 from longtask.jobs import logs, messages, queue, recovery, tasks
 from longtask.jobs.store import Store, open_store
@@ -30,6 +29,7 @@ from longtask.jobs.supervisor import OUTAGE_ERRORS, die_with_parent
 from longtask.pipelines import document, engines  # noqa: F401 - document: as the readers
 from longtask.pipelines import embed as embed_mod
 from longtask.pipelines.chunk import load_tokenizer
+from longtask.readers import pdf  # noqa: F401 - imported before forking: horses inherit them
 
 log = logging.getLogger("longtask.worker")
 

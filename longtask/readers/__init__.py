@@ -7,9 +7,10 @@ row in each table here; the document pipeline never asks which format it holds.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import Any
 
-from longtask.readers import pdf
 from longtask.readers.base import INFLATE_LIMIT, Kind, Limits, Reader, Unit, read_units
 from longtask.readers.ocr import OcrMode
 
@@ -28,10 +29,26 @@ __all__ = [
     "survey",
 ]
 
-READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {Kind.PDF: pdf.open_pdf}
+
+def _on_call(module: str, name: str) -> Callable[..., Any]:
+    """A format module's function, imported on its first call: the CLI imports this
+    package for its vocabulary (`OcrMode`) and must not load every reader with it
+    (a worker imports the format modules itself, before forking)."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
+
+
+READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
+    Kind.PDF: _on_call("longtask.readers.pdf", "open_pdf")
+}
 # The page count and how many units will need OCR (None: unknown), as cheaply as the
 # format allows: what the supervisor's survey reads before a document is opened.
-SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {Kind.PDF: pdf.survey}
+SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {
+    Kind.PDF: _on_call("longtask.readers.pdf", "survey")
+}
 
 
 def kind_of(path: str | bytes) -> Kind:

