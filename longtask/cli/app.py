@@ -546,7 +546,7 @@ def search(
         if not rows:
             note("no matching chunks (`longtask collections` shows what is stored)")
         for r in rows:
-            pages = (
+            pages = r.get("location") or (
                 f"p{r['page_start']}"
                 if r["page_start"] == r["page_end"]
                 else f"p{r['page_start']}-{r['page_end']}"

@@ -35,6 +35,7 @@ class Chunk:
     ocr: bool = False  # some of its pages were read by OCR
     ocr_confidence: float | None = None  # the lowest OCR confidence of those pages
     section: str | None = None  # the outline section its first page falls in
+    location: str | None = None  # its units' location ("slide 3"; "slide 3 – slide 4")
 
 
 @lru_cache(maxsize=4)

@@ -40,6 +40,14 @@ class Batch:
     ocr_pages: int = 0  # units of this batch whose text OCR read
 
 
+def _location(units: list[Unit]) -> str | None:
+    """The span's location as people name it: its one unit's, or first to last."""
+    named = [u.location for u in units if u.location]
+    if not named:
+        return None
+    return named[0] if named[0] == named[-1] else f"{named[0]} – {named[-1]}"
+
+
 def _provenance(chunks: list[Chunk], units: list[Unit]) -> list[Chunk]:
     by_number = {u.number: u for u in units}
     out = []
@@ -54,6 +62,7 @@ def _provenance(chunks: list[Chunk], units: list[Unit]) -> list[Chunk]:
                 ocr=bool(ocr),
                 ocr_confidence=min(confidences) if confidences else None,
                 section=first.section if first is not None else None,
+                location=_location(read),
             )
         )
     return out

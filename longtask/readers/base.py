@@ -25,6 +25,21 @@ class Kind(str, Enum):
     """The formats longtask reads (a file's sniffed type)."""
 
     PDF = "pdf"
+    DOCX = "docx"
+    PPTX = "pptx"
+    XLSX = "xlsx"
+    CSV = "csv"
+    ODT = "odt"
+    ODP = "odp"
+    ODS = "ods"
+    LEGACY_OFFICE = "legacy-office"  # .doc, .ppt, .xls: read through LibreOffice
+    HTML = "html"
+    MARKDOWN = "markdown"
+    TEXT = "text"
+    EPUB = "epub"
+    EMAIL = "email"  # .eml (RFC 822)
+    MSG = "msg"  # Outlook .msg
+    IMAGE = "image"  # PNG, JPEG, TIFF: read by OCR
 
     def __str__(self) -> str:
         return self.value
@@ -32,7 +47,10 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Unit:
-    """One unit of a document's text: a page of a PDF."""
+    """One unit of a document's text: a page of a PDF, a slide, a sheet (or a run of its
+    rows), a chapter, an e-mail part. `number` orders the units and is what checkpoints
+    count; `location` is how people name the unit where the number alone would not
+    say it ("slide 3", "sheet Sales, rows 2-40", "attachment report.pdf, page 2")."""
 
     number: int  # 1-based, as people count pages
     text: str

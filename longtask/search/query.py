@@ -132,6 +132,7 @@ def search(
                 "page_start": r["page_start"],
                 "page_end": r["page_end"],
                 "section": r.get("section"),
+                "location": r.get("location"),
                 "ocr": bool(r.get("ocr") or False),
                 "ocr_confidence": r.get("ocr_confidence"),
                 "score": round(float(score), 4),

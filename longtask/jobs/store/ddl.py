@@ -245,6 +245,8 @@ CREATE INDEX entries_doc ON entries(doc_key);
 CREATE TABLE store_meta (name TEXT PRIMARY KEY, value {int} NOT NULL);
 INSERT INTO store_meta VALUES ('chunk_deletions', 0);
 """
+# Where a chunk sits in formats whose units are not pages (see schema.m009_chunk_location).
+CHUNK_LOCATION = "ALTER TABLE chunks ADD COLUMN location TEXT;"
 
 
 def collections(types: Types) -> str:

@@ -48,11 +48,12 @@ class Output(StoreBase):
         Keyed by (document, chunk number): a batch written twice leaves one copy."""
         self.db.executemany(
             "INSERT INTO chunks (doc_key, seq, page_start, page_end, text, embedding, model, "
-            "text_hash, ocr, ocr_confidence, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "text_hash, ocr, ocr_confidence, section, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (doc_key, seq) DO UPDATE SET "
             "page_start = excluded.page_start, page_end = excluded.page_end, text = excluded.text, "
             "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash, "
-            "ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence, section = excluded.section",
+            "ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence, section = excluded.section, "
+            "location = excluded.location",
             (
                 (
                     doc_key,
@@ -66,6 +67,7 @@ class Output(StoreBase):
                     int(ch.ocr),
                     ch.ocr_confidence,
                     ch.section,
+                    ch.location,
                 )
                 for ch in chunks
             ),
@@ -79,7 +81,7 @@ class Output(StoreBase):
     def chunks(self, doc_key: str) -> list[dict[str, Any]]:
         """One document's chunks in order (seq, page span, text, embedding, model)."""
         rows = self.db.all(
-            "SELECT seq, page_start, page_end, text, embedding, model, ocr, ocr_confidence, section FROM chunks "
+            "SELECT seq, page_start, page_end, text, embedding, model, ocr, ocr_confidence, section, location FROM chunks "
             "WHERE doc_key = ? ORDER BY seq",
             (doc_key,),
         )
@@ -107,7 +109,7 @@ class Output(StoreBase):
         if job_id is None:
             sql = (
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "
-                "c.model, c.ocr, c.ocr_confidence, c.section, (SELECT path FROM tasks t WHERE t.doc_key = c.doc_key "
+                "c.model, c.ocr, c.ocr_confidence, c.section, c.location, (SELECT path FROM tasks t WHERE t.doc_key = c.doc_key "
                 "ORDER BY t.id DESC LIMIT 1) AS path FROM chunks c WHERE c.id > ? "
                 "ORDER BY c.id LIMIT ?"
             )
@@ -115,7 +117,7 @@ class Output(StoreBase):
         else:
             sql = (
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "
-                "c.model, c.ocr, c.ocr_confidence, c.section, t.path FROM chunks c JOIN (SELECT doc_key, max(path) AS path FROM tasks "
+                "c.model, c.ocr, c.ocr_confidence, c.section, c.location, t.path FROM chunks c JOIN (SELECT doc_key, max(path) AS path FROM tasks "
                 "WHERE job_id = ? AND doc_key IS NOT NULL GROUP BY doc_key) t "
                 "ON t.doc_key = c.doc_key WHERE c.id > ? ORDER BY c.id LIMIT ?"
             )
@@ -144,7 +146,7 @@ class Output(StoreBase):
 
     def chunk_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Chunks by id, without their vectors; ids no longer stored are absent.
-        `ocr`, `ocr_confidence` and `section` where the store records them."""
+        `ocr`, `ocr_confidence`, `section` and `location` where the store records them."""
         found: dict[int, dict[str, Any]] = {}
         for i in range(0, len(ids), 500):
             part = list(ids[i : i + 500])

@@ -54,4 +54,6 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
         """,
     ),
+    # As SQLite's m009_chunk_location: where a chunk sits in formats without pages.
+    ("m005_chunk_location", ddl.CHUNK_LOCATION),
 ]

@@ -188,4 +188,5 @@ class ChunkRow:
     embedding: np.ndarray
     ocr: bool = False  # some of its text came from OCR
     ocr_confidence: float | None = None  # the lowest OCR confidence of its pages, 0-1
-    section: str | None = None  # the PDF outline's section it starts in
+    section: str | None = None  # the section (outline entry, heading) it starts in
+    location: str | None = None  # where it sits where pages do not say it ("slide 3")

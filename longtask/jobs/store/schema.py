@@ -140,3 +140,11 @@ def m008_keyword_index(db: Database) -> None:
         INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
         """
     )
+
+
+@migration
+def m009_chunk_location(db: Database) -> None:
+    """Where a chunk sits, as people name it in formats whose units are not pages
+    ("slide 3", "sheet Sales, rows 2-40", "attachment report.pdf"); NULL for a PDF,
+    whose page numbers say it."""
+    db.execute(ddl.CHUNK_LOCATION)

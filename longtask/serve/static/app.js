@@ -263,7 +263,7 @@ async function search(event) {
     const rows = await api("GET", `/api/search?${params}`);
     const terms = (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).filter((t) => t.length > 1);
     for (const r of rows) {
-      const pages = r.page_start === r.page_end ? `p${r.page_start}` : `p${r.page_start}–${r.page_end}`;
+      const pages = r.location || (r.page_start === r.page_end ? `p${r.page_start}` : `p${r.page_start}–${r.page_end}`);
       const meta = [pages, r.section, r.ocr ? "OCR" : null, `score ${r.score.toFixed(3)}`].filter(Boolean).join(" · ");
       list.append(el("li", { class: "hit" },
         el("div", { class: "hit-head" }, el("strong", { class: "hit-doc", title: r.path }, basename(r.path)), " ",
