@@ -117,3 +117,34 @@ def test_dashboard_sign_in_upload_cancel_resume(served: Served, tmp_path: Path) 
         stop_workers(workers)
         if target := os.environ.get("SERVE_SCREENSHOTS"):
             shutil.copytree(shots, target, dirs_exist_ok=True)
+
+
+def test_dashboard_marks_whole_query_words_from_the_server(
+    home: Path, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The marks are the server's spans: the words and their stems ("Installing" for
+    "install"), never "do" inside "does" or "Windows", never a stop word ("the", "Do")."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium`")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_snippets import MANUAL_MARKS, QUESTION, manual_run
+
+    manual_run(tmp_path)
+    with serving(home, redis_server) as served, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(served.url + "/")
+        page.fill("#token", served.token)
+        page.click("#signin-form button")
+        expect(page.locator("#jobs-view")).to_be_visible()
+        page.fill("#search-q", QUESTION)
+        page.select_option("#search-mode", "keyword")
+        page.click("#search-button")
+        hit = page.locator("#search-results li").first
+        expect(hit.locator("mark").first).to_be_visible(timeout=30_000)
+        assert hit.locator("mark").all_text_contents() == MANUAL_MARKS
+        snippet = hit.locator(".snippet").text_content() or ""
+        for word in ("does", "Windows", "the", "Do"):
+            assert re.search(rf"\b{word}\b", snippet), word  # shown, and not marked
+        browser.close()

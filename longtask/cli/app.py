@@ -8,7 +8,6 @@ import os
 import sys
 from contextlib import nullcontext
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -545,20 +544,10 @@ def search(
             return
         if not rows:
             note("no matching chunks (`longtask collections` shows what is stored)")
+        from longtask.cli.hits import hit_text
+
         for r in rows:
-            pages = r.get("location") or (
-                f"p{r['page_start']}"
-                if r["page_start"] == r["page_end"]
-                else f"p{r['page_start']}-{r['page_end']}"
-            )
-            where = f"  § {r['section']}" if r.get("section") else ""
-            how = (
-                f"  [OCR {r['ocr_confidence']:.0%}]"
-                if r.get("ocr") and r.get("ocr_confidence") is not None
-                else ("  [OCR]" if r.get("ocr") else "")
-            )
-            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}", markup=False)
-            out.print(f"       {r['snippet'][:200]}", markup=False)
+            out.print(hit_text(r))
 
 
 @app.command("collections")

@@ -5,6 +5,8 @@ all answer, as `search(store, Query(text, k=..., collection=...), home=...)`.
              collection, each mode's ranking, fusion, the result rows
 - `fusion`   how hybrid search joins the vector and keyword rankings (`FUSIONS`)
 - `words`    the query's words: what keyword search looks for, what a snippet shows
+- `snippets` what a result shows: the passage that best matches the query, and the
+             spans of its whole query words (and their stems) to highlight
 - `vectors`  the vector index derived from the store's chunks (one per model and home)
 
 The SQL stays in the store (`jobs/store/`): the keyword index is each backend's own

@@ -17,7 +17,8 @@ from longtask.errors import LongtaskError
 from longtask.jobs.store.collections import check_name
 from longtask.jobs.store.records import DEFAULT_COLLECTION
 from longtask.search.fusion import DEFAULT_FUSION, FUSIONS, check_fusion
-from longtask.search.words import snippet, words
+from longtask.search.snippets import passages
+from longtask.search.words import words
 from longtask.settings import Pipeline
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def search(
         rankings.append(store.keyword(query.text, words(query.text), keys, n))
     ranked = FUSIONS[query.fusion](rankings[0], rankings[1], k) if mode == "hybrid" else rankings[0][:k]
     rows = store.chunk_rows([cid for cid, _ in ranked])
+    shown = passages({cid: r["text"] for cid, r in rows.items()}, query.text)
     results = []
     for cid, score in ranked:
         r = rows.get(cid)
@@ -138,7 +140,8 @@ def search(
                 "score": round(float(score), 4),
                 "seq": r["seq"],
                 "collection": collection,
-                "snippet": snippet(r["text"], query.text),
+                "snippet": shown[cid].snippet,
+                "highlights": shown[cid].highlights,  # [start, end) in the snippet
                 "text": r["text"],
             }
         )

@@ -234,19 +234,22 @@ async function route() {
 
 // ---- search -------------------------------------------------------------------------
 
-// The snippet with the query's words marked, built from text nodes and <mark> elements
-// (never innerHTML: the text is the documents', and the CSP is strict).
-function marked(text, terms) {
+// The snippet with the query's words marked, from the spans the server sends (the
+// same ones `longtask search` marks: whole words and their stems, never stop words);
+// nothing here looks for words. Built from text nodes and <mark> elements (never
+// innerHTML: the text is the documents', and the CSP is strict). The spans count code
+// points, as Python does, so the text is sliced as an array of code points.
+function marked(text, spans) {
   const frag = document.createDocumentFragment();
-  if (!terms.length) { frag.append(text); return frag; }
-  const re = new RegExp(terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "giu");
+  const chars = Array.from(text);
   let last = 0;
-  for (const m of text.matchAll(re)) {
-    if (m.index > last) frag.append(text.slice(last, m.index));
-    frag.append(el("mark", {}, m[0]));
-    last = m.index + m[0].length;
+  for (const [start, end] of spans || []) {
+    if (start < last || end > chars.length) continue;
+    if (start > last) frag.append(chars.slice(last, start).join(""));
+    frag.append(el("mark", {}, chars.slice(start, end).join("")));
+    last = end;
   }
-  frag.append(text.slice(last));
+  frag.append(chars.slice(last).join(""));
   return frag;
 }
 
@@ -261,14 +264,13 @@ async function search(event) {
   try {
     const params = new URLSearchParams({ q, k: "10", mode: $("search-mode").value });
     const rows = await api("GET", `/api/search?${params}`);
-    const terms = (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).filter((t) => t.length > 1);
     for (const r of rows) {
       const pages = r.location || (r.page_start === r.page_end ? `p${r.page_start}` : `p${r.page_start}–${r.page_end}`);
       const meta = [pages, r.section, r.ocr ? "OCR" : null, `score ${r.score.toFixed(3)}`].filter(Boolean).join(" · ");
       list.append(el("li", { class: "hit" },
         el("div", { class: "hit-head" }, el("strong", { class: "hit-doc", title: r.path }, basename(r.path)), " ",
           el("span", { class: "muted hit-meta" }, meta)),
-        el("p", { class: "snippet" }, marked(r.snippet, terms))));
+        el("p", { class: "snippet" }, marked(r.snippet, r.highlights))));
     }
     $("search-empty").hidden = rows.length > 0;
   } catch (e) {
