@@ -113,7 +113,7 @@ class Client:
         job: int | str | None = None,
         mode: str = "hybrid",
     ) -> list[dict[str, Any]]:
-        """As `longtask search --json`: path, pages, section, score, ocr, snippet, text."""
+        """As `longtask search --json`: path, pages, section, score, ocr, snippet, highlights, text."""
         if self.url:
             query_args = {
                 "q": query,
