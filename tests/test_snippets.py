@@ -141,6 +141,7 @@ def test_the_snippet_is_the_passage_with_the_most_query_words() -> None:
 def test_texts_that_hold_the_markers_or_nul_are_marked_right() -> None:
     assert marks("a\x01granite\x02b\x00basalt", "granite basalt") == ["granite", "basalt"]
     assert marks('say "quoted" words', '"quoted"') == ["quoted"]
+    assert marks("granite", "granite \udcff") == ["granite"]  # an argument that was not UTF-8
     assert passages({}, "granite") == {}
     assert passages({1: ""}, "granite")[1].snippet == ""
 

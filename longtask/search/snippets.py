@@ -75,6 +75,13 @@ class Term:
     stem: str
 
 
+def _safe(text: str) -> str:
+    """`text` as SQLite can take it, each character kept in its place (so offsets hold):
+    NUL and the markers become spaces (separators either way), and a lone surrogate
+    (an argument that was not UTF-8) a "?"."""
+    return text.translate(_UNSAFE).encode("utf-8", "replace").decode("utf-8")
+
+
 def _index() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='porter unicode61')")
@@ -87,8 +94,8 @@ def _index() -> sqlite3.Connection:
 def _terms(db: sqlite3.Connection, query: str) -> list[Term]:
     """The query's words that can be marked, each stem once, in order: unicode61's
     words of the query (the keyword index's), stop words left out."""
-    db.execute("INSERT INTO t(rowid, text) VALUES (0, ?)", (query.translate(_UNSAFE),))
-    db.execute("INSERT INTO plain(rowid, text) VALUES (0, ?)", (query.translate(_UNSAFE),))
+    db.execute("INSERT INTO t(rowid, text) VALUES (0, ?)", (_safe(query),))
+    db.execute("INSERT INTO plain(rowid, text) VALUES (0, ?)", (_safe(query),))
     stems = dict(db.execute("SELECT offset, term FROM t_words WHERE doc = 0"))
     words = db.execute("SELECT offset, term FROM plain_words WHERE doc = 0 ORDER BY offset")
     terms: dict[str, Term] = {}
@@ -153,7 +160,7 @@ def passages(texts: Mapping[K, str], query: str, width: int = SNIPPET) -> dict[K
     try:
         terms = _terms(db, query)
         keys = list(texts)
-        flats = [" ".join(texts[key].translate(_UNSAFE).split()) for key in keys]
+        flats = [" ".join(_safe(texts[key]).split()) for key in keys]
         found: dict[int, list[tuple[int, int, str]]] = {}
         if terms:
             db.executemany("INSERT INTO t(rowid, text) VALUES (?, ?)", enumerate(flats))
