@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -162,7 +163,8 @@ def manual_run(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def manual(home: Path, tmp_path: Path) -> Path:
+def manual(backend_home: Path, tmp_path: Path) -> Path:
+    """MANUAL processed into a home on each store (the spans do not depend on it)."""
     return manual_run(tmp_path)
 
 
@@ -178,7 +180,7 @@ def test_cli_json_and_terminal_show_the_same_spans(manual: Path) -> None:
     plain = runner.invoke(app, ["search", QUESTION, "--mode", "keyword"])
     assert plain.exit_code == 0, plain.output
     head, body = plain.stdout.splitlines()
-    assert re.fullmatch(r"\d\.\d{3}  r-admin\.pdf p1", head), head
+    assert re.fullmatch(r"\d+\.\d{3}  r-admin\.pdf p1", head), head
     assert body == " " * 7 + hit["snippet"]
     assert "\x1b" not in plain.stdout
 
@@ -196,7 +198,8 @@ def test_cli_json_and_terminal_show_the_same_spans(manual: Path) -> None:
 def test_api_gives_the_snippet_and_its_highlights(
     manual: Path, home: Path, redis_server: RedisServer
 ) -> None:
-    with serving(home, redis_server) as s, s.client() as c:
+    store = {k: v for k, v in os.environ.items() if k == "LONGTASK_DATABASE_URL"}
+    with serving(home, redis_server, **store) as s, s.client() as c:
         resp = c.get("/api/search", params={"q": QUESTION, "mode": "keyword"})
         assert resp.status_code == 200, resp.text
         (hit,) = resp.json()
