@@ -10,11 +10,13 @@ and ends. So a highlight is always a whole word as the keyword index cuts words
 folded; `C++` is the word `c`, `file.txt` the words `file` and `txt`), never a fragment
 inside another word ("do" marks neither "does" nor "Windows"), and a word with the same
 Porter stem as a query word is marked too ("installing" for "install"). Stop words
-("the", "how", "do") are never marked, on either side. All of it runs in SQLite's C
-code: about a millisecond for a page of results (bench: `bench/snippets.py`).
+("the", "how", "do") are never marked, on either side. The words are cut, folded and
+stemmed in SQLite's C code, so a page of results costs milliseconds, not a Python loop
+over every word (`bench/snippets.py` measures it).
 
-The keyword index on PostgreSQL ('simple' tsvector) cuts words a little differently
-(it keeps `file.txt` whole); the highlights follow FTS5's rules on both stores.
+The keyword index on PostgreSQL ('simple' tsvector) cuts some words differently (it
+keeps `file.txt` and `install.packages` whole); the highlights follow FTS5's rules on
+both stores.
 """
 
 from __future__ import annotations
