@@ -1,6 +1,7 @@
-"""How a search result reads in a terminal: a head line (score, file, location or pages,
-section, OCR) and its snippet with the query's words marked as the dashboard marks them. The
-spans come with the result (`search.snippets`); nothing here looks for words."""
+"""How a search result reads in a terminal: a head line (score, file, location or
+pages, section, OCR) and its snippet with the query's words marked as the dashboard
+marks them. The spans come with the result (`search.snippets`); nothing here looks
+for words."""
 
 from __future__ import annotations
 
