@@ -97,6 +97,10 @@ def serve(
         note(f"longtask serve on http://{shown}:{port}/  (token: {token_path(s.home)})")
         if roots:
             note("roots: " + ", ".join(str(r) for r in roots))
+        from longtask.serve import presence
+
+        # `longtask search` of this home asks this process, which keeps the model loaded.
+        presence.announce(s, host, port)
         try:
             uvicorn.run(
                 app,
@@ -109,6 +113,7 @@ def serve(
                 lifespan="off",
             )
         finally:
+            presence.withdraw(s)
             service.close()
 
 
