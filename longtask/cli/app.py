@@ -410,7 +410,6 @@ def run(
     """
     with reported_errors():
         from longtask.jobs import control, runner
-        from longtask.jobs.logs import log_path
 
         ctx = context()
         if ocr is not None:
@@ -431,6 +430,8 @@ def run(
                 code = _watch(ctx, job_id, json_, timeout)
                 _notify(notify_command, ctx, job_id, code)
                 raise typer.Exit(code)
+            from longtask.jobs.logs import log_path  # (logging.handlers: not for a re-run of cache hits)
+
             note(
                 f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) "
                 f"(log: {log_path(s.home)})"
