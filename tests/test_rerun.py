@@ -93,8 +93,7 @@ try:
     main()
 except SystemExit as e:
     assert e.code in (0, None), e.code
-heavy = ("rq", "redis", "pydantic", "numpy", "torch", "fastapi", "openvino", "pypdf", "importlib.metadata",
-         "logging.handlers")
+heavy = ("rq", "redis", "pydantic", "numpy", "torch", "fastapi", "openvino", "pypdf", "logging.handlers")
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
