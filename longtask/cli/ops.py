@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from longtask.cli.context import context
 from longtask.cli.options import JsonOpt
@@ -62,6 +60,9 @@ def stats(json_: JsonOpt = False) -> None:
             f"oldest waiting: {g['oldest_queued_age']:.0f}s; stalled: {g['stalled']}",
             markup=False,
         )
+        from rich.table import Table  # here: a table costs start-up only where one is shown
+        from rich.text import Text
+
         table = Table(show_edge=False, title=f"{len(g['workers'])} live worker(s)", title_justify="left")
         for col in ("worker", "host", "pid", "model loads", "document"):
             table.add_column(col)

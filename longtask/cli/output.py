@@ -15,20 +15,50 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from longtask.errors import LongtaskError
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+
+class _LazyConsole:
+    """A Rich console made on first use. Importing rich.console costs a command that
+    prints JSON or plain lines 20-40 ms of start-up (issue 24's CLI targets); a Console
+    reads sys.stdout / sys.stderr when it prints, so making it later changes nothing."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+out = cast("Console", _LazyConsole(highlight=False, soft_wrap=True, markup=False, emoji=False))
+err = cast("Console", _LazyConsole(stderr=True, highlight=False, markup=False, emoji=False))
+
+
+def real_console(console: Console) -> Console:
+    """The Rich console itself, for code that takes it as an object (`rich.live.Live`)."""
+    return console.real() if isinstance(console, _LazyConsole) else console
 
 
 def error_line(message: str) -> Text:
     """`error: <message>` with only the `error:` styled; the message is never markup."""
+    from rich.text import Text
+
     return Text.assemble(("error:", "bold red"), " ", message)
 
 

