@@ -258,7 +258,7 @@ def _read_and_commit(
     )
     for batch in batches:
         rows = [
-            ChunkRow(c.seq, c.page_start, c.page_end, c.text, v, c.ocr, c.ocr_confidence, c.section)
+            ChunkRow(c.seq, c.page_start, c.page_end, c.text, v, c.ocr, c.ocr_confidence, c.section, c.nav)
             for c, v in zip(batch.chunks, batch.embeddings)
         ]
         _commit(conns, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)

@@ -54,4 +54,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
         """,
     ),
+    (
+        # As SQLite's m010_ranking_fields: navigation pages marked; the tsvector weighs
+        # the section title (weight A) apart from the body (D), so that keyword search
+        # can score a title match above a body match (`postgres.keyword`).
+        "m005_ranking_fields",
+        SQL.spell(ddl.RANKING_FIELDS)
+        + """
+        DROP INDEX chunks_tsv;
+        ALTER TABLE chunks DROP COLUMN tsv;
+        ALTER TABLE chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('simple', coalesce(section, '')), 'A') || setweight(to_tsvector('simple', text), 'D')
+        ) STORED;
+        CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
+        """,
+    ),
 ]

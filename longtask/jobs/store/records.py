@@ -189,3 +189,4 @@ class ChunkRow:
     ocr: bool = False  # some of its text came from OCR
     ocr_confidence: float | None = None  # the lowest OCR confidence of its pages, 0-1
     section: str | None = None  # the PDF outline's section it starts in
+    nav: bool = False  # a navigation page: contents, an index, a list of figures
