@@ -22,6 +22,7 @@ from longtask.readers.base import Unit
 from longtask.readers.pdf import Sections
 from longtask.search import Query, search
 from longtask.search.fusion import PHRASE_VECTOR_WEIGHT, QUESTION_VECTOR_WEIGHT, VECTOR_WEIGHT, vector_weight
+from longtask.search.query import NAV_FACTOR
 from longtask.settings import Pipeline, Policy, Settings
 
 PIPE = Pipeline(precision="fp32")
@@ -109,11 +110,17 @@ def test_a_heading_is_found_in_its_page_and_chunks_end_where_a_section_begins() 
         Unit(3, "3 Care\nClean the filter.", section="3 Care", sections=sections.within(3, "3 Care")),
     ]
     chunks = chunk_pages(units, load_tokenizer(model_dir()), 256, 32)
-    assert [c.section for c in chunks] == ["1 Pumps", "2 Calibration > 2.1 Pressure sensor", "3 Care"]
+    assert [c.section for c in chunks] == [
+        "1 Pumps",
+        "2 Calibration",
+        "2 Calibration > 2.1 Pressure sensor",
+        "3 Care",
+    ]
     assert chunks[0].text.endswith("the end of the pump chapter.")
     assert (chunks[0].page_start, chunks[0].page_end) == (1, 2)
-    # The heading alone ("2 Calibration") goes with the section that follows it.
-    assert chunks[1].text.startswith("2 Calibration 2.1 Pressure sensor") and chunks[1].page_start == 2
+    # A heading alone ("2 Calibration") is where its section starts: a chunk of its own.
+    assert chunks[1].text == "2 Calibration" and chunks[1].page_start == 2
+    assert chunks[2].text.startswith("2.1 Pressure sensor") and chunks[2].page_start == 2
     # No text is lost: the chunks hold every word of the pages.
     assert sum(len(c.text.split()) for c in chunks) == sum(len(u.text.split()) for u in units)
 
@@ -269,7 +276,7 @@ def test_each_result_says_why_it_ranked_where_it_did(store: Store, model: Embedd
                 assert r["vector_score"] is None
             if mode == "vector":
                 assert r["keyword_score"] is None
-                expected = r["vector_score"] * (0.5 if r["navigation"] else 1.0)
+                expected = r["vector_score"] * (NAV_FACTOR if r["navigation"] else 1.0)
                 assert r["score"] == pytest.approx(expected, abs=1e-3)
             # A chunk the keyword side listed holds a query word in a field it names.
             if r["keyword_score"] is not None:

@@ -557,7 +557,11 @@ def search(
                 if r.get("ocr") and r.get("ocr_confidence") is not None
                 else ("  [OCR]" if r.get("ocr") else "")
             )
-            out.print(f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}", markup=False)
+            also = f"  (+{len(r['copies'])} copies)" if r.get("copies") else ""
+            nav = "  [navigation]" if r.get("navigation") else ""
+            out.print(
+                f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}{nav}{also}", markup=False
+            )
             out.print(f"       {r['snippet'][:200]}", markup=False)
 
 

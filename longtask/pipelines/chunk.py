@@ -24,7 +24,6 @@ from longtask.readers.base import Unit
 __all__ = ["CHUNKER_VERSION", "Chunk", "chunk_pages", "count_tokens", "load_tokenizer", "sections_of"]
 
 _SPACE = re.compile(r"\s+")
-HEADING_WORDS = 12  # a section's text shorter than this is a heading alone
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,12 @@ def sections_of(pages: Sequence[Unit]) -> list[tuple[str | None, list[tuple[int,
             end = marks[i + 1][0] if i + 1 < len(marks) else len(page.text)
             piece = page.text[offset:end]
             if not runs or runs[-1][0] != section:
-                if runs and sum(len(t.split()) for _, t in runs[-1][1]) < HEADING_WORDS:
-                    # A heading alone ("2 Calibration" just before "2.1 Pressure
-                    # sensor"): it goes with the section that follows.
-                    runs.append((section, runs.pop()[1]))
-                else:
-                    runs.append((section, []))
+                if runs and not any(t.strip() for _, t in runs[-1][1]):
+                    runs.pop()  # a section with no text of its own
+                # A heading alone ("2 Calibration" just before "2.1 Pressure sensor")
+                # stays a chunk of its own: it is where its section starts, and what a
+                # search for the section's title should find first.
+                runs.append((section, []))
             pieces = runs[-1][1]
             if pieces and pieces[-1][0] == page.number:  # one page's text stays one piece
                 pieces[-1] = (page.number, pieces[-1][1] + piece)

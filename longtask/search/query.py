@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 MODES = ("vector", "keyword", "hybrid")
 DEFAULT_MODE = "hybrid"
-NAV_FACTOR = 0.5  # a navigation page's score is multiplied by this (tuned on dev)
+NAV_FACTOR = 0.1  # a navigation page's own scores are multiplied by this (tuned on dev)
 
 
 def check_mode(mode: str) -> str:
