@@ -21,7 +21,13 @@ from longtask.pipelines.navigation import is_navigation
 from longtask.readers.base import Unit
 from longtask.readers.pdf import Sections
 from longtask.search import Query, search
-from longtask.search.fusion import PHRASE_VECTOR_WEIGHT, QUESTION_VECTOR_WEIGHT, VECTOR_WEIGHT, vector_weight
+from longtask.search.fusion import (
+    PASSAGE_VECTOR_WEIGHT,
+    PHRASE_VECTOR_WEIGHT,
+    QUESTION_VECTOR_WEIGHT,
+    VECTOR_WEIGHT,
+    vector_weight,
+)
 from longtask.search.query import NAV_FACTOR
 from longtask.settings import Pipeline, Policy, Settings
 
@@ -89,6 +95,8 @@ def test_the_fusion_weight_follows_the_query() -> None:
     assert vector_weight("How do I install packages into a private library?") == QUESTION_VECTOR_WEIGHT
     assert vector_weight("Can Debian run on a Raspberry Pi") == QUESTION_VECTOR_WEIGHT
     assert vector_weight("installing packages") == PHRASE_VECTOR_WEIGHT
+    # Text copied from a document, to find where it came from: its exact words lead.
+    assert vector_weight("the pump keeps running while the totaliser resets to zero") == PASSAGE_VECTOR_WEIGHT
     assert VECTOR_WEIGHT < PHRASE_VECTOR_WEIGHT <= QUESTION_VECTOR_WEIGHT
 
 

@@ -31,6 +31,10 @@ VECTOR_WEIGHT = 0.2  # a query holding an identifier
 WORD_VECTOR_WEIGHT = 0.2  # one word ("arclength", "Arrow"): a term looked up, as in an index
 PHRASE_VECTOR_WEIGHT = 0.6  # a topic in words ("installing packages")
 QUESTION_VECTOR_WEIGHT = 0.7  # a question ("how do I install packages?")
+# A passage: this many words or more that are not a question, most likely text copied
+# from a document to find where it came from: its exact words lead.
+PASSAGE_WORDS = 8
+PASSAGE_VECTOR_WEIGHT = 0.2
 RRF_K = 60  # reciprocal-rank fusion's constant (Cormack et al.): 1 / (60 + rank)
 
 # A token spelled like code: letters with digits ("XZ-1234", "utf8"), an inner
@@ -53,7 +57,8 @@ def vector_weight(text: str) -> float:
     """The vector score's share of the fused score for this query: `VECTOR_WEIGHT`
     where a token is an identifier, `WORD_VECTOR_WEIGHT` for a single word,
     `QUESTION_VECTOR_WEIGHT` for a question (a question mark, or a question word
-    first), else `PHRASE_VECTOR_WEIGHT`."""
+    first), `PASSAGE_VECTOR_WEIGHT` for a passage (`PASSAGE_WORDS` or more), else
+    `PHRASE_VECTOR_WEIGHT`."""
     tokens = text.split()
     if any(is_identifier(t) for t in tokens):
         return VECTOR_WEIGHT
@@ -61,6 +66,8 @@ def vector_weight(text: str) -> float:
         return WORD_VECTOR_WEIGHT
     if text.rstrip().endswith("?") or _QUESTION.match(text.strip("(") or ""):
         return QUESTION_VECTOR_WEIGHT
+    if len(tokens) >= PASSAGE_WORDS:
+        return PASSAGE_VECTOR_WEIGHT
     return PHRASE_VECTOR_WEIGHT
 
 
