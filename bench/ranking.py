@@ -392,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
         "--by-kind", action="store_true", help="a row per source kind (faq, heading, index) too"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON as well")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="keep each family's data directory under this folder, and reuse one a run already "
+        "filled (for tuning search settings without ingesting again; delete it after a change "
+        "to what is stored)",
+    )
     args = parser.parse_args(argv)
 
     if args.build:
@@ -413,10 +420,16 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if limit:
             mine = mine[:: max(1, len(mine) // limit)][:limit]
-        home = Path(tempfile.mkdtemp(prefix="lt-ranking-"))
+        home = args.home / fam.name if args.home else Path(tempfile.mkdtemp(prefix="lt-ranking-"))
         try:
-            wall = ingest(documents(fam), home)
-            print(f"{fam.name}: longtask run {wall:.0f} s; {len(mine)} queries", file=sys.stderr)
+            if args.home and (home / "done").exists():
+                print(f"{fam.name}: reusing {home}; {len(mine)} queries", file=sys.stderr)
+            else:
+                shutil.rmtree(home, ignore_errors=True)
+                home.mkdir(parents=True)
+                wall = ingest(documents(fam), home)
+                (home / "done").write_text(f"{wall:.1f}\n")
+                print(f"{fam.name}: longtask run {wall:.0f} s; {len(mine)} queries", file=sys.stderr)
             for (split, mode, kind), (h1, h10, rr, n) in sorted(measure(mine, home).items()):
                 if kind != "all" and not args.by_kind:
                     continue
@@ -433,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
         finally:
-            shutil.rmtree(home, ignore_errors=True)
+            if not args.home:
+                shutil.rmtree(home, ignore_errors=True)
     print("| family | split | mode | kind | queries | hit@1 | hit@10 | MRR |")
     print("|---|---|---|---|---|---|---|---|")
     for t in table:

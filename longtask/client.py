@@ -113,7 +113,9 @@ class Client:
         job: int | str | None = None,
         mode: str = "hybrid",
     ) -> list[dict[str, Any]]:
-        """As `longtask search --json`: path, pages, section, score, ocr, snippet, highlights, text."""
+        """As `longtask search --json`: path, pages, location, section, score, ocr, snippet,
+        highlights, text; why it ranked there (vector_score, keyword_score, vector_weight,
+        matched fields, navigation) and the copies folded into it."""
         if self.url:
             query_args = {
                 "q": query,

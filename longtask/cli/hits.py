@@ -26,7 +26,11 @@ def hit_text(r: dict[str, Any]) -> Text:
         if r.get("ocr") and r.get("ocr_confidence") is not None
         else ("  [OCR]" if r.get("ocr") else "")
     )
+    nav = "  [navigation]" if r.get("navigation") else ""
+    also = f"  (+{len(r['copies'])} copies)" if r.get("copies") else ""
     snippet = Text(r["snippet"])
     for start, end in r.get("highlights", []):
         snippet.stylize(MARK, start, end)
-    return Text.assemble(f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}\n{INDENT}", snippet)
+    return Text.assemble(
+        f"{r['score']:.3f}  {Path(r['path']).name} {pages}{where}{how}{nav}{also}\n{INDENT}", snippet
+    )

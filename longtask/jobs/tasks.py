@@ -259,7 +259,16 @@ def _read_and_commit(
     for batch in batches:
         rows = [
             ChunkRow(
-                c.seq, c.page_start, c.page_end, c.text, v, c.ocr, c.ocr_confidence, c.section, c.location
+                c.seq,
+                c.page_start,
+                c.page_end,
+                c.text,
+                v,
+                c.ocr,
+                c.ocr_confidence,
+                c.section,
+                c.location,
+                c.nav,
             )
             for c, v in zip(batch.chunks, batch.embeddings)
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from tokenizers import Tokenizer
 from longtask.pipelines.versions import CHUNKER_VERSION
 from longtask.readers.base import Unit
 
-__all__ = ["CHUNKER_VERSION", "Chunk", "chunk_pages", "count_tokens", "load_tokenizer"]
+__all__ = ["CHUNKER_VERSION", "Chunk", "chunk_pages", "count_tokens", "load_tokenizer", "sections_of"]
 
 _SPACE = re.compile(r"\s+")
 
@@ -34,8 +34,9 @@ class Chunk:
     text: str
     ocr: bool = False  # some of its pages were read by OCR
     ocr_confidence: float | None = None  # the lowest OCR confidence of those pages
-    section: str | None = None  # the outline section its first page falls in
+    section: str | None = None  # the section it falls in (chunks never hold two)
     location: str | None = None  # its units' location ("slide 3"; "slide 3 – slide 4")
+    nav: bool = False  # its pages are navigation: contents, an index, a list of figures
 
 
 @lru_cache(maxsize=4)
@@ -55,22 +56,60 @@ def normalize(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def sections_of(pages: Sequence[Unit]) -> list[tuple[str | None, list[tuple[int, str]]]]:
+    """The pages' text cut where sections begin: (section, [(page number, text)]) in
+    order, a run of text of one section each. A unit's `sections` say where inside it a
+    section begins; else the whole unit is its `section`, and a new one begins where
+    the section changes from one unit to the next."""
+    runs: list[tuple[str | None, list[tuple[int, str]]]] = []
+    for page in pages:
+        marks = page.sections or ((0, page.section),)
+        for i, (offset, section) in enumerate(marks):
+            end = marks[i + 1][0] if i + 1 < len(marks) else len(page.text)
+            piece = page.text[offset:end]
+            if not runs or runs[-1][0] != section:
+                if runs and not any(t.strip() for _, t in runs[-1][1]):
+                    runs.pop()  # a section with no text of its own
+                # A heading alone ("2 Calibration" just before "2.1 Pressure sensor")
+                # stays a chunk of its own: it is where its section starts, and what a
+                # search for the section's title should find first.
+                runs.append((section, []))
+            pieces = runs[-1][1]
+            if pieces and pieces[-1][0] == page.number:  # one page's text stays one piece
+                pieces[-1] = (page.number, pieces[-1][1] + piece)
+            else:
+                pieces.append((page.number, piece))
+    return runs
+
+
 def chunk_pages(
     pages: Sequence[Unit], tokenizer: Tokenizer, size: int, overlap: int, first_seq: int = 0
 ) -> list[Chunk]:
-    """Split the pages' text into windows of at most `size` tokens, `overlap` shared."""
+    """Split the pages' text into windows of at most `size` tokens, `overlap` shared,
+    none crossing the start of a section (`sections_of`); each chunk names its section."""
     if size < 1:
         raise ValueError(f"chunk size must be at least 1 token, not {size}")
+    chunks: list[Chunk] = []
+    for section, pieces in sections_of(pages):
+        for c in _windows(pieces, tokenizer, size, overlap, first_seq + len(chunks)):
+            chunks.append(replace(c, section=section))
+    return chunks
+
+
+def _windows(
+    pieces: Sequence[tuple[int, str]], tokenizer: Tokenizer, size: int, overlap: int, first_seq: int
+) -> list[Chunk]:
+    """Windows of at most `size` tokens over (page number, text) pieces of one section."""
     parts: list[str] = []
     starts: list[int] = []  # char offset where each page's text begins
     numbers: list[int] = []
     offset = 0
-    for page in pages:
-        text = normalize(page.text)
+    for number, raw in pieces:
+        text = normalize(raw)
         if not text:
             continue
         starts.append(offset)
-        numbers.append(page.number)
+        numbers.append(number)
         parts.append(text)
         offset += len(text) + 1
     if not parts:

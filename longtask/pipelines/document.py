@@ -20,6 +20,8 @@ import numpy as np
 
 from longtask.pipelines.chunk import Chunk, chunk_pages, load_tokenizer
 from longtask.pipelines.embed import Embedder, model_dir
+from longtask.pipelines.hashing import embedding_input
+from longtask.pipelines.navigation import is_navigation
 from longtask.readers import Limits, OcrMode, Reader, Unit, open_reader, read_units
 
 if TYPE_CHECKING:
@@ -55,14 +57,13 @@ def _provenance(chunks: list[Chunk], units: list[Unit]) -> list[Chunk]:
         read = [by_number[n] for n in range(c.page_start, c.page_end + 1) if n in by_number]
         ocr = [u for u in read if u.ocr]
         confidences = [u.confidence for u in ocr if u.confidence is not None]
-        first = by_number.get(c.page_start)
         out.append(
             replace(
                 c,
                 ocr=bool(ocr),
                 ocr_confidence=min(confidences) if confidences else None,
-                section=first.section if first is not None else None,
                 location=_location(read),
+                nav=bool(read) and all(is_navigation(u.text) for u in read),
             )
         )
     return out
@@ -89,7 +90,7 @@ def process(
         chunks = chunk_pages(batch, tokenizer, pipeline.chunk_tokens, pipeline.chunk_overlap, seq)
         chunks = _provenance(chunks, batch)
         seq += len(chunks)
-        vectors = embedder.embed([c.text for c in chunks])
+        vectors = embedder.embed([embedding_input(c.text, c.section) for c in chunks])
         yield Batch(done, chunks, vectors, reader.warning(), sum(u.ocr for u in batch))
 
 

@@ -22,7 +22,10 @@ def _v(name: str) -> str:
 # output, and so does the cleaning. Upgrading either library re-processes documents.
 PARSER_VERSION = f"pdfium-{_v('pypdfium2')}+pypdf-{_v('pypdf')}+{CLEAN_VERSION}"
 # Bump whenever the same pages would give different chunks.
-CHUNKER_VERSION = "chunk-3"  # chunk-3: chunks carry OCR provenance and outline sections
+# chunk-3: chunks carry OCR provenance and outline sections; chunk-4: chunks end where a
+# section begins (its heading found in the page), mark navigation pages, and the model
+# reads the section's title before the text (hashing.embedding_input; issue 25).
+CHUNKER_VERSION = "chunk-4"
 
 
 def ocr_version(mode: str) -> str:

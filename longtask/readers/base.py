@@ -58,6 +58,10 @@ class Unit:
     confidence: float | None = None  # the OCR engine's mean word confidence, 0-1
     section: str | None = None  # the outline section the unit falls in
     location: str | None = None  # how people name the unit where a number is not enough
+    # Where sections begin inside the text, where the reader knows: (character offset,
+    # section), in order, the first at offset 0; empty: the whole unit is `section`.
+    # The chunker ends a chunk where a section begins, so no chunk holds two sections.
+    sections: tuple[tuple[int, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -142,10 +142,55 @@ class Sections:
         entries.sort(key=lambda e: e[0])  # stable: same-page bookmarks keep their order
         self._pages = [p for p, _ in entries]
         self._titles = [t for _, t in entries]
+        self._leaves = [t.rsplit(" > ", 1)[-1] for t in self._titles]
 
     def at(self, page: int) -> str | None:
         i = bisect.bisect_right(self._pages, page) - 1
         return self._titles[i] if i >= 0 else None
+
+    def within(self, page: int, text: str) -> tuple[tuple[int, str | None], ...]:
+        """Where sections begin in the page's text: (offset, section), the first at 0
+        (the section the page opens in). A bookmark's title is looked for in the text
+        after the previous one's; one not found begins where the previous one did
+        (at the page's top for the first, as `at` has it)."""
+        first = bisect.bisect_left(self._pages, page)
+        last = bisect.bisect_right(self._pages, page)
+        if first == last:
+            return ()
+        out: list[tuple[int, str | None]] = [(0, self._titles[first - 1] if first > 0 else None)]
+        at = 0
+        for i in range(first, last):
+            found = _find_title(self._leaves[i], text, at)
+            at = found if found is not None else at
+            out.append((at, self._titles[i]))
+        # Sections found at the same place: the later one (the deeper) holds the text.
+        kept: list[tuple[int, str | None]] = []
+        for offset, title in out:
+            if kept and kept[-1][0] == offset:
+                kept[-1] = (offset, title)
+            else:
+                kept.append((offset, title))
+        return tuple(kept)
+
+
+def _find_title(title: str, text: str, start: int) -> int | None:
+    """Where a heading begins in `text` at or after `start`: its words in order,
+    whitespace and case aside, at the start of a line where it can; without its number
+    ("2.3 ") if the text does not have it."""
+    words = title.split()
+    if not words:
+        return None
+    variants = [words]
+    if len(words) > 1 and re.fullmatch(r"[0-9A-Z](?:[.0-9]*[0-9])?\.?", words[0]):
+        variants.append(words[1:])
+    for ws in variants:
+        pattern = r"\s+".join(re.escape(w) for w in ws)
+        found = re.search(r"(?:^|\n)[ \t]*(" + pattern + ")", text[start:], re.IGNORECASE)
+        if found is None:
+            found = re.search("(" + pattern + ")", text[start:], re.IGNORECASE)
+        if found is not None:
+            return start + found.start(1)
+    return None
 
 
 class Pdf:
@@ -213,7 +258,7 @@ class Pdf:
             problems.failed[number] = f"{type(e).__name__}: {e}"[:200]
             text = ""
         section = self.sections().at(number)
-        page = Unit(number, text, section=section)
+        page = Unit(number, text, section=section, sections=self.sections().within(number, text))
         engine = self.limits.ocr_engine
         if engine is not None and number not in problems.failed and self._wants_ocr(index, text):
             try:
@@ -223,7 +268,8 @@ class Pdf:
             else:
                 found = clean(found)
                 if found:
-                    page = Unit(number, found, True, confidence, section=section)
+                    within = self.sections().within(number, found)
+                    page = Unit(number, found, True, confidence, section=section, sections=within)
         if not page.text.strip() and number not in problems.failed:
             problems.empty.append(number)
         return page

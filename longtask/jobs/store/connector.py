@@ -20,6 +20,10 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 KEYWORD_TERMS = 16  # the most query words a keyword search looks for
+# How much a query word in a chunk's section title counts against one in its body
+# (BM25F-style field weight: a heading names what its section is about). Tuned on the
+# ranking bench's dev split (bench/ranking.py).
+TITLE_WEIGHT = 4.0
 
 
 class Result(Protocol):
@@ -91,7 +95,8 @@ class Connector(ABC):
         score; higher is better), by the backend's own full-text index. `words` are the
         query's words as the search side reads them (lower case, each once, at most
         `KEYWORD_TERMS`); a backend that tokenizes on the server may read `query` instead.
-        Both weigh a rare term (an error code, a part number) above common words."""
+        Both weigh a rare term (an error code, a part number) above common words, and
+        a word in the chunk's section title `TITLE_WEIGHT` times one in its text."""
 
     def pausable(self, exc: BaseException) -> bool:
         """An outage that passes by itself (a full disk, a long-held lock, a server

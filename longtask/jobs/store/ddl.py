@@ -223,6 +223,11 @@ ALTER TABLE chunks ADD COLUMN ocr_confidence {float};
 ALTER TABLE chunks ADD COLUMN section TEXT;
 ALTER TABLE tasks ADD COLUMN ocr_pages {int};
 """
+# Ranking (see schema.m010_ranking_fields): whether a chunk is a navigation page (a
+# table of contents, a back-of-book index, a list of figures), ranked below content.
+RANKING_FIELDS = """
+ALTER TABLE chunks ADD COLUMN nav {int} NOT NULL DEFAULT 0;
+"""
 # Collections and the current version of each path (see schema.m007_collections).
 COLLECTIONS = """
 ALTER TABLE jobs ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from longtask.jobs.store.base import StoreBase
 from longtask.jobs.store.records import ChunkRow
-from longtask.pipelines.hashing import text_hash
+from longtask.pipelines.hashing import embedding_input, text_hash
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,12 +48,12 @@ class Output(StoreBase):
         Keyed by (document, chunk number): a batch written twice leaves one copy."""
         self.db.executemany(
             "INSERT INTO chunks (doc_key, seq, page_start, page_end, text, embedding, model, "
-            "text_hash, ocr, ocr_confidence, section, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "text_hash, ocr, ocr_confidence, section, location, nav) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (doc_key, seq) DO UPDATE SET "
             "page_start = excluded.page_start, page_end = excluded.page_end, text = excluded.text, "
             "embedding = excluded.embedding, model = excluded.model, text_hash = excluded.text_hash, "
             "ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence, section = excluded.section, "
-            "location = excluded.location",
+            "location = excluded.location, nav = excluded.nav",
             (
                 (
                     doc_key,
@@ -63,11 +63,12 @@ class Output(StoreBase):
                     ch.text,
                     encode(ch.embedding),
                     model,
-                    text_hash(ch.text),
+                    text_hash(embedding_input(ch.text, ch.section)),  # the model's input
                     int(ch.ocr),
                     ch.ocr_confidence,
                     ch.section,
                     ch.location,
+                    int(ch.nav),
                 )
                 for ch in chunks
             ),

@@ -56,4 +56,19 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     # As SQLite's m009_chunk_location: where a chunk sits in formats without pages.
     ("m005_chunk_location", ddl.CHUNK_LOCATION),
+    (
+        # As SQLite's m010_ranking_fields: navigation pages marked; the tsvector weighs
+        # the section title (weight A) apart from the body (D), so that keyword search
+        # can score a title match above a body match (`postgres.keyword`).
+        "m006_ranking_fields",
+        SQL.spell(ddl.RANKING_FIELDS)
+        + """
+        DROP INDEX chunks_tsv;
+        ALTER TABLE chunks DROP COLUMN tsv;
+        ALTER TABLE chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('simple', coalesce(section, '')), 'A') || setweight(to_tsvector('simple', text), 'D')
+        ) STORED;
+        CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
+        """,
+    ),
 ]

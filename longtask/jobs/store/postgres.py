@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from longtask.errors import BackendUnavailable, LongtaskError
+from longtask.jobs.store import connector
 from longtask.jobs.store.connector import KEYWORD_TERMS, Connector
 from longtask.jobs.store.pg_schema import MIGRATIONS
 
@@ -187,7 +188,9 @@ class PostgresConnector(Connector):
         """The server's own lexemes of `query` (`words` is not needed). ts_rank has no
         inverse document frequency, so each lexeme is weighted here by how rare it is
         (its document count, capped at 1,000 so that a common word costs one bounded
-        index probe), and the words together as a phrase add ts_rank_cd."""
+        index probe); a lexeme in the section title (weight A of the tsvector) counts
+        `TITLE_WEIGHT` times, as SQLite's bm25 column weight has it; and the words
+        together as a phrase add ts_rank_cd."""
         lexemes = [
             str(r[0])
             for r in self.execute(
@@ -207,12 +210,17 @@ class PostgresConnector(Connector):
                 or 0
             )
             weights.append(math.log(1 + (total - df + 0.5) / (df + 0.5)))
-        score = " + ".join(f"{w:.6f} * (c.tsv @@ ?::tsquery)::int" for w in weights)
+        extra = connector.TITLE_WEIGHT - 1.0
+        score = " + ".join(
+            f"{w:.6f} * ((c.tsv @@ ?::tsquery)::int + {extra:.6f} * (c.tsv @@ ?::tsquery)::int)"
+            for w in weights
+        )
+        terms = [t for q in quoted for t in (q, q + ":A")]
         rows = self.execute(
             f"SELECT c.id, {score} + ts_rank_cd(c.tsv, phraseto_tsquery('simple', ?)) AS score "
             "FROM chunks c WHERE c.tsv @@ ?::tsquery AND c.doc_key IN "
             "(SELECT json_array_elements_text(?::json)) ORDER BY score DESC, c.id LIMIT ?",
-            (*quoted, query, " | ".join(quoted), json.dumps(list(doc_keys)), n),
+            (*terms, query, " | ".join(quoted), json.dumps(list(doc_keys)), n),
         ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 

@@ -190,3 +190,4 @@ class ChunkRow:
     ocr_confidence: float | None = None  # the lowest OCR confidence of its pages, 0-1
     section: str | None = None  # the section (outline entry, heading) it starts in
     location: str | None = None  # where it sits where pages do not say it ("slide 3")
+    nav: bool = False  # a navigation page: contents, an index, a list of figures

@@ -148,3 +148,32 @@ def m009_chunk_location(db: Database) -> None:
     ("slide 3", "sheet Sales, rows 2-40", "attachment report.pdf"); NULL for a PDF,
     whose page numbers say it."""
     db.execute(ddl.CHUNK_LOCATION)
+
+
+@migration
+def m010_ranking_fields(db: Database) -> None:
+    """Ranking fields: `chunks.nav` marks navigation pages (contents, indexes, lists of
+    figures) so that search ranks them below the content they point to; the keyword
+    index gains the chunk's section title as a column of its own, so that bm25 weighs
+    a title match above a body match (BM25F-style column weights, `sqlite.keyword`)."""
+    db.executescript(
+        SQL.spell(ddl.RANKING_FIELDS)
+        + """
+        DROP TRIGGER chunks_fts_insert;
+        DROP TRIGGER chunks_fts_delete;
+        DROP TRIGGER chunks_fts_update;
+        DROP TABLE chunks_fts;
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(section, text, content='chunks', content_rowid='id');
+        CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts(rowid, section, text) VALUES (new.id, new.section, new.text);
+        END;
+        CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, section, text) VALUES ('delete', old.id, old.section, old.text);
+        END;
+        CREATE TRIGGER chunks_fts_update AFTER UPDATE OF section, text ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, section, text) VALUES ('delete', old.id, old.section, old.text);
+            INSERT INTO chunks_fts(rowid, section, text) VALUES (new.id, new.section, new.text);
+        END;
+        INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+        """
+    )

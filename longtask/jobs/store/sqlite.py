@@ -19,6 +19,7 @@ from typing import Any
 
 from longtask.errors import BackendUnavailable
 from longtask.fsutil import private_dir
+from longtask.jobs.store import connector
 from longtask.jobs.store.connector import Connector
 from longtask.jobs.store.schema import MIGRATIONS
 
@@ -102,7 +103,8 @@ class SqliteConnector(Connector):
     def keyword(
         self, query: str, words: Sequence[str], doc_keys: Sequence[str], n: int
     ) -> list[tuple[int, float]]:
-        """FTS5's bm25 over the query's words, any of them matching; the words together
+        """FTS5's bm25 over the query's words, any of them matching, the section title
+        column weighed `TITLE_WEIGHT` times the text (BM25F-style); the words together
         as a phrase match too, and score more."""
         if not words:
             return []
@@ -110,7 +112,8 @@ class SqliteConnector(Connector):
         if len(words) > 1:
             alternatives.append('"' + " ".join(words) + '"')
         rows = self.execute(
-            "SELECT f.rowid, bm25(chunks_fts) AS rank FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+            f"SELECT f.rowid, bm25(chunks_fts, {float(connector.TITLE_WEIGHT)}, 1.0) AS rank "
+            "FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
             "WHERE chunks_fts MATCH ? AND c.doc_key IN (SELECT value FROM json_each(?)) "
             "ORDER BY rank LIMIT ?",
             (" OR ".join(alternatives), json.dumps(list(doc_keys)), n),
