@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -217,3 +218,39 @@ def test_not_a_docx_says_what_is_missing(tmp_path: Path) -> None:
     renamed.write_bytes(pptx.read_bytes())
     with pytest.raises(DocumentError, match="not a DOCX"):
         open_docx(str(renamed))
+
+
+# --- legacy Office through LibreOffice ---------------------------------------------
+
+
+def test_legacy_without_libreoffice_is_dead_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtask.readers.legacy import open_legacy
+
+    doc = tmp_path / "old.doc"
+    doc.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no soffice on it
+    with pytest.raises(DocumentError) as e:
+        open_legacy(str(doc))
+    assert e.value.permanent
+    assert str(doc) in str(e.value)
+    assert "install LibreOffice (apt-get install libreoffice-writer-nogui" in str(e.value)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_legacy_doc_read_through_libreoffice(made: dict[str, of.Made], tmp_path: Path) -> None:
+    from longtask.readers.legacy import open_legacy
+
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+         "--convert-to", "doc", "--outdir", str(tmp_path), str(made["docx"].path)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    reader = open_legacy(str(tmp_path / "known.doc"))
+    units = [reader.read(i) for i in range(reader.units())]
+    text = "\n".join(u.text for u in units)
+    assert recall(made["docx"].text, text) >= 0.95
+    assert made["docx"].ident in text
+    assert any(u.section and made["docx"].headings[1] in u.section for u in units)

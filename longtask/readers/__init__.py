@@ -50,6 +50,7 @@ READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
     Kind.ODP: _on_call("longtask.readers.odf", "open_odf"),
     Kind.ODS: _on_call("longtask.readers.odf", "open_odf"),
     Kind.EPUB: _on_call("longtask.readers.epub", "open_epub"),
+    Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "open_legacy"),
 }
 # The page count and how many units will need OCR (None: unknown), as cheaply as the
 # format allows: what the supervisor's survey reads before a document is opened.
@@ -62,6 +63,7 @@ SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {
     Kind.ODP: _on_call("longtask.readers.odf", "survey"),
     Kind.ODS: _on_call("longtask.readers.odf", "survey"),
     Kind.EPUB: _on_call("longtask.readers.epub", "survey"),
+    Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "survey"),
 }
 
 

@@ -74,9 +74,34 @@ def style_levels(z: SafeZip) -> dict[str, int]:
     return levels
 
 
+# Style ids whose level their id says (what Word, LibreOffice and python-docx write in
+# English): documents that use no other style never need `styles.xml` parsed (python-
+# docx's template holds 350 KB of it, more than a short document's whole text).
+_PLAIN = frozenset({"Normal", "ListParagraph", "BodyText", "NoSpacing", "Quote", "Caption", "TableGrid"})
+
+
+class _Levels:
+    """Heading levels by style id, `styles.xml` parsed only for an id its name does not say."""
+
+    def __init__(self, z: SafeZip) -> None:
+        self.z = z
+        self.parsed: dict[str, int] | None = None
+
+    def get(self, style: str) -> int | None:
+        if self.parsed is None:
+            if style in _PLAIN:
+                return None
+            if m := _HEADING_NAME.match(style):
+                return int(m.group(1))
+            if style == "Title":
+                return 0
+            self.parsed = style_levels(self.z)
+        return self.parsed.get(style)
+
+
 def blocks(z: SafeZip, part: str) -> list[Block]:
     """The body's paragraphs, headings and tables, in order."""
-    levels = style_levels(z)
+    levels = _Levels(z)
     out: list[Block] = []
     p_depth = tbl_depth = 0
     for event, el in iterparse(z.open(part), z.shown, part):
@@ -111,7 +136,7 @@ def blocks(z: SafeZip, part: str) -> list[Block]:
     return out
 
 
-def _level(p: object, levels: dict[str, int]) -> int | None:
+def _level(p: object, levels: _Levels) -> int | None:
     ppr = p.find(f"{{{W}}}pPr")  # type: ignore[attr-defined]
     if ppr is None:
         return None
