@@ -85,9 +85,10 @@ def readable_kind(path: str | bytes) -> Kind:
     return kind
 
 
-def open_reader(path: str | bytes, limits: Limits = Limits()) -> Reader:
-    """The reader for the file at `path`. Raises DocumentError if it cannot be read."""
-    return READERS[readable_kind(path)](path, limits)
+def open_reader(path: str | bytes, limits: Limits = Limits(), kind: Kind | None = None) -> Reader:
+    """The reader for the file at `path` (of `kind`, where the caller sniffed it
+    already). Raises DocumentError if it cannot be read."""
+    return READERS[kind or readable_kind(path)](path, limits)
 
 
 def survey(path: str | bytes) -> tuple[int, int | None]:
