@@ -42,12 +42,16 @@ def _on_call(module: str, name: str) -> Callable[..., Any]:
 
 
 READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
-    Kind.PDF: _on_call("longtask.readers.pdf", "open_pdf")
+    Kind.PDF: _on_call("longtask.readers.pdf", "open_pdf"),
+    Kind.HTML: _on_call("longtask.readers.html", "open_html"),
+    Kind.TEXT: _on_call("longtask.readers.text", "open_text"),
 }
 # The page count and how many units will need OCR (None: unknown), as cheaply as the
 # format allows: what the supervisor's survey reads before a document is opened.
 SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {
-    Kind.PDF: _on_call("longtask.readers.pdf", "survey")
+    Kind.PDF: _on_call("longtask.readers.pdf", "survey"),
+    Kind.HTML: _on_call("longtask.readers.html", "survey"),
+    Kind.TEXT: _on_call("longtask.readers.text", "survey"),
 }
 
 
