@@ -72,6 +72,7 @@ class Gather:
     size: int = 0
     where: str | None = None
     _unit_where: str | None = None
+    _lines: tuple[int, int] | None = None  # the unit's first and last source lines
 
     @property
     def section(self) -> str | None:
@@ -79,7 +80,7 @@ class Gather:
             return None
         return " > ".join(t for _, t in self.titles)[:MAX_DEPTH_SECTION]
 
-    def heading(self, level: int, title: str) -> None:
+    def heading(self, level: int, title: str, lines: tuple[int, int] | None = None) -> None:
         """A heading of `level` (1 = h1): it closes the unit, and the next one falls
         under it (nested under the open headings of higher levels)."""
         title = " ".join(title.split())[:200]
@@ -87,13 +88,18 @@ class Gather:
         if not title:
             return
         self.titles = [(lv, t) for lv, t in self.titles if lv < level] + [(level, title)]
-        self.add(title)
+        self.add(title, lines)
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, lines: tuple[int, int] | None = None) -> None:
+        """A block of text; `lines`: its first and last line in the source (1-based),
+        which name the unit "lines 3-40" in place of `where`."""
         if not text.strip():
             return
         if not self.blocks:
             self._unit_where = self.where
+            self._lines = None
+        if lines is not None:
+            self._lines = lines if self._lines is None else (self._lines[0], max(self._lines[1], lines[1]))
         self.blocks.append(text)
         self.size += len(text)
         if self.size >= PART_CHARS:
@@ -104,8 +110,12 @@ class Gather:
             return
         text = clean("\n".join(self.blocks))
         self.blocks, self.size = [], 0
+        where = self._unit_where
+        if self._lines is not None:
+            first, last = self._lines
+            where = f"line {first}" if first == last else f"lines {first}-{last}"
         if text:
-            self.made.append(Unit(len(self.made) + 1, text, section=self.section, location=self._unit_where))
+            self.made.append(Unit(len(self.made) + 1, text, section=self.section, location=where))
 
     def done(self) -> list[Unit]:
         self.flush()
