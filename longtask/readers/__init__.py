@@ -43,12 +43,32 @@ def _on_call(module: str, name: str) -> Callable[..., Any]:
 
 
 READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
-    Kind.PDF: _on_call("longtask.readers.pdf", "open_pdf")
+    Kind.PDF: _on_call("longtask.readers.pdf", "open_pdf"),
+    Kind.DOCX: _on_call("longtask.readers.docx", "open_docx"),
+    Kind.PPTX: _on_call("longtask.readers.pptx", "open_pptx"),
+    Kind.XLSX: _on_call("longtask.readers.xlsx", "open_xlsx"),
+    Kind.ODT: _on_call("longtask.readers.odf", "open_odf"),
+    Kind.ODP: _on_call("longtask.readers.odf", "open_odf"),
+    Kind.ODS: _on_call("longtask.readers.odf", "open_odf"),
+    Kind.EPUB: _on_call("longtask.readers.epub", "open_epub"),
+    Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "open_legacy"),
+    Kind.HTML: _on_call("longtask.readers.html", "open_html"),
+    Kind.TEXT: _on_call("longtask.readers.text", "open_text"),
 }
 # The page count and how many units will need OCR (None: unknown), as cheaply as the
 # format allows: what the supervisor's survey reads before a document is opened.
 SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {
-    Kind.PDF: _on_call("longtask.readers.pdf", "survey")
+    Kind.PDF: _on_call("longtask.readers.pdf", "survey"),
+    Kind.DOCX: _on_call("longtask.readers.docx", "survey"),
+    Kind.PPTX: _on_call("longtask.readers.pptx", "survey"),
+    Kind.XLSX: _on_call("longtask.readers.xlsx", "survey"),
+    Kind.ODT: _on_call("longtask.readers.odf", "survey"),
+    Kind.ODP: _on_call("longtask.readers.odf", "survey"),
+    Kind.ODS: _on_call("longtask.readers.odf", "survey"),
+    Kind.EPUB: _on_call("longtask.readers.epub", "survey"),
+    Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "survey"),
+    Kind.HTML: _on_call("longtask.readers.html", "survey"),
+    Kind.TEXT: _on_call("longtask.readers.text", "survey"),
 }
 
 
