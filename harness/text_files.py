@@ -331,6 +331,25 @@ def make_many_page_tiff(path: Path, pages: int = 10_000) -> Path:
     return path
 
 
+def make_png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares `width` x `height` pixels (a decompression bomb's header)
+    over a few bytes of data: whoever decodes it trusts the header or checks it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
 def make_broken_encodings(folder: Path) -> dict[str, Path]:
     """Text files whose bytes lie: UTF-8 with stray invalid bytes, UTF-16 cut in the
     middle of a character, Latin-1 with no declaration, and a NUL-laden 'text'."""
