@@ -150,7 +150,7 @@ CANDIDATES: dict[str, dict[str, Callable[[str], str]]] = {
     "epub": {"ebooklib + lxml.html": ebooklib_text},
 }
 PACKAGES = {
-    "longtask (lxml)": ("lxml", "lxml"),
+    "longtask (lxml)": ("lxml", "lxml.etree"),
     "python-docx": ("python-docx", "docx"),
     "python-pptx": ("python-pptx", "pptx"),
     "openpyxl (read-only)": ("openpyxl", "openpyxl"),
@@ -166,9 +166,22 @@ def timed(read: Callable[[str], str], paths: list[Path]) -> tuple[float, list[st
     return time.process_time() - start, texts
 
 
-def speed(n_files: int, folder: Path) -> list[dict[str, Any]]:
+# Long files: about 100 pages of prose each (60 slides, 20 chapters).
+LARGE: dict[str, Callable[[Path], of.Made]] = {
+    "docx": lambda p: of.make_docx(p, pages=100),
+    "pptx": lambda p: of.make_pptx(p, n_slides=60),
+    "xlsx": lambda p: of.make_xlsx(p, pages=100),
+    "odt": lambda p: of.make_odt(p, pages=100),
+    "odp": lambda p: of.make_odp(p, n_slides=60),
+    "ods": lambda p: of.make_ods(p, pages=100),
+    "epub": lambda p: of.make_epub(p, n_chapters=20, pages=100),
+}
+
+
+def speed(n_files: int, folder: Path, large: bool = False) -> list[dict[str, Any]]:
     rows = []
-    made = {ext: [maker(folder / f"f{i}.{ext}") for i in range(n_files)] for ext, maker in of.MAKERS.items()}
+    makers: dict[str, Callable[[Path], of.Made]] = LARGE if large else dict(of.MAKERS)  # type: ignore[arg-type]
+    made = {ext: [maker(folder / f"f{i}.{ext}") for i in range(n_files)] for ext, maker in makers.items()}
     for ext, files in made.items():
         paths = [m.path for m in files]
         size = sum(p.stat().st_size for p in paths)
@@ -181,6 +194,7 @@ def speed(n_files: int, folder: Path) -> list[dict[str, Any]]:
                     "format": ext,
                     "reader": name,
                     "files": len(paths),
+                    "KB/file": round(size / len(paths) / 1000),
                     "MB/s": round(size / 1e6 / seconds, 2),
                     "docs/s": round(len(paths) / seconds, 1),
                     "min recall": round(score, 3),
@@ -291,6 +305,76 @@ def libreoffice(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
+# Real documents no one here wrote: Debian's HTML manuals, converted by LibreOffice.
+REAL_HTML = ["/usr/share/doc/socat/socat.html", "/usr/share/doc/python3/python-policy.html", "/usr/share/doc/zlib1g-dev/examples/zlib_how.html"]  # fmt: skip
+
+
+def html_text(path: Path) -> str:
+    """The truth for a real HTML page: its body's text, scripts and styles left out."""
+    from lxml import html
+
+    root = html.fromstring(path.read_bytes())
+    for bad in root.xpath("//script|//style|//head"):
+        bad.drop_tree()
+    return str(root.text_content())
+
+
+def headings(path: Path) -> list[str]:
+    from lxml import html
+
+    root = html.fromstring(path.read_bytes())
+    return [
+        " ".join(h.text_content().split())
+        for h in root.xpath("//h1|//h2|//h3|//h4|//h5|//h6")
+        if h.text_content().strip()
+    ]
+
+
+def sections(ext: str, path: Path) -> str:
+    """Every unit's section, joined: what headings must be found in."""
+    from longtask.readers import docx, epub, odf
+
+    open_ = {"docx": docx.open_docx, "odt": odf.open_odf, "epub": epub.open_epub}[ext]
+    reader = open_(str(path))
+    return " | ".join(reader.read(i).section or "" for i in range(reader.units()))
+
+
+def real_html(folder: Path) -> list[dict[str, Any]]:
+    """Debian's HTML manuals converted by LibreOffice to DOCX, ODT and EPUB, read back:
+    word recall against the HTML's own text."""
+    if shutil.which("soffice") is None:
+        return []
+    rows = []
+    for source in map(Path, REAL_HTML):
+        if not source.exists():
+            continue
+        truth = html_text(source)
+        heads = headings(source)
+        for dst, filt in (("docx", "docx:MS Word 2007 XML"), ("odt", "odt"), ("epub", "epub")):
+            out = folder / f"{source.stem}-{dst}"
+            out.mkdir()
+            subprocess.run(
+                ["soffice", f"-env:UserInstallation={(folder / 'profile').as_uri()}", "--headless",
+                 "--infilter=HTML (StarWriter)", "--convert-to", filt, "--outdir", str(out), str(source)],
+                check=False, capture_output=True, timeout=300,
+            )  # fmt: skip
+            path = out / f"{source.stem}.{dst}"
+            if not path.exists():
+                continue
+            text = ours(dst)(str(path))
+            found = sections(dst, path)
+            got = sum(1 for h in heads if " ".join(h.split()) in found)
+            rows.append(
+                {
+                    "real file": f"{source.name} -> {dst}",
+                    "words": sum(words(truth).values()),
+                    "recall": round(recall(truth, text), 3),
+                    "headings as sections": f"{got}/{len(heads)}",
+                }
+            )
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(none)"
@@ -307,22 +391,28 @@ def main() -> None:
     n_files, n_small = (3, 100) if args.quick else (20, 1000)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "speed").mkdir()
-        (folder / "small").mkdir()
+        for sub in ("speed", "large", "small"):
+            (folder / sub).mkdir()
         result = {
             "speed": speed(n_files, folder / "speed"),
+            "large": speed(2, folder / "large", large=True),
             "imports": imports(),
             "docx_vs_pdf": docx_vs_pdf(n_small, folder / "small"),
             "libreoffice": libreoffice(folder),
+            "real_html": real_html(folder),
         }
     print("## Reading speed, one core (files made by each format's writer library)", file=sys.stderr)
     print(table(result["speed"]), file=sys.stderr)
+    print("\n## Reading speed, one core, long files (~100 pages, 60 slides)", file=sys.stderr)
+    print(table(result["large"]), file=sys.stderr)
     print("\n## Import time and installed size", file=sys.stderr)
     print(table([{"library": k, **v} for k, v in result["imports"].items()]), file=sys.stderr)
     print("\n## 1,000 small DOCX vs 1,000 one-page PDFs", file=sys.stderr)
     print(table([result["docx_vs_pdf"]]), file=sys.stderr)
     print("\n## Files converted by LibreOffice, read back", file=sys.stderr)
     print(table(result["libreoffice"]), file=sys.stderr)
+    print("\n## Real HTML manuals (Debian) converted by LibreOffice, read back", file=sys.stderr)
+    print(table(result["real_html"]), file=sys.stderr)
     print(json.dumps(result))
 
 

@@ -71,12 +71,12 @@ def _table(name: str) -> list[list[str]]:
     ]
 
 
-def _plan(name: str, n_sections: int = 3) -> tuple[list[tuple[str, list[str]]], str, str]:
+def _plan(name: str, n_sections: int = 3, pages: int = 2) -> tuple[list[tuple[str, list[str]]], str, str]:
     """(heading, paragraphs) per section, the identifier and the topic sentence."""
     ext = name.rsplit(".", 1)[-1]
     ident = ident_for(name)
     topic = TOPICS.get(ext, TOPICS["docx"])
-    paras = paragraphs(name, 2)
+    paras = paragraphs(name, pages)
     per = max(1, len(paras) // n_sections)
     sections = []
     for i in range(n_sections):
@@ -96,12 +96,13 @@ def _words(*parts: object) -> str:
     return " ".join(out)
 
 
-def make_docx(path: Path | str) -> Made:
-    """A DOCX with a title, Heading 1/2 sections, paragraphs and a table (python-docx)."""
+def make_docx(path: Path | str, pages: int = 2) -> Made:
+    """A DOCX with a title, Heading 1/2 sections, paragraphs and a table (python-docx);
+    `pages`: about how many pages of prose."""
     import docx
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name)
+    sections, ident, topic = _plan(path.name, max(3, pages // 2), pages)
     doc = docx.Document()
     title = f"Report {path.stem}"
     doc.add_heading(title, level=0)
@@ -127,7 +128,7 @@ def make_pptx(path: Path | str, n_slides: int = 4) -> Made:
     from pptx.util import Inches
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name, n_slides)
+    sections, ident, topic = _plan(path.name, n_slides, max(2, n_slides // 2))
     prs = Presentation()
     headings: list[str] = []
     texts: list[object] = []
@@ -158,12 +159,12 @@ def make_pptx(path: Path | str, n_slides: int = 4) -> Made:
     return Made(path, _words(texts), headings, ident, topic, [rows], locations)
 
 
-def make_xlsx(path: Path | str) -> Made:
+def make_xlsx(path: Path | str, pages: int = 2) -> Made:
     """A workbook: a "Sales" sheet of a header and rows, and a "Notes" sheet of prose (openpyxl)."""
     from openpyxl import Workbook
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name, 1)
+    sections, ident, topic = _plan(path.name, 1, pages)
     wb = Workbook()
     ws = wb.active
     ws.title = "Sales"
@@ -187,12 +188,12 @@ def make_xlsx(path: Path | str) -> Made:
     )
 
 
-def make_odt(path: Path | str) -> Made:
+def make_odt(path: Path | str, pages: int = 2) -> Made:
     """An ODT with outline-level headings, paragraphs and a table (odfdo)."""
     from odfdo import Cell, Document, Header, Paragraph, Row, Table
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name)
+    sections, ident, topic = _plan(path.name, max(3, pages // 2), pages)
     doc = Document("text")
     body = doc.body
     headings = []
@@ -219,7 +220,7 @@ def make_odp(path: Path | str, n_slides: int = 3) -> Made:
     from odfdo import Document, DrawPage, Frame
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name, n_slides)
+    sections, ident, topic = _plan(path.name, n_slides, max(2, n_slides // 2))
     doc = Document("presentation")
     body = doc.body
     body.clear()  # the template's empty first page
@@ -238,12 +239,12 @@ def make_odp(path: Path | str, n_slides: int = 3) -> Made:
     return Made(path, _words(texts), headings, ident, topic, [], locations)
 
 
-def make_ods(path: Path | str) -> Made:
+def make_ods(path: Path | str, pages: int = 2) -> Made:
     """A spreadsheet: a "Sales" table of a header and rows, and a "Notes" one (odfdo)."""
     from odfdo import Document, Table
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name, 1)
+    sections, ident, topic = _plan(path.name, 1, pages)
     doc = Document("spreadsheet")
     body = doc.body
     body.clear()
@@ -267,13 +268,13 @@ def make_ods(path: Path | str) -> Made:
     )
 
 
-def make_epub(path: Path | str, n_chapters: int = 3) -> Made:
+def make_epub(path: Path | str, n_chapters: int = 3, pages: int = 2) -> Made:
     """An EPUB 3 book of chapters with h1 titles and h2 subheadings, a script and a
     style that must not be read (ebooklib)."""
     from ebooklib import epub
 
     path = Path(path)
-    sections, ident, topic = _plan(path.name, n_chapters)
+    sections, ident, topic = _plan(path.name, n_chapters, pages)
     book = epub.EpubBook()
     book.set_identifier(ident)
     book.set_title(f"Book {path.stem}")
@@ -297,7 +298,7 @@ def make_epub(path: Path | str, n_chapters: int = 3) -> Made:
         chapters.append(chapter)
         headings.append(heading)
         texts += [heading, paras[:half], sub, paras[half:]]
-        locations.append(f"chapter {i + 1}")
+        locations += [f"chapter {i + 1}"] * 2  # its h1 part and its h2 part
     book.toc = chapters
     book.add_item(epub.EpubNcx())
     book.add_item(epub.EpubNav())
@@ -443,3 +444,49 @@ def zip_of_other(path: Path | str) -> Path:
         z.writestr("readme.txt", "holiday photos\n")
         z.writestr("photo1.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 100)
     return path
+
+
+def far_cell(path: Path | str) -> Path:
+    """An XLSX with a cell at A1 and one at XFD1048576: a reader that makes the sheet a
+    dense grid allocates 17 billion cells."""
+    from openpyxl import Workbook
+
+    path = Path(path)
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "Header"
+    ws["A2"] = "near"
+    ws["XFD1048576"] = "far"
+    wb.save(str(path))
+    return path
+
+
+def repeated_rows(path: Path | str) -> Path:
+    """An ODS whose one row of text repeats a million times across 16,384 columns."""
+    path = Path(path)
+    good = make_ods(path.with_name("good_repeat.ods")).path
+    data = (
+        b'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        b'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        b'<office:body><office:spreadsheet><table:table table:name="Big">'
+        b'<table:table-row table:number-rows-repeated="1000000">'
+        b'<table:table-cell table:number-columns-repeated="16384"><text:p>many</text:p></table:table-cell>'
+        b"</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    return replace_member(good, path, "content.xml", data)
+
+
+def deep_nesting(path: Path | str, depth: int = 100_000) -> Path:
+    """A DOCX whose body nests `depth` elements: a recursive reader overflows its stack."""
+    path = Path(path)
+    good = make_docx(path.with_name("good_deep.docx")).path
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    data = (
+        f'<w:document xmlns:w="{w}"><w:body>'
+        + "<w:sdt>" * depth
+        + "</w:sdt>" * depth
+        + "</w:body></w:document>"
+    ).encode()
+    return replace_member(good, path, "word/document.xml", data)

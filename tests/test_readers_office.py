@@ -165,6 +165,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[tuple[str, P
         ),
         ("odt", of.zip_bomb(folder / "bomb.odt", 200_000_000, of.TEXT_PART["odt"], like=good["odt"].path)),
     ]
+    cases.append(("docx", of.deep_nesting(folder / "deep.docx")))
     for ext in FORMATS:
         sub = folder / ext
         sub.mkdir()
@@ -174,7 +175,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[tuple[str, P
             (ext, of.external_entity(ext, sub, "http://127.0.0.1:9/secret")),
             (ext, of.truncated(ext, sub)),
         ]
-    return cases, probe(cases)
+    readable = [("xlsx", of.far_cell(folder / "far.xlsx")), ("ods", of.repeated_rows(folder / "repeat.ods"))]
+    return cases, probe(cases + readable)
 
 
 def test_hostile_files_end_dead_quickly_in_bounded_memory(
@@ -187,6 +189,18 @@ def test_hostile_files_end_dead_quickly_in_bounded_memory(
         assert str(path) in message
         assert seconds < 5, (path, seconds)
     assert result["maxrss_kb"] < 1_000_000  # ≤ 1 GB, the issue's bound
+
+
+def test_sparse_and_repeated_sheets_read_in_bounded_memory(
+    hostile: tuple[list[tuple[str, Path]], dict[str, list]],  # type: ignore[type-arg]
+) -> None:
+    """A cell at XFD1048576 and a row repeated a million times across every column are
+    read, not expanded: the probe's peak RSS (above) covers them too."""
+    _, result = hostile
+    far = next(v for k, v in result.items() if k.endswith("far.xlsx"))
+    assert far[0] == "read" and "near" in far[1] and far[2] < 5
+    repeat = next(v for k, v in result.items() if k.endswith("repeat.ods"))
+    assert repeat[0] == "read" and "many" in repeat[1] and repeat[2] < 10
 
 
 def test_external_entity_target_never_read(

@@ -54,6 +54,11 @@ READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
     Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "open_legacy"),
     Kind.HTML: _on_call("longtask.readers.html", "open_html"),
     Kind.TEXT: _on_call("longtask.readers.text", "open_text"),
+    Kind.MARKDOWN: _on_call("longtask.readers.markdown", "open_markdown"),
+    Kind.CSV: _on_call("longtask.readers.delimited", "open_csv"),
+    Kind.EMAIL: _on_call("longtask.readers.mail", "open_mail"),
+    Kind.IMAGE: _on_call("longtask.readers.image", "open_image"),
+    Kind.MSG: _on_call("longtask.readers.outlook", "open_msg"),  # a reason naming the fix
 }
 # The page count and how many units will need OCR (None: unknown), as cheaply as the
 # format allows: what the supervisor's survey reads before a document is opened.
@@ -69,6 +74,10 @@ SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {
     Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "survey"),
     Kind.HTML: _on_call("longtask.readers.html", "survey"),
     Kind.TEXT: _on_call("longtask.readers.text", "survey"),
+    Kind.MARKDOWN: _on_call("longtask.readers.markdown", "survey"),
+    Kind.CSV: _on_call("longtask.readers.delimited", "survey"),
+    Kind.EMAIL: _on_call("longtask.readers.mail", "survey"),
+    Kind.IMAGE: _on_call("longtask.readers.image", "survey"),
 }
 
 

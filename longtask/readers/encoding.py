@@ -46,7 +46,8 @@ def detect(sample: bytes, complete: bool = False) -> tuple[str, int]:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
         return "utf-8", 0
     except UnicodeDecodeError:
-        pass
+        if _mostly_utf8(sample if complete else sample[:-3]):
+            return "utf-8", 0
     from charset_normalizer import from_bytes
 
     matches = from_bytes(sample)
@@ -61,6 +62,17 @@ def detect(sample: bytes, complete: bool = False) -> tuple[str, int]:
             if preferred in m.could_be_from_charset:
                 return codecs.lookup(preferred).name, 0
     return codecs.lookup(best.encoding).name, 0
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 with a few stray bytes (a file cut and pasted together, one bad byte):
+    its many valid multi-byte characters outweigh the errors, where Latin-1 text read
+    as UTF-8 is nearly all errors. Reading it as UTF-8 costs the stray bytes only; a
+    code page would garble every accented letter."""
+    text = sample.decode("utf-8", errors="replace")
+    errors = text.count("\ufffd")
+    valid = sum(1 for ch in text if ch > "\x7f") - errors
+    return valid >= 4 * errors
 
 
 def decode(data: bytes) -> str:

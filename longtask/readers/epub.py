@@ -1,32 +1,32 @@
-"""The EPUB reader: one unit per chapter (spine item) in reading order, "chapter N".
+"""The EPUB reader: chapters (spine items) in reading order, located "chapter N".
 
 The package document (OPF, found through `META-INF/container.xml`) gives the spine;
 each chapter's XHTML is read by lxml's HTML parser (forgiving, as readers of e-books
 must be, and it knows `&nbsp;` without a DTD) after `archive.refuse_entities` has
 refused any chapter that declares entities. `<head>`, `<script>`, `<style>` and
 comments are never text. Headings h1-h6 give the section path; a chapter's section is
-where it starts (its title). A chapter past CHAPTER_WORDS words is split into parts
-("chapter 3, part 2") so checkpoints stay a few pages apart.
+where it starts. Within a chapter, units are heading-bounded parts as in a DOCX
+(`parts.flow_units`), all located "chapter N": a long chapter still checkpoints every
+few pages, and each part's section is its own heading's.
 """
 
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from longtask.errors import DocumentError
 from longtask.readers.archive import SafeZip, local, parse, refuse_entities
 from longtask.readers.base import Limits, Unit
-from longtask.readers.cleantext import clean
-from longtask.readers.parts import Prepared, Sections, table_lines
+from longtask.readers.parts import Block, Heading, Para, Prepared, Table, flow_units
 
 if TYPE_CHECKING:
     from lxml import etree
 
 VERSION = "epub-1"
 WHAT = "an EPUB book"
-CHAPTER_WORDS = 5_000
 _HIDDEN = frozenset({"head", "script", "style", "noscript", "template", "svg", "math", "object", "iframe"})
 _BLOCK = frozenset(
     {
@@ -63,19 +63,17 @@ def spine(z: SafeZip) -> list[str]:
     return out
 
 
-class _Lines:
-    """A chapter's text as lines, headings noted as they come."""
+class _Blocks:
+    """A chapter's text as blocks: headings, paragraphs (block elements' text), tables."""
 
-    def __init__(self, sections: Sections) -> None:
-        self.lines: list[str] = []
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
         self.line: list[str] = []
-        self.sections = sections
-        self.first_heading: str | None = None
 
     def end_line(self) -> None:
         text = " ".join("".join(self.line).split())
         if text:
-            self.lines.append(text)
+            self.blocks.append(Para(text))
         self.line = []
 
     def walk(self, el: etree._Element) -> None:
@@ -84,19 +82,17 @@ class _Lines:
             return
         if name in _HEADINGS:
             self.end_line()
-            text = " ".join(el.text_content().split())
+            text = " ".join(_text(el).split())
             if text:
-                self.sections.enter(_HEADINGS[name], text)
-                self.first_heading = self.first_heading or self.sections.current
-                self.lines.append(text)
+                self.blocks.append(Heading(_HEADINGS[name], text))
             return
         if name == "table":
             self.end_line()
             rows = [
-                [" ".join(c.text_content().split()) for c in tr if local(c.tag).lower() in ("td", "th")]
+                [" ".join(_text(c).split()) for c in tr if local(c.tag).lower() in ("td", "th")]
                 for tr in el.iter("tr")
             ]
-            self.lines.extend(table_lines(rows))
+            self.blocks.append(Table(rows))
             return
         block = name in _BLOCK
         if block:
@@ -111,8 +107,19 @@ class _Lines:
             self.end_line()
 
 
-def chapter_lines(z: SafeZip, part: str, sections: Sections) -> tuple[list[str], str | None]:
-    """The chapter's lines and the section where it starts."""
+def _text(el: etree._Element) -> str:
+    """An element's text without its hidden children's (a script inside a heading)."""
+    out = [el.text or ""]
+    for sub in el:
+        if local(sub.tag).lower() not in _HIDDEN:
+            out.append(_text(sub))
+        if sub.tail:
+            out.append(sub.tail)
+    return "".join(out)
+
+
+def chapter_blocks(z: SafeZip, part: str) -> list[Block]:
+    """The chapter's blocks; [] where the HTML parser finds nothing."""
     import lxml.html
     from lxml import etree
 
@@ -121,40 +128,33 @@ def chapter_lines(z: SafeZip, part: str, sections: Sections) -> tuple[list[str],
     parser = lxml.html.HTMLParser(
         remove_comments=True, remove_pis=True, no_network=True, huge_tree=False, default_doctype=False
     )
-    start = sections.current
     try:
         root = lxml.html.document_fromstring(data, parser=parser)
     except (etree.ParserError, ValueError):
-        return [], start
+        return []
     body = root.find(".//body")
-    reader = _Lines(sections)
+    reader = _Blocks()
     reader.walk(body if body is not None else root)
     reader.end_line()
-    return reader.lines, reader.first_heading or start
+    return reader.blocks
 
 
 def read_epub(path: str | bytes, limits: Limits = Limits()) -> list[Unit]:
     """The book's units. Raises DocumentError (permanent) if it cannot be read safely."""
     units: list[Unit] = []
-    sections = Sections()
+    section: str | None = None
     with SafeZip(path, WHAT, limits.inflate) as z:
         chapter = 0
         for part in spine(z):
-            lines, section = chapter_lines(z, part, sections)
-            if not lines:
+            found = flow_units(chapter_blocks(z, part))
+            if not found:
                 continue
             chapter += 1
-            pieces: list[list[str]] = [[]]
-            words = 0
-            for line in lines:
-                if words >= CHAPTER_WORDS:
-                    pieces.append([])
-                    words = 0
-                pieces[-1].append(line)
-                words += len(line.split())
-            for n, piece in enumerate(pieces, start=1):
-                where = f"chapter {chapter}" if len(pieces) == 1 else f"chapter {chapter}, part {n}"
-                units.append(Unit(len(units) + 1, clean("\n".join(piece)), section=section, location=where))
+            for unit in found:
+                section = unit.section or section  # a chapter with no heading of its own
+                units.append(
+                    replace(unit, number=len(units) + 1, section=section, location=f"chapter {chapter}")
+                )
     return units
 
 
