@@ -268,3 +268,26 @@ def test_legacy_doc_read_through_libreoffice(made: dict[str, of.Made], tmp_path:
     assert recall(made["docx"].text, text) >= 0.95
     assert made["docx"].ident in text
     assert any(u.section and made["docx"].headings[1] in u.section for u in units)
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_open_reader_sniffs_and_reads_each_format(made: dict[str, of.Made], ext: str, tmp_path: Path) -> None:
+    """Through the readers table: the kind is sniffed from the content, so a file with
+    no extension reads the same."""
+    from longtask.readers import open_reader
+
+    bare = tmp_path / "noext"
+    bare.write_bytes(made[ext].path.read_bytes())
+    for path in (made[ext].path, bare):
+        reader = open_reader(str(path))
+        text = "\n".join(reader.read(i).text for i in range(reader.units()))
+        assert made[ext].ident in text, path
+
+
+def test_open_reader_refuses_a_docx_that_is_a_zip_of_something_else(tmp_path: Path) -> None:
+    from longtask.readers import open_reader
+
+    with pytest.raises(DocumentError) as e:
+        open_reader(str(of.zip_of_other(tmp_path / "photos.docx")))
+    assert e.value.permanent
+    assert "photos.docx" in str(e.value)
