@@ -342,3 +342,21 @@ def test_password_protected_office_file_is_dead_naming_the_fix(tmp_path: Path) -
         open_legacy(str(locked))
     assert e.value.permanent
     assert "password" in str(e.value)
+
+
+def test_xlsx_dates_read_as_people_see_them(tmp_path: Path) -> None:
+    """A date is stored as a serial number; its cell's format says it is a date."""
+    from datetime import date, datetime
+
+    from openpyxl import Workbook
+
+    from longtask.readers.xlsx import open_xlsx
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Due", "Logged", "Custom", "Amount"])
+    ws.append([date(2024, 3, 1), datetime(2024, 3, 1, 14, 30), date(1999, 12, 31), 45352])
+    ws["C2"].number_format = "dd/mm/yyyy"
+    wb.save(str(tmp_path / "dates.xlsx"))
+    text = open_xlsx(str(tmp_path / "dates.xlsx")).read(0).text
+    assert "Due: 2024-03-01; Logged: 2024-03-01 14:30; Custom: 1999-12-31; Amount: 45352" in text
