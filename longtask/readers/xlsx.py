@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from longtask.errors import DocumentError
 from longtask.readers.archive import SafeZip, iterparse, local, parse
 from longtask.readers.base import Limits, Unit
-from longtask.readers.docx import _free
 from longtask.readers.ooxml import main_part, rels
 from longtask.readers.parts import MAX_CELLS, Prepared, sheet_units
 
@@ -49,10 +48,11 @@ def _string_text(si: object) -> str:
 
 def shared_strings(z: SafeZip, part: str) -> list[str]:
     out: list[str] = []
-    for event, el in iterparse(z.open(part), z.shown, part):
+    events = iterparse(z.open(part), z.shown, part)
+    for event, el in events:
         if event == "end" and local(el.tag) == "si":
             out.append(_string_text(el))
-            _free(el)
+            events.free(el)
     return out
 
 
@@ -107,7 +107,8 @@ def sheet_rows(
 ) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells by column) for each stored row of the sheet."""
     number = 0
-    for event, el in iterparse(z.open(part), z.shown, part):
+    events = iterparse(z.open(part), z.shown, part)
+    for event, el in events:
         if event != "end" or local(el.tag) != "row":
             continue
         number = int(r) if (r := el.get("r", "")).isdigit() else number + 1
@@ -129,7 +130,7 @@ def sheet_rows(
             if value:
                 cells.extend([""] * (at + 1 - len(cells)))
                 cells[at] = value
-        _free(el)
+        events.free(el)
         yield number, cells
 
 
