@@ -362,3 +362,26 @@ def test_xlsx_dates_read_as_people_see_them(tmp_path: Path) -> None:
     wb.save(str(tmp_path / "dates.xlsx"))
     text = open_xlsx(str(tmp_path / "dates.xlsx")).read(0).text
     assert "Due: 2024-03-01; Logged: 2024-03-01 14:30; Custom: 1999-12-31; Amount: 45352" in text
+
+
+def test_epub_chapter_with_cdata_script_and_named_entities_reads(
+    made: dict[str, of.Made], tmp_path: Path
+) -> None:
+    """An XHTML 1.1 chapter (a public DTD named, never loaded; `&nbsp;`; a script in
+    CDATA) is no entity attack: it reads, the script left out."""
+    from longtask.readers.epub import open_epub
+
+    chapter = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n'
+        b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN" "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">\n'
+        b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title>'
+        b"<script>//<![CDATA[\nvar cdataonlytoken = 1;\n//]]></script></head>"
+        b"<body><h1>Harbour&nbsp;lights</h1><p>Keeper&#8217;s log entry.</p></body></html>"
+    )
+    path = of.replace_member(made["epub"].path, tmp_path / "xhtml11.epub", of.TEXT_PART["epub"], chapter)
+    reader = open_epub(str(path))
+    units = [reader.read(i) for i in range(reader.units())]
+    text = " ".join(u.text for u in units)
+    assert "Harbour lights" in text and "Keeper\u2019s log entry." in text
+    assert "cdataonlytoken" not in text
+    assert units[0].section == "Harbour lights"
