@@ -26,7 +26,6 @@ from longtask.readers.base import Limits, Unit
 from longtask.readers.ooxml import joined, main_part, rels, text_of
 from longtask.readers.parts import Block, Heading, Para, Prepared, Table, flow_units
 
-VERSION = "docx-1"
 WHAT = "a DOCX document"
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -36,7 +36,6 @@ from longtask.readers.parts import (
 if TYPE_CHECKING:
     from lxml import etree
 
-VERSION = "odf-1"
 WHAT = "an OpenDocument file"
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"

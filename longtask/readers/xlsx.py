@@ -23,7 +23,6 @@ from longtask.readers.base import Limits, Unit
 from longtask.readers.ooxml import main_part, rels
 from longtask.readers.parts import MAX_CELLS, Prepared, sheet_units
 
-VERSION = "xlsx-1"
 WHAT = "an XLSX workbook"
 
 
