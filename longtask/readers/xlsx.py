@@ -21,7 +21,7 @@ from longtask.errors import DocumentError
 from longtask.readers.archive import SafeZip, iterparse, local, parse
 from longtask.readers.base import Limits, Unit
 from longtask.readers.ooxml import main_part, rels
-from longtask.readers.parts import MAX_CELLS, Prepared, sheet_units
+from longtask.readers.parts import MAX_CELLS, MAX_COLUMNS, Prepared, sheet_units
 
 WHAT = "an XLSX workbook"
 
@@ -111,12 +111,13 @@ def sheet_rows(
         if event != "end" or local(el.tag) != "row":
             continue
         number = int(r) if (r := el.get("r", "")).isdigit() else number + 1
-        cells: list[str] = []
+        cells: list[str] = []  # by column, a far cell padded to (at most MAX_COLUMNS)
+        kept = 0
         for c in el:
             if local(c.tag) != "c":
                 continue
             at = column(c.get("r", "")) if c.get("r") else len(cells)
-            if at < 0 or at >= MAX_CELLS:
+            if at < 0 or at >= MAX_COLUMNS or kept >= MAX_CELLS:
                 continue
             value = _cell(c, strings)
             if (
@@ -127,6 +128,7 @@ def sheet_rows(
             ):
                 value = as_date(value, dates[1])
             if value:
+                kept += 1
                 cells.extend([""] * (at + 1 - len(cells)))
                 cells[at] = value
         events.free(el)
