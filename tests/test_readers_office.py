@@ -177,7 +177,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[tuple[str, P
             (ext, of.external_entity(ext, sub, "http://127.0.0.1:9/secret")),
             (ext, of.truncated(ext, sub)),
         ]
-    readable = [("xlsx", of.far_cell(folder / "far.xlsx")), ("ods", of.repeated_rows(folder / "repeat.ods"))]
+    readable = [
+        ("xlsx", of.far_cell(folder / "far.xlsx")),
+        ("ods", of.repeated_rows(folder / "repeat.ods")),
+        ("xlsx", of.wide_rows(folder / "wide.xlsx")),
+    ]
     return cases, probe(cases + readable)
 
 
@@ -201,6 +205,8 @@ def test_sparse_and_repeated_sheets_read_in_bounded_memory(
     _, result = hostile
     far = next(v for k, v in result.items() if k.endswith("far.xlsx"))
     assert far[0] == "read" and "near" in far[1] and "far" in far[1] and far[2] < 5
+    wide = next(v for k, v in result.items() if k.endswith("wide.xlsx"))
+    assert wide[0] == "read" and "a1: a2; far" in wide[1] and wide[2] < 10
     repeat = next(v for k, v in result.items() if k.endswith("repeat.ods"))
     assert repeat[0] == "read" and "many" in repeat[1] and repeat[2] < 10
 

@@ -24,7 +24,7 @@ bound.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from longtask.errors import DocumentError
@@ -60,17 +60,30 @@ class Table:
 Block = Heading | Para | Table
 
 
-def row_text(header: Sequence[str], cells: Sequence[str]) -> str:
+Cells = Sequence[str] | Mapping[int, str]  # by column: a list, or sparse (a far cell)
+
+
+def _items(cells: Cells) -> Iterable[tuple[int, str]]:
+    return cells.items() if isinstance(cells, Mapping) else enumerate(cells)
+
+
+def row_text(header: Cells, cells: Cells) -> str:
     """One row with each cell beside its column header: "Region: North; Sales: 1200".
-    A cell whose column has no header is written alone; empty cells are left out."""
+    A cell whose column has no header is written alone; empty cells are left out.
+    Either may be sparse (a mapping by column), as a spreadsheet's row with a cell at
+    column XFD is: its cost is then its cells, not its width."""
     out: list[str] = []
-    for i, cell in enumerate(cells):
+    for i, cell in _items(cells):
         cell = " ".join(cell.split())
         if not cell:
             continue
         if len(out) == MAX_CELLS:
             break
-        name = " ".join(header[i].split()) if i < len(header) else ""
+        if isinstance(header, Mapping):
+            name = header.get(i, "")
+        else:
+            name = header[i] if i < len(header) else ""
+        name = " ".join(name.split())
         out.append(f"{name}: {cell}" if name and name != cell else cell)
     return "; ".join(out)
 
@@ -157,12 +170,12 @@ def flow_units(blocks: Iterable[Block], location: str = "paragraphs") -> list[Un
     return units
 
 
-def sheet_units(name: str, rows: Iterable[tuple[int, list[str]]], start: int = 0) -> list[Unit]:
+def sheet_units(name: str, rows: Iterable[tuple[int, Cells]], start: int = 0) -> list[Unit]:
     """A sheet's units: its first non-empty row is the header, then runs of
     ROWS_PER_UNIT rows, each row beside the header; located "sheet NAME, rows A-B"
     with the sheet's own row numbers. `start`: units already made (numbering)."""
     units: list[Unit] = []
-    header: list[str] | None = None
+    header: dict[int, str] | None = None
     lines: list[str] = []
     first = last = 0
 
@@ -178,12 +191,12 @@ def sheet_units(name: str, rows: Iterable[tuple[int, list[str]]], start: int = 0
 
     count = 0
     for number, cells in rows:
-        if not any(c.strip() for c in cells):
+        if not any(c.strip() for _, c in _items(cells)):
             continue
         if header is None:
-            header = [" ".join(c.split()) for c in cells]
+            header = {i: " ".join(c.split()) for i, c in _items(cells) if c.strip()}
             first = last = number
-            lines.append(" | ".join(c for c in header if c))
+            lines.append(" | ".join(header[i] for i in sorted(header)))
             continue
         if count and count % ROWS_PER_UNIT == 0:
             flush()

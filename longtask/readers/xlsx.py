@@ -103,7 +103,7 @@ def as_date(raw: str, from1904: bool) -> str:
 
 def sheet_rows(
     z: SafeZip, part: str, strings: list[str], dates: tuple[frozenset[int], bool] = (frozenset(), False)
-) -> Iterator[tuple[int, list[str]]]:
+) -> Iterator[tuple[int, dict[int, str]]]:
     """(row number, cells by column) for each stored row of the sheet."""
     number = 0
     events = iterparse(z.open(part), z.shown, part)
@@ -111,13 +111,13 @@ def sheet_rows(
         if event != "end" or local(el.tag) != "row":
             continue
         number = int(r) if (r := el.get("r", "")).isdigit() else number + 1
-        cells: list[str] = []  # by column, a far cell padded to (at most MAX_COLUMNS)
-        kept = 0
+        cells: dict[int, str] = {}  # by column: sparse, so a cell at XFD costs one cell
+        at = -1
         for c in el:
             if local(c.tag) != "c":
                 continue
-            at = column(c.get("r", "")) if c.get("r") else len(cells)
-            if at < 0 or at >= MAX_COLUMNS or kept >= MAX_CELLS:
+            at = column(c.get("r", "")) if c.get("r") else at + 1
+            if at < 0 or at >= MAX_COLUMNS or len(cells) >= MAX_CELLS:
                 continue
             value = _cell(c, strings)
             if (
@@ -128,8 +128,6 @@ def sheet_rows(
             ):
                 value = as_date(value, dates[1])
             if value:
-                kept += 1
-                cells.extend([""] * (at + 1 - len(cells)))
                 cells[at] = value
         events.free(el)
         yield number, cells
