@@ -44,6 +44,14 @@ def _on_call(module: str, name: str) -> Callable[..., Any]:
 
 READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
     Kind.PDF: _on_call("longtask.readers.pdf", "open_pdf"),
+    Kind.DOCX: _on_call("longtask.readers.docx", "open_docx"),
+    Kind.PPTX: _on_call("longtask.readers.pptx", "open_pptx"),
+    Kind.XLSX: _on_call("longtask.readers.xlsx", "open_xlsx"),
+    Kind.ODT: _on_call("longtask.readers.odf", "open_odf"),
+    Kind.ODP: _on_call("longtask.readers.odf", "open_odf"),
+    Kind.ODS: _on_call("longtask.readers.odf", "open_odf"),
+    Kind.EPUB: _on_call("longtask.readers.epub", "open_epub"),
+    Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "open_legacy"),
     Kind.HTML: _on_call("longtask.readers.html", "open_html"),
     Kind.TEXT: _on_call("longtask.readers.text", "open_text"),
     Kind.MARKDOWN: _on_call("longtask.readers.markdown", "open_markdown"),
@@ -56,6 +64,14 @@ READERS: dict[Kind, Callable[[str | bytes, Limits], Reader]] = {
 # format allows: what the supervisor's survey reads before a document is opened.
 SURVEYS: dict[Kind, Callable[[str | bytes], tuple[int, int | None]]] = {
     Kind.PDF: _on_call("longtask.readers.pdf", "survey"),
+    Kind.DOCX: _on_call("longtask.readers.docx", "survey"),
+    Kind.PPTX: _on_call("longtask.readers.pptx", "survey"),
+    Kind.XLSX: _on_call("longtask.readers.xlsx", "survey"),
+    Kind.ODT: _on_call("longtask.readers.odf", "survey"),
+    Kind.ODP: _on_call("longtask.readers.odf", "survey"),
+    Kind.ODS: _on_call("longtask.readers.odf", "survey"),
+    Kind.EPUB: _on_call("longtask.readers.epub", "survey"),
+    Kind.LEGACY_OFFICE: _on_call("longtask.readers.legacy", "survey"),
     Kind.HTML: _on_call("longtask.readers.html", "survey"),
     Kind.TEXT: _on_call("longtask.readers.text", "survey"),
     Kind.MARKDOWN: _on_call("longtask.readers.markdown", "survey"),
@@ -98,9 +114,10 @@ def readable_kind(path: str | bytes) -> Kind:
     return kind
 
 
-def open_reader(path: str | bytes, limits: Limits = Limits()) -> Reader:
-    """The reader for the file at `path`. Raises DocumentError if it cannot be read."""
-    return READERS[readable_kind(path)](path, limits)
+def open_reader(path: str | bytes, limits: Limits = Limits(), kind: Kind | None = None) -> Reader:
+    """The reader for the file at `path` (of `kind`, where the caller sniffed it
+    already). Raises DocumentError if it cannot be read."""
+    return READERS[kind or readable_kind(path)](path, limits)
 
 
 def survey(path: str | bytes) -> tuple[int, int | None]:

@@ -127,19 +127,21 @@ def head_kind(head: bytes) -> Kind | None:
     return None
 
 
-def kind_of(path: str | bytes) -> Kind | None:
+def kind_of(path: str | bytes, name: str | None = None) -> Kind | None:
     """The file's kind from its content and name; None if longtask does not read it.
 
-    Raises DocumentError where the name and the content disagree in a way no reader can
-    mend (a `.docx` that is a zip of something else, a `.txt` holding binary data), and
-    for a file that cannot be opened.
+    `name`: the name to judge by, where the file at `path` is a temporary copy (an
+    upload being received). Raises DocumentError where the name and the content
+    disagree in a way no reader can mend (a `.docx` that is a zip of something else, a
+    `.txt` holding binary data), and for a file that cannot be opened.
     """
     shown = files.shown(path)
-    by_name = kind_by_name(path)
+    by_name = kind_by_name(name if name is not None else path)
+    path_for_messages: str | bytes = name if name is not None else path
     with files.reading(shown), open(path, "rb") as f:
         head = f.read(HEAD)
         if head.startswith(ZIP_MAGIC):
-            return _zip_kind(f, shown, by_name)
+            return _zip_kind(f, shown, by_name, extension(path_for_messages))
     if head.startswith(OLE_MAGIC):
         # Word, Excel and PowerPoint 97-2003 files and Outlook's .msg share one container;
         # which one it is lies deep in its directory, so the name decides.
@@ -150,19 +152,20 @@ def kind_of(path: str | bytes) -> Kind | None:
     if by_name == Kind.PDF:
         return Kind.PDF  # the PDF reader says what is wrong (empty, no header, ...)
     if by_name in ZIP_FORMATS:
-        name, _ = ZIP_FORMATS[by_name]
+        what, _ = ZIP_FORMATS[by_name]
         if not head:
             raise DocumentError(shown, "is empty (0 bytes)", "re-copy or re-export the file")
         raise DocumentError(
             shown,
-            f"is named {extension(path)} but is not {name} (it is not a zip archive, as every {extension(path)} is)",
+            f"is named {extension(path_for_messages)} but is not {what} "
+            f"(it is not a zip archive, as every {extension(path_for_messages)} is)",
             "open it in the application that made it and save it again in that format",
         )
     if by_name in TEXT_KINDS:
         if not _is_text(head):
             raise DocumentError(
                 shown,
-                f"is named {extension(path)} but holds binary data, not text",
+                f"is named {extension(path_for_messages)} but holds binary data, not text",
                 "rename it to what it is, or remove it from the folder",
             )
         return by_name
@@ -176,7 +179,7 @@ def _is_text(head: bytes) -> bool:
     return head.startswith(TEXT_BOMS) or b"\x00" not in head
 
 
-def _zip_kind(f: BinaryIO, shown: str, by_name: Kind | None) -> Kind | None:
+def _zip_kind(f: BinaryIO, shown: str, by_name: Kind | None, ext: str) -> Kind | None:
     """Which zip-based format the archive is, from its member names (central directory
     only) and, for OpenDocument and EPUB, its short `mimetype` member."""
     import zipfile  # here, not at import: `submit` needs only the names
@@ -207,7 +210,7 @@ def _zip_kind(f: BinaryIO, shown: str, by_name: Kind | None) -> Kind | None:
         name, member = ZIP_FORMATS[by_name]
         raise DocumentError(
             shown,
-            f"is named {extension(shown)} but is not {name}: it is a zip archive without {member}",
+            f"is named {ext} but is not {name}: it is a zip archive without {member}",
             "open it in the application that made it and save it again in that format, "
             "or rename it to what it is",
         )
@@ -243,3 +246,31 @@ def _member_head(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
             return member.read(limit)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, RuntimeError):
         return b""
+
+
+# The extension a stored copy gets where its name does not already say its kind.
+CANONICAL: dict[Kind, str] = {
+    Kind.PDF: ".pdf",
+    Kind.DOCX: ".docx",
+    Kind.PPTX: ".pptx",
+    Kind.XLSX: ".xlsx",
+    Kind.ODT: ".odt",
+    Kind.ODP: ".odp",
+    Kind.ODS: ".ods",
+    Kind.EPUB: ".epub",
+    Kind.LEGACY_OFFICE: ".doc",
+    Kind.MSG: ".msg",
+}
+IMAGE_EXTENSIONS = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"II*\x00": ".tif", b"MM\x00*": ".tif"}
+LONGEST_CANONICAL = max(len(ext) for ext in [*CANONICAL.values(), *IMAGE_EXTENSIONS.values()])
+
+
+def name_for(name: str, kind: Kind, head: bytes) -> str:
+    """`name`, with the extension of `kind` added where the name does not say it, so the
+    stored copy is found and read as what its content is (`notes` holding a PDF is
+    stored as `notes.pdf`). Text kinds are only ever known by their name already."""
+    if kind_by_name(name) == kind:
+        return name
+    if kind == Kind.IMAGE:
+        return name + next((ext for magic, ext in IMAGE_EXTENSIONS.items() if head.startswith(magic)), ".png")
+    return name + CANONICAL.get(kind, "")
