@@ -101,7 +101,16 @@ def speeds(folder: Path, n: int, ocr_n: int) -> list[dict[str, object]]:
     for name, opener, maker, suffix in cases[:4] + [cases[5]]:
         path = maker(folder / f"big.{suffix}", big)
         seconds, texts = timed(opener, [path], Limits())
-        rows.append(_row(f"{name}, one {path.stat().st_size / 1e6:.0f} MB file", 1, path.stat().st_size, seconds, recall(big.text(), texts[0]), baseline))
+        rows.append(
+            _row(
+                f"{name}, one {path.stat().st_size / 1e6:.0f} MB file",
+                1,
+                path.stat().st_size,
+                seconds,
+                recall(big.text(), texts[0]),
+                baseline,
+            )
+        )
     ocr = Limits(ocr=OcrMode.auto, ocr_engine=Ocr())
     small = [image_doc(d, words=45) for d in docs(ocr_n, sections=3)]
     for suffix in ("png", "jpg", "tiff"):
@@ -109,7 +118,16 @@ def speeds(folder: Path, n: int, ocr_n: int) -> list[dict[str, object]]:
         seconds, texts = timed(open_image, paths, ocr)
         size = sum(p.stat().st_size for p in paths)
         got = min(recall(d.text(), t) for d, t in zip(small, texts))
-        rows.append(_row(f"image .{suffix} (OCR{', 3 frames' if suffix == 'tiff' else ''})", ocr_n, size, seconds, got, baseline))
+        rows.append(
+            _row(
+                f"image .{suffix} (OCR{', 3 frames' if suffix == 'tiff' else ''})",
+                ocr_n,
+                size,
+                seconds,
+                got,
+                baseline,
+            )
+        )
     return rows
 
 
@@ -166,12 +184,32 @@ def parsers(folder: Path) -> list[dict[str, object]]:
             try:
                 done = subprocess.run(
                     [sys.executable, "-c", _PARSE, which, str(path), "0"],
-                    cwd=ROOT, capture_output=True, text=True, timeout=180,
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=180,
                 )
-                out = done.stdout.strip().split("\t") if done.returncode == 0 else ["error", "", "", done.stderr.strip().splitlines()[-1][:60] if done.stderr.strip() else ""]
+                out = (
+                    done.stdout.strip().split("\t")
+                    if done.returncode == 0
+                    else [
+                        "error",
+                        "",
+                        "",
+                        done.stderr.strip().splitlines()[-1][:60] if done.stderr.strip() else "",
+                    ]
+                )
             except subprocess.TimeoutExpired:
                 out = ["> 180", "", "", "gave up"]
-            rows.append({"parser": which, "page": f"{label} ({path.stat().st_size / 1e6:.1f} MB)", "cpu_s": out[0], "peak_MB": out[1] if len(out) > 1 else "", "said": out[-1]})
+            rows.append(
+                {
+                    "parser": which,
+                    "page": f"{label} ({path.stat().st_size / 1e6:.1f} MB)",
+                    "cpu_s": out[0],
+                    "peak_MB": out[1] if len(out) > 1 else "",
+                    "said": out[-1],
+                }
+            )
     return rows
 
 
@@ -200,15 +238,45 @@ def hostile(folder: Path) -> list[dict[str, object]]:
 
     cases = [
         ("text, one 500 MB line", "longtask.readers.text", "open_text", make_long_line(folder / "line.txt")),
-        ("text, one 500 MB line, no spaces", "longtask.readers.text", "open_text", make_long_line(folder / "run.txt", spaces=False)),
-        ("HTML nested 100,000 deep", "longtask.readers.html", "open_html", make_deep_html(folder / "deep.html")),
-        ("TIFF of 10,000 pages", "longtask.readers.image", "open_image", make_many_page_tiff(folder / "fax.tiff")),
-        ("PNG declaring 900 M pixels", "longtask.readers.image", "open_image", make_png_header_only(folder / "bomb.png", 30_000, 30_000)),
+        (
+            "text, one 500 MB line, no spaces",
+            "longtask.readers.text",
+            "open_text",
+            make_long_line(folder / "run.txt", spaces=False),
+        ),
+        (
+            "HTML nested 100,000 deep",
+            "longtask.readers.html",
+            "open_html",
+            make_deep_html(folder / "deep.html"),
+        ),
+        (
+            "TIFF of 10,000 pages",
+            "longtask.readers.image",
+            "open_image",
+            make_many_page_tiff(folder / "fax.tiff"),
+        ),
+        (
+            "PNG declaring 900 M pixels",
+            "longtask.readers.image",
+            "open_image",
+            make_png_header_only(folder / "bomb.png", 30_000, 30_000),
+        ),
     ]
     rows = []
     for label, module, opener, path in cases:
-        done = subprocess.run([sys.executable, "-c", _HOSTILE, module, opener, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
-        result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {"said": done.stderr[-200:]}
+        done = subprocess.run(
+            [sys.executable, "-c", _HOSTILE, module, opener, str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        result = (
+            json.loads(done.stdout.strip().splitlines()[-1])
+            if done.returncode == 0
+            else {"said": done.stderr[-200:]}
+        )
         rows.append({"case": label, **result})
         path.unlink()
     return rows

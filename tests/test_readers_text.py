@@ -341,10 +341,18 @@ out = {{}}
 try:
     reader = {opener}(sys.argv[1], Limits())
     n = reader.units()
-    picks = {picks}
-    texts = [reader.read(i) for i in picks]
-    out = {{"units": n, "read": len(texts), "first": texts[0].text[:80], "last": texts[-1].text[-80:],
-           "locations": [t.location for t in texts[:3]], "longest": max(len(t.text) for t in texts)}}
+    picks = list({picks})
+    first = last = None
+    locations, longest = [], 0
+    for i in picks:  # one unit held at a time, as a worker reads
+        unit = reader.read(i)
+        first = first or unit
+        last = unit
+        longest = max(longest, len(unit.text))
+        if len(locations) < 3:
+            locations.append(unit.location)
+    out = {{"units": n, "read": len(picks), "first": first.text[:80], "last": last.text[-80:],
+           "locations": locations, "longest": longest}}
 except DocumentError as e:
     out = {{"error": e.problem, "permanent": e.permanent}}
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
