@@ -146,6 +146,7 @@ def _row(name: str, n: int, size: int, seconds: float, got: float, baseline: flo
 
 _PARSE = """
 import sys, time, resource
+from harness.text_files import peak_mb
 which, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
 data = open(path, "rb").read()
 start = time.process_time()
@@ -167,7 +168,7 @@ else:
     from bs4 import BeautifulSoup
     soup = BeautifulSoup(data, "html.parser")
     text = soup.get_text("\\n")
-print(round(time.process_time() - start, 3), round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), len(text), text[:40].replace("\\n", " "), sep="\\t")
+print(round(time.process_time() - start, 3), round(peak_mb()), len(text), text[:40].replace("\\n", " "), sep="\\t")
 """
 
 
@@ -215,6 +216,7 @@ def parsers(folder: Path) -> list[dict[str, object]]:
 
 _HOSTILE = """
 import json, resource, sys, time
+from harness.text_files import peak_mb
 from longtask.errors import DocumentError
 from longtask.readers import Limits
 import importlib
@@ -229,7 +231,7 @@ try:
 except DocumentError as e:
     said = f"dead ({'permanent' if e.permanent else 'transient'}): {e.problem[:70]}"
 print(json.dumps({"said": said, "cpu_s": round(time.process_time() - start, 2),
-                  "peak_MB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                  "peak_MB": round(peak_mb())}))
 """
 
 

@@ -275,6 +275,22 @@ def make_image(path: Path, doc: Doc) -> Path:
 # ---- hostile ---------------------------------------------------------------------
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM, which a new program starts
+    afresh. (`ru_maxrss` of a child carries its parent's peak across fork and exec, so
+    a child of a 400 MB pytest reports 400 MB whatever it does.)"""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def make_long_line(path: Path, size: int = 500_000_000, spaces: bool = True) -> Path:
     """A text file of one line of `size` bytes, streamed to disk 1 MiB at a time:
     words separated by spaces, or (spaces=False) one unbroken run of letters."""
