@@ -58,8 +58,11 @@ class Doc:
         return [h for h, _ in self.sections]
 
     def text(self) -> str:
-        """Every word a reader must find: title, identifier, headings and texts."""
-        parts = [self.title, self.identifier]
+        """Every word a reader must find: title, headings and texts, and the identifier
+        (once: `sample_doc` puts it in the first paragraph)."""
+        parts = [self.title]
+        if not any(self.identifier in body for _, body in self.sections):
+            parts.append(self.identifier)
         for heading, body in self.sections:
             parts += [heading, body]
         return "\n".join(parts)

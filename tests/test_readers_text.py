@@ -424,3 +424,13 @@ def test_a_decompression_bomb_image_ends_dead(tmp_path: Path) -> None:
     path = make_png_header_only(tmp_path / "bomb.png", 30_000, 30_000)  # 900 M pixels declared
     result = probe(path, "longtask.readers.image", "open_image")
     assert result["permanent"] is True and "too large" in str(result["error"])
+
+
+@pytest.mark.parametrize("size", [1, UNIT_BYTES - 1, UNIT_BYTES, UNIT_BYTES + 1, 3 * UNIT_BYTES + 5])
+def test_the_text_survey_counts_the_units_the_reader_has(tmp_path: Path, size: int) -> None:
+    from longtask.readers.text import survey
+
+    for encoding in ("utf-8", "utf-16"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(("ab cd\n" * size)[:size].encode(encoding))
+        assert survey(str(path)) == (open_text(str(path), Limits()).units(), 0)
