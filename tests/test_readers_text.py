@@ -434,3 +434,26 @@ def test_the_text_survey_counts_the_units_the_reader_has(tmp_path: Path, size: i
         path = tmp_path / f"{encoding}.txt"
         path.write_bytes(("ab cd\n" * size)[:size].encode(encoding))
         assert survey(str(path)) == (open_text(str(path), Limits()).units(), 0)
+
+
+@pytest.mark.parametrize("topic", ["photosynthesis", "roman_aqueducts"])
+def test_cp1252_text_with_a_few_accented_names_is_not_taken_for_cjk(tmp_path: Path, topic: str) -> None:
+    doc = sample_doc(
+        topic, "idcp1252", sections=99
+    )  # Théodore, Nîmes, Mérida: read once as Shift-JIS/GB18030
+    reader = open_text(str(make_text(tmp_path / "t.txt", doc, "cp1252")), Limits())
+    assert reader.encoding == "cp1252"
+    assert recall(doc.text(), all_text(units_of(reader))) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("shift_jis", "日本語のテキストです。これは東京の説明です。"),
+        ("gb18030", "这是一个中文文本的例子，关于北京的历史。"),
+    ],
+)
+def test_chinese_and_japanese_code_pages_stay_theirs(tmp_path: Path, encoding: str, text: str) -> None:
+    path = tmp_path / "cjk.txt"
+    path.write_bytes((text * 20).encode(encoding))
+    assert all_text(units_of(open_text(str(path), Limits()))).startswith(text)
