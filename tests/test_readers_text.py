@@ -4,7 +4,7 @@ made with known text (harness/text_files.py), and on hostile ones.
 Each format: word recall against the known text, headings as sections, locations;
 what is not content (script, style, comments, an e-mail's HTML alternative) never
 read. Each hostile file ends in a permanent DocumentError or reads correctly in
-bounded memory, measured in a subprocess of its own (peak RSS, ru_maxrss).
+bounded memory, measured in a subprocess of its own (peak RSS: VmHWM, see harness.text_files.peak_mb).
 """
 
 from __future__ import annotations
@@ -334,6 +334,7 @@ def test_the_cleanings_anchored_patterns_match_as_the_lookbehind_ones_did(text: 
 
 _PROBE = """
 import json, resource, sys
+from harness.text_files import peak_mb
 from longtask.errors import DocumentError
 from longtask.readers import Limits
 {imports}
@@ -341,13 +342,21 @@ out = {{}}
 try:
     reader = {opener}(sys.argv[1], Limits())
     n = reader.units()
-    picks = {picks}
-    texts = [reader.read(i) for i in picks]
-    out = {{"units": n, "read": len(texts), "first": texts[0].text[:80], "last": texts[-1].text[-80:],
-           "locations": [t.location for t in texts[:3]], "longest": max(len(t.text) for t in texts)}}
+    picks = list({picks})
+    first = last = None
+    locations, longest = [], 0
+    for i in picks:  # one unit held at a time, as a worker reads
+        unit = reader.read(i)
+        first = first or unit
+        last = unit
+        longest = max(longest, len(unit.text))
+        if len(locations) < 3:
+            locations.append(unit.location)
+    out = {{"units": n, "read": len(picks), "first": first.text[:80], "last": last.text[-80:],
+           "locations": locations, "longest": longest}}
 except DocumentError as e:
     out = {{"error": e.problem, "permanent": e.permanent}}
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["peak_mb"] = peak_mb()
 print(json.dumps(out))
 """
 
@@ -386,7 +395,14 @@ def test_a_500_mb_line_with_no_space_is_cut_hard_in_bounded_memory(tmp_path: Pat
 def test_html_nested_100000_deep_ends_dead(tmp_path: Path) -> None:
     result = probe(make_deep_html(tmp_path / "deep.html"), "longtask.readers.html", "open_html")
     assert result["permanent"] is True
-    assert "nested deeper than 256 levels" in str(result["error"])
+    assert "nested deeper than 2048 levels" in str(result["error"])
+
+
+def test_html_that_never_closes_its_font_tags_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.html"
+    path.write_text("<html><body>" + "<font>word " * 1500 + "<p>the end</p></body></html>")
+    text = all_text(units_of(open_html(str(path), Limits())))
+    assert text.count("word") == 1500 and "the end" in text
 
 
 def test_a_tiff_of_10000_pages_ends_dead_without_loading_them(tmp_path: Path) -> None:
@@ -408,3 +424,36 @@ def test_a_decompression_bomb_image_ends_dead(tmp_path: Path) -> None:
     path = make_png_header_only(tmp_path / "bomb.png", 30_000, 30_000)  # 900 M pixels declared
     result = probe(path, "longtask.readers.image", "open_image")
     assert result["permanent"] is True and "too large" in str(result["error"])
+
+
+@pytest.mark.parametrize("size", [1, UNIT_BYTES - 1, UNIT_BYTES, UNIT_BYTES + 1, 3 * UNIT_BYTES + 5])
+def test_the_text_survey_counts_the_units_the_reader_has(tmp_path: Path, size: int) -> None:
+    from longtask.readers.text import survey
+
+    for encoding in ("utf-8", "utf-16"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(("ab cd\n" * size)[:size].encode(encoding))
+        assert survey(str(path)) == (open_text(str(path), Limits()).units(), 0)
+
+
+@pytest.mark.parametrize("topic", ["photosynthesis", "roman_aqueducts"])
+def test_cp1252_text_with_a_few_accented_names_is_not_taken_for_cjk(tmp_path: Path, topic: str) -> None:
+    doc = sample_doc(
+        topic, "idcp1252", sections=99
+    )  # Théodore, Nîmes, Mérida: read once as Shift-JIS/GB18030
+    reader = open_text(str(make_text(tmp_path / "t.txt", doc, "cp1252")), Limits())
+    assert reader.encoding == "cp1252"
+    assert recall(doc.text(), all_text(units_of(reader))) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("shift_jis", "日本語のテキストです。これは東京の説明です。"),
+        ("gb18030", "这是一个中文文本的例子，关于北京的历史。"),
+    ],
+)
+def test_chinese_and_japanese_code_pages_stay_theirs(tmp_path: Path, encoding: str, text: str) -> None:
+    path = tmp_path / "cjk.txt"
+    path.write_bytes((text * 20).encode(encoding))
+    assert all_text(units_of(open_text(str(path), Limits()))).startswith(text)

@@ -1,12 +1,14 @@
 """HTML: the body's text, one unit per heading's part, tables kept row by row.
 
 Why lxml.html (libxml2's HTML parser): on the hostile page (100,000 nested `<div>`s)
-it stops at libxml2's depth limit of 256 in under a millisecond and says so, where
-selectolax (lexbor) took 65 s to build the same tree (bench/formats_read_text.py);
-on ordinary pages it parses faster than either BeautifulSoup or selectolax plus a
-tree walk in Python, and lxml is a dependency of the office formats already. With
-`huge_tree` off libxml2 also caps one text node at 10 MB, and the file itself is
-capped (`MAX_BYTES`), so a page costs bounded memory. The walk is lxml's `iterwalk`
+it stops at libxml2's depth limit in milliseconds and says so, where selectolax
+(lexbor) took 26-65 s of CPU to build the same tree and BeautifulSoup 1.3 s
+(bench/formats_read_text.py); on ordinary pages it is faster than BeautifulSoup, and
+lxml reads the office formats already. `huge_tree` is on: that raises libxml2's depth
+limit from 256 to 2,048, because old pages that never close their `<font>` or `<b>`
+tags nest past 256 (300 unclosed `<b>` would otherwise end the page dead); the other
+limit it lifts, on one text node's size, is bounded by the file's cap (`MAX_BYTES`).
+Past 2,048 levels the page ends dead with that reason. The walk is lxml's `iterwalk`
 (iterative, in C), never Python recursion.
 
 What never becomes text: `<script>`, `<style>`, `<template>`, `<noscript>`, form
@@ -30,8 +32,8 @@ from longtask.readers.parts import Gather, Parts, read_capped
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-MAX_BYTES = 32_000_000  # libxml2's tree is ~10x the page: well under a worker's 1 GB
-MAX_DEPTH = 256  # libxml2's own limit without huge_tree, named in the reason
+MAX_BYTES = 32_000_000  # libxml2's tree is a few times the page: well under a worker's 1 GB
+MAX_DEPTH = 2048  # libxml2's own limit with huge_tree (256 without), named in the reason
 
 SKIP = frozenset(
     {
@@ -82,7 +84,7 @@ def parse(text: str, shown: str) -> HtmlElement:
     from lxml import etree
 
     parser = lxml.html.HTMLParser(
-        huge_tree=False, remove_comments=True, remove_pis=True, no_network=True, recover=True
+        huge_tree=True, remove_comments=True, remove_pis=True, no_network=True, recover=True
     )
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
