@@ -218,13 +218,19 @@ def _real_row(
 
 # ---- hostile files ---------------------------------------------------------------------
 
+# Each unit is read and let go, as the pipeline does (it keeps one batch of units):
+# holding a 500 MB file's text would measure the probe, not the reader.
 PROBE = """
 import json, resource, sys
 from longtask.errors import DocumentError
-from bench.formats import read_all
+from longtask.pipelines.document import limits_for
+from longtask.readers import open_reader
+from longtask.settings import Pipeline
 try:
-    text, _ = read_all(sys.argv[1])
-    out = {"ended": "read", "chars": len(text)}
+    reader = open_reader(sys.argv[1], limits_for(Pipeline()))
+    chars = sum(len(reader.read(i).text) for i in range(reader.units()))
+    reader.close()
+    out = {"ended": "read", "chars": chars}
 except DocumentError as e:
     out = {"ended": "dead" if e.permanent else "retried", "reason": e.problem}
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
