@@ -490,3 +490,38 @@ def deep_nesting(path: Path | str, depth: int = 100_000) -> Path:
         + "</w:body></w:document>"
     ).encode()
     return replace_member(good, path, "word/document.xml", data)
+
+
+def _noise(count: int, template: bytes) -> bytes:
+    """`count` copies of `template` each with a random 8-hex-digit `%s`: XML that packs
+    no better than ~3:1, so no ratio check stops it before its parser does."""
+    import os
+
+    ids = os.urandom(4 * count).hex().encode()
+    return b"".join(template % ids[i * 8 : i * 8 + 8] for i in range(count))
+
+
+def element_flood(path: Path | str, count: int = 600_000) -> Path:
+    """A DOCX whose one paragraph holds `count` empty runs (~10 MB inflated, under the
+    member limit, packing ~3:1): a reader that keeps the paragraph's tree needs ~140
+    bytes per run."""
+    path = Path(path)
+    good = make_docx(path.with_name("good_flood.docx")).path
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    head = f'<w:document xmlns:w="{w}"><w:body><w:p>'.encode()
+    data = head + _noise(count, b'<w:r w:rsidR="%s"/>') + b"</w:p></w:body></w:document>"
+    return replace_member(good, path, "word/document.xml", data)
+
+
+def huge_slide(path: Path | str, count: int = 700_000) -> Path:
+    """A PPTX whose first slide is ~30 MB of paragraphs (a part parsed whole)."""
+    path = Path(path)
+    good = make_pptx(path.with_name("good_huge.pptx")).path
+    ns = (
+        'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    )
+    head = f"<p:sld {ns}><p:cSld><p:spTree><p:sp><p:txBody>".encode()
+    body = _noise(count, b"<a:p><a:r><a:t>w%s</a:t></a:r></a:p>")
+    data = head + body + b"</p:txBody></p:sp></p:spTree></p:cSld></p:sld>"
+    return replace_member(good, path, "ppt/slides/slide1.xml", data)

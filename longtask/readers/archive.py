@@ -22,6 +22,7 @@ or broken file is tried once, ends dead with its reason, and costs no more than 
 
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -41,6 +42,13 @@ RATIO_FLOOR = 8_000_000
 MAX_RATIO = 300
 TOTAL_FACTOR = 3  # everything read from one archive: this many members at the limit
 PIECE = 1 << 16  # bytes inflated per step
+# A part parsed whole (not streamed) builds a tree of about 24 bytes of memory per byte
+# of tiny elements (10 MB of `<a:p/>` takes 236 MB): this many bytes keeps one part's
+# tree under ~400 MB. Real slides, chapters and styles are well under 1 MB.
+WHOLE_PART = 16_000_000
+# Elements a streamed part may hold between two freed blocks (a paragraph, a table
+# row, a spreadsheet row, a slide): 140-350 bytes each in lxml, so ~200 MB at most.
+MAX_HELD = 500_000
 
 CHECK_ORIGIN = "check where the file came from"
 
@@ -125,9 +133,10 @@ class SafeZip:
                 "possibly a zip bomb",
             )
 
-    def stream(self, name: str) -> Iterator[bytes]:
+    def stream(self, name: str, whole: bool = False) -> Iterator[bytes]:
         """The member's bytes in pieces, counted as they inflate. Raises DocumentError
-        (permanent) when the member is missing, corrupt, or passes a limit."""
+        (permanent) when the member is missing, corrupt, or passes a limit; `whole`:
+        the member will be parsed whole, so WHOLE_PART is its limit."""
         info = self.members.get(name)
         if info is None:
             raise refused(
@@ -136,6 +145,8 @@ class SafeZip:
                 "re-export it from the program that made it",
             )
         self._check_declared(info)
+        if whole and info.file_size > WHOLE_PART:
+            raise self._too_big_whole(name)
         size = 0
         try:
             with self.zip.open(info) as member:
@@ -146,6 +157,8 @@ class SafeZip:
                     size += len(piece)
                     self.inflated += len(piece)
                     self._check_actual(name, size, info)
+                    if whole and size > WHOLE_PART:
+                        raise self._too_big_whole(name)
                     yield piece
         except zipfile.BadZipFile as e:
             raise refused(
@@ -175,9 +188,18 @@ class SafeZip:
                 f"inflates past {self.budget:,} bytes in all (at member {name}); possibly a zip bomb",
             )
 
+    def _too_big_whole(self, name: str) -> DocumentError:
+        return refused(
+            self.shown,
+            f"member {name} is past {WHOLE_PART:,} bytes, the most a part that is parsed whole "
+            "(a slide, a chapter, styles, a manifest) may hold; possibly a denial-of-service file",
+            "split the document, or check where the file came from",
+        )
+
     def read(self, name: str) -> bytes:
-        """The member's bytes, whole (for small parts: relationships, manifests)."""
-        return b"".join(self.stream(name))
+        """The member's bytes, whole, at most WHOLE_PART of them: for parts parsed whole
+        (relationships, manifests, styles, a slide, an EPUB chapter)."""
+        return b"".join(self.stream(name, whole=True))
 
     def open(self, name: str) -> _Pieces:
         """The member as a file object that inflates within limits: what iterparse reads."""
@@ -240,24 +262,54 @@ def _no_dtd(shown: str, member: str, docinfo: Any) -> None:
         )
 
 
-def iterparse(
-    source: _Pieces, shown: str, member: str, tags: tuple[str, ...] | None = None
-) -> Iterator[tuple[str, etree._Element]]:
-    """(event, element) for "start" and "end" of each element, parsed safely (see the
-    module's docstring). The caller clears what it has read. Raises DocumentError
-    (permanent) for malformed XML or a DTD."""
-    from lxml import etree
+class Streamed:
+    """A part's (event, element) pairs, "start" and "end", parsed safely (see the module's
+    docstring), for a reader that frees each block once read (`free`). Elements held
+    since the last block was freed are counted: a block past MAX_HELD (a paragraph of
+    millions of empty runs, a row of millions of cells) is refused before its tree
+    outgrows memory. Raises DocumentError (permanent) for malformed XML or a DTD."""
 
-    events = etree.iterparse(source, events=("start", "end"), tag=tags, **_PARSE_OPTIONS)
-    checked = False
-    try:
-        for event, element in events:
-            if not checked:
-                _no_dtd(shown, member, element.getroottree().docinfo)
-                checked = True
-            yield event, element
-    except etree.XMLSyntaxError as e:
-        raise _xml_error(shown, member, e) from None
+    def __init__(self, source: _Pieces, shown: str, member: str) -> None:
+        self.source = source
+        self.shown = shown
+        self.member = member
+        self.held = 0
+
+    def __iter__(self) -> Iterator[tuple[str, etree._Element]]:
+        from lxml import etree
+
+        events = etree.iterparse(self.source, events=("start", "end"), **_PARSE_OPTIONS)
+        checked = False
+        try:
+            for event, element in events:
+                if not checked:
+                    _no_dtd(self.shown, self.member, element.getroottree().docinfo)
+                    checked = True
+                if event == "start":
+                    self.held += 1
+                    if self.held > MAX_HELD:
+                        raise refused(
+                            self.shown,
+                            f"has a block of over {MAX_HELD:,} XML elements in {self.member}; "
+                            "possibly a denial-of-service file",
+                        )
+                yield event, element
+        except etree.XMLSyntaxError as e:
+            raise _xml_error(self.shown, self.member, e) from None
+
+    def free(self, element: etree._Element) -> None:
+        """Drop a read block and the siblings before it: the streamed tree stays small."""
+        element.clear()
+        parent = element.getparent()
+        if parent is not None:
+            while element.getprevious() is not None:
+                del parent[0]
+        self.held = 0
+
+
+def iterparse(source: _Pieces, shown: str, member: str) -> Streamed:
+    """The part's events, streamed (see `Streamed`)."""
+    return Streamed(source, shown, member)
 
 
 def parse(data: bytes, shown: str, member: str) -> etree._Element:
@@ -275,19 +327,18 @@ def parse(data: bytes, shown: str, member: str) -> etree._Element:
     return root
 
 
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
+
+
 def refuse_entities(data: bytes, shown: str, member: str) -> None:
     """For parts read by an HTML parser (EPUB chapters): refuse one that declares
-    entities or an internal DTD subset, before any parser sees it."""
-    head = data[:65536].upper()
-    # An internal subset opens with "[" inside the DOCTYPE itself, before its first ">":
-    # a "[" later in the page (CSS selectors, "[options]" in prose) is no subset.
-    doctype = head.split(b"<!DOCTYPE", 1)[1].split(b">", 1)[0] if b"<!DOCTYPE" in head else b""
-    if b"<!ENTITY" in head or b"[" in doctype:
+    entities or has an internal DTD subset (`<!DOCTYPE html [ ... ]>`), before any
+    parser sees it. A CDATA section in a script is no subset: only a `[` inside the
+    DOCTYPE declaration, before its `>`, is."""
+    if _INTERNAL_SUBSET.search(data, 0, 65536) or re.search(rb"<!ENTITY", data, re.IGNORECASE):
         raise refused(
-            shown, f"declares XML entities in {member}; possibly an XML entity attack (billion laughs)"
+            shown, f"declares XML entities in {member}; possibly an XML entity attack (billion laughs, XXE)"
         )
-    if b"<!ENTITY" in data.upper():
-        raise refused(shown, f"declares XML entities in {member}; possibly an XML entity attack")
 
 
 def local(tag: object) -> str:

@@ -26,7 +26,6 @@ from longtask.readers.base import Limits, Unit
 from longtask.readers.ooxml import joined, main_part, rels, text_of
 from longtask.readers.parts import Block, Heading, Para, Prepared, Table, flow_units
 
-VERSION = "docx-1"
 WHAT = "a DOCX document"
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -104,7 +103,9 @@ def blocks(z: SafeZip, part: str) -> list[Block]:
     levels = _Levels(z)
     out: list[Block] = []
     p_depth = tbl_depth = 0
-    for event, el in iterparse(z.open(part), z.shown, part):
+    rows: list[list[str]] = []  # the top-level table's rows read so far
+    events = iterparse(z.open(part), z.shown, part)
+    for event, el in events:
         name = local(el.tag)
         if event == "start":
             if name == "p":
@@ -122,17 +123,18 @@ def blocks(z: SafeZip, part: str) -> list[Block]:
             level = _level(el, levels)
             if text:
                 out.append(Heading(level, text) if level is not None else Para(text))
-            _free(el)
+            events.free(el)
+        elif name == "tr" and tbl_depth == 1 and not p_depth:
+            rows.append([joined(tc, " ") for tc in el if local(tc.tag) == "tc"])
+            events.free(el)  # a long table is never held whole
         elif name == "tbl":
             tbl_depth -= 1
             if tbl_depth or p_depth:
                 continue
-            rows = [
-                [joined(tc, " ") for tc in tr if local(tc.tag) == "tc"] for tr in el if local(tr.tag) == "tr"
-            ]
             if rows:
                 out.append(Table(rows))
-            _free(el)
+            rows = []
+            events.free(el)
     return out
 
 
@@ -147,26 +149,18 @@ def _level(p: object, levels: _Levels) -> int | None:
     return levels.get(style) if style else None
 
 
-def _free(el: object) -> None:
-    """Drop a read block and the siblings before it: the streamed tree stays small."""
-    el.clear()  # type: ignore[attr-defined]
-    parent = el.getparent()  # type: ignore[attr-defined]
-    if parent is not None:
-        while el.getprevious() is not None:  # type: ignore[attr-defined]
-            del parent[0]
-
-
 def notes(z: SafeZip, part: str) -> list[Block]:
     """The footnotes' and endnotes' text, each a paragraph (separators left out)."""
     out: list[Block] = []
     for kind, target in rels(z, part).values():
         if not kind.endswith(("/footnotes", "/endnotes")) or not z.has(target):
             continue
-        for event, el in iterparse(z.open(target), z.shown, target):
+        events = iterparse(z.open(target), z.shown, target)
+        for event, el in events:
             if event == "end" and local(el.tag) in ("footnote", "endnote"):
                 if el.get(f"{{{W}}}type") in (None, "normal") and (text := joined(el, " ")):
                     out.append(Para(text))
-                _free(el)
+                events.free(el)
     return out
 
 

@@ -25,7 +25,6 @@ from longtask.readers.parts import Block, Heading, Para, Prepared, Table, flow_u
 if TYPE_CHECKING:
     from lxml import etree
 
-VERSION = "epub-1"
 WHAT = "an EPUB book"
 _HIDDEN = frozenset({"head", "script", "style", "noscript", "template", "svg", "math", "object", "iframe"})
 _BLOCK = frozenset(

@@ -25,7 +25,6 @@ from longtask.pipelines import files
 from longtask.readers.base import Limits, Unit
 from longtask.readers.parts import Prepared
 
-VERSION = "legacy-1"
 CONVERT_SECONDS = 180
 INSTALL = (
     "install LibreOffice (apt-get install libreoffice-writer-nogui libreoffice-calc-nogui "

@@ -21,7 +21,6 @@ from longtask.errors import DocumentError
 from longtask.readers.archive import SafeZip, iterparse, local
 from longtask.readers.base import Limits, Unit
 from longtask.readers.cleantext import clean
-from longtask.readers.docx import _free
 from longtask.readers.parts import (
     MAX_CELLS,
     Block,
@@ -37,7 +36,6 @@ from longtask.readers.parts import (
 if TYPE_CHECKING:
     from lxml import etree
 
-VERSION = "odf-1"
 WHAT = "an OpenDocument file"
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -125,11 +123,21 @@ def _kind(z: SafeZip) -> str:
 def text_blocks(z: SafeZip) -> list[Block]:
     out: list[Block] = []
     depth = 0  # inside a table or a block already being read
-    for event, el in iterparse(z.open("content.xml"), z.shown, "content.xml"):
+    table: Table | None = None  # the top-level table being read, row by row
+    events = iterparse(z.open("content.xml"), z.shown, "content.xml")
+    for event, el in events:
         name = local(el.tag)
         inside = name in ("h", "p", "table", "table-of-content") or name in _SKIP
         if event == "start":
+            if name == "table" and not depth:
+                table = Table()
             depth += inside
+            continue
+        if name == "table-row" and depth == 1 and table is not None:
+            cells = _cells(el)
+            repeat = int(el.get(f"{{{TABLE}}}number-rows-repeated", "1") or 1)
+            table.rows.extend([cells] * min(repeat, REPEAT_CAP) if any(cells) else [])
+            events.free(el)  # a long table is never held whole
             continue
         if not inside:
             continue
@@ -137,20 +145,22 @@ def text_blocks(z: SafeZip) -> list[Block]:
         if depth:
             continue
         if name == "table":
-            out.append(Table([cells for _, cells in _rows(el)]))
+            out.append(table or Table())
+            table = None
         elif name in _BLOCKS:
             text = joined(el, " ")
             if text and name == "h":
                 out.append(Heading(int(el.get(f"{{{TEXT}}}outline-level", "1") or 1), text))
             elif text:
                 out.append(Para(text))
-        _free(el)
+        events.free(el)
     return out
 
 
 def slides(z: SafeZip) -> list[Unit]:
     units: list[Unit] = []
-    for event, el in iterparse(z.open("content.xml"), z.shown, "content.xml"):
+    events = iterparse(z.open("content.xml"), z.shown, "content.xml")
+    for event, el in events:
         if event != "end" or local(el.tag) != "page" or not el.tag.startswith(f"{{{DRAW}}}"):
             continue
         lines: list[str] = []
@@ -178,25 +188,40 @@ def slides(z: SafeZip) -> list[Unit]:
         text = clean("\n".join(lines))
         title = title or (text.split("\n", 1)[0][:200] or None)
         units.append(Unit(len(units) + 1, text, section=title, location=f"slide {len(units) + 1}"))
-        _free(el)
+        events.free(el)
     return units
 
 
 def sheets(z: SafeZip) -> list[Unit]:
+    """Each sheet's rows, streamed: every row is freed once read (a sheet's whole tree
+    is never held), repeats counted as in `_rows`."""
     units: list[Unit] = []
     depth = 0
-    for event, el in iterparse(z.open("content.xml"), z.shown, "content.xml"):
-        if local(el.tag) != "table" or not el.tag.startswith(f"{{{TABLE}}}"):
+    name = ""
+    rows: list[tuple[int, list[str]]] = []
+    number = 0
+    events = iterparse(z.open("content.xml"), z.shown, "content.xml")
+    for event, el in events:
+        tag = local(el.tag)
+        if not el.tag.startswith(f"{{{TABLE}}}") or tag not in ("table", "table-row"):
             continue
-        if event == "start":
+        if tag == "table" and event == "start":
             depth += 1
-            continue
-        depth -= 1
-        if depth:
-            continue
-        name = el.get(f"{{{TABLE}}}name") or f"Sheet{len(units) + 1}"
-        units += sheet_units(name, _rows(el), len(units))
-        _free(el)
+            if depth == 1:
+                name = el.get(f"{{{TABLE}}}name") or f"Sheet{len(units) + 1}"
+                rows, number = [], 0
+        elif tag == "table" and event == "end":
+            depth -= 1
+            if depth == 0:
+                units += sheet_units(name, rows, len(units))
+                events.free(el)
+        elif tag == "table-row" and event == "end" and depth == 1:
+            cells = _cells(el)
+            repeat = int(el.get(f"{{{TABLE}}}number-rows-repeated", "1") or 1)
+            if any(cells):
+                rows.extend((number + i + 1, cells) for i in range(min(repeat, REPEAT_CAP)))
+            number += repeat
+            events.free(el)
     return units
 
 

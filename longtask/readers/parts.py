@@ -38,6 +38,7 @@ UNIT_WORDS = 1_500
 ROWS_PER_UNIT = 100  # a spreadsheet's rows per unit ("sheet Sales, rows 2-101")
 TABLE_SPLIT = 400  # a table past this many rows may be split between units
 MAX_CELLS = 500  # cells per row kept: a row padded to column XFD is not 16,384 cells
+MAX_COLUMNS = 16_384  # a spreadsheet's widest row (A to XFD): a cell past it is no cell
 
 
 @dataclass
@@ -62,11 +63,13 @@ Block = Heading | Para | Table
 def row_text(header: Sequence[str], cells: Sequence[str]) -> str:
     """One row with each cell beside its column header: "Region: North; Sales: 1200".
     A cell whose column has no header is written alone; empty cells are left out."""
-    out = []
-    for i, cell in enumerate(cells[:MAX_CELLS]):
+    out: list[str] = []
+    for i, cell in enumerate(cells):
         cell = " ".join(cell.split())
         if not cell:
             continue
+        if len(out) == MAX_CELLS:
+            break
         name = " ".join(header[i].split()) if i < len(header) else ""
         out.append(f"{name}: {cell}" if name and name != cell else cell)
     return "; ".join(out)
@@ -178,7 +181,7 @@ def sheet_units(name: str, rows: Iterable[tuple[int, list[str]]], start: int = 0
         if not any(c.strip() for c in cells):
             continue
         if header is None:
-            header = [" ".join(c.split()) for c in cells[:MAX_CELLS]]
+            header = [" ".join(c.split()) for c in cells]
             first = last = number
             lines.append(" | ".join(c for c in header if c))
             continue

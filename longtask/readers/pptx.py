@@ -21,7 +21,6 @@ from longtask.readers.parts import Prepared, table_lines
 if TYPE_CHECKING:
     from lxml import etree
 
-VERSION = "pptx-1"
 WHAT = "a PPTX presentation"
 _TITLES = ("title", "ctrTitle")
 

@@ -20,11 +20,9 @@ from datetime import datetime, timedelta
 from longtask.errors import DocumentError
 from longtask.readers.archive import SafeZip, iterparse, local, parse
 from longtask.readers.base import Limits, Unit
-from longtask.readers.docx import _free
 from longtask.readers.ooxml import main_part, rels
-from longtask.readers.parts import MAX_CELLS, Prepared, sheet_units
+from longtask.readers.parts import MAX_CELLS, MAX_COLUMNS, Prepared, sheet_units
 
-VERSION = "xlsx-1"
 WHAT = "an XLSX workbook"
 
 
@@ -49,10 +47,11 @@ def _string_text(si: object) -> str:
 
 def shared_strings(z: SafeZip, part: str) -> list[str]:
     out: list[str] = []
-    for event, el in iterparse(z.open(part), z.shown, part):
+    events = iterparse(z.open(part), z.shown, part)
+    for event, el in events:
         if event == "end" and local(el.tag) == "si":
             out.append(_string_text(el))
-            _free(el)
+            events.free(el)
     return out
 
 
@@ -107,16 +106,18 @@ def sheet_rows(
 ) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells by column) for each stored row of the sheet."""
     number = 0
-    for event, el in iterparse(z.open(part), z.shown, part):
+    events = iterparse(z.open(part), z.shown, part)
+    for event, el in events:
         if event != "end" or local(el.tag) != "row":
             continue
         number = int(r) if (r := el.get("r", "")).isdigit() else number + 1
-        cells: list[str] = []
+        cells: list[str] = []  # by column, a far cell padded to (at most MAX_COLUMNS)
+        kept = 0
         for c in el:
             if local(c.tag) != "c":
                 continue
             at = column(c.get("r", "")) if c.get("r") else len(cells)
-            if at < 0 or at >= MAX_CELLS:
+            if at < 0 or at >= MAX_COLUMNS or kept >= MAX_CELLS:
                 continue
             value = _cell(c, strings)
             if (
@@ -127,9 +128,10 @@ def sheet_rows(
             ):
                 value = as_date(value, dates[1])
             if value:
+                kept += 1
                 cells.extend([""] * (at + 1 - len(cells)))
                 cells[at] = value
-        _free(el)
+        events.free(el)
         yield number, cells
 
 
