@@ -457,3 +457,36 @@ def test_chinese_and_japanese_code_pages_stay_theirs(tmp_path: Path, encoding: s
     path = tmp_path / "cjk.txt"
     path.write_bytes((text * 20).encode(encoding))
     assert all_text(units_of(open_text(str(path), Limits()))).startswith(text)
+
+
+# ---- through the document pipeline (sniffed kind, real tokenizer, fake embedder) --------
+
+
+def test_chunks_of_each_format_carry_sections_and_locations(tmp_path: Path, doc: Doc) -> None:
+    from harness.fakes import HashEmbedder
+    from longtask.pipelines.document import run_through
+    from longtask.settings import Pipeline
+
+    pdf = make_text_pdf(tmp_path / "report.pdf", ["zebrafish page one", "quokka page two"])
+    files = {
+        "html": make_html(tmp_path / "page.html", doc),
+        "md": make_markdown(tmp_path / "notes.md", doc),
+        "csv": make_csv(tmp_path / "table.csv", doc),
+        "eml": make_eml(tmp_path / "mail.eml", doc, [pdf]),
+    }
+    for name, path in files.items():
+        chunks = [c for b in run_through(str(path), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks]
+        text = " ".join(c.text for c in chunks)
+        assert doc.identifier in text, name
+        assert all(c.location for c in chunks), name
+        for word in NEVER_INDEXED:
+            assert word not in text, (name, word)
+        if name in ("html", "md"):
+            assert {c.section for c in chunks} >= {f"{doc.title} > {h}" for h in doc.headings}, name
+    mail = [
+        c for b in run_through(str(files["eml"]), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks
+    ]
+    assert mail[0].location == "message" and mail[0].section == doc.title
+    assert any(
+        c.location == "attachment report.pdf, page 2" or "report.pdf" in (c.location or "") for c in mail
+    )
