@@ -490,3 +490,24 @@ def test_chunks_of_each_format_carry_sections_and_locations(tmp_path: Path, doc:
     assert any(
         c.location == "attachment report.pdf, page 2" or "report.pdf" in (c.location or "") for c in mail
     )
+
+
+def test_a_layout_table_is_read_as_blocks_with_its_headings(tmp_path: Path) -> None:
+    path = tmp_path / "layout.html"
+    path.write_text(
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><body><table><tr><td><table><tr><td>Menu</td></tr>'
+        "<tr><td>Home</td></tr></table></td><td><h1>Introduction</h1><p>First words.</p><p>Second words.</p>"
+        "</td></tr></table></body></html>"
+    )
+    units = units_of(open_html(str(path), Limits()))
+    text = all_text(units)
+    assert "MenuHome" not in text and "First words.\nSecond words." in text
+    assert any(u.section == "Introduction" and "First words." in u.text for u in units)
+
+
+def test_a_data_table_cell_keeps_its_lines_apart(tmp_path: Path) -> None:
+    path = tmp_path / "cells.html"
+    path.write_text(
+        "<table><tr><th>Name</th><th>Notes</th></tr><tr><td>Ann</td><td><p>one</p><p>two</p>x<b>y</b>z</td></tr></table>"
+    )
+    assert "Name: Ann; Notes: one two xyz" in all_text(units_of(open_html(str(path), Limits())))
