@@ -2,7 +2,7 @@
 
 Why lxml.html (libxml2's HTML parser): on the hostile page (100,000 nested `<div>`s)
 it stops at libxml2's depth limit in milliseconds and says so, where selectolax
-(lexbor) took 26-65 s of CPU to build the same tree and BeautifulSoup 1.3 s
+(lexbor) took 23-65 s of CPU to build the same tree and BeautifulSoup 1.4 s
 (bench/formats_read_text.py); on ordinary pages it is faster than BeautifulSoup, and
 lxml reads the office formats already. `huge_tree` is on: that raises libxml2's depth
 limit from 256 to 2,048, because old pages that never close their `<font>` or `<b>`
