@@ -279,7 +279,10 @@ def refuse_entities(data: bytes, shown: str, member: str) -> None:
     """For parts read by an HTML parser (EPUB chapters): refuse one that declares
     entities or an internal DTD subset, before any parser sees it."""
     head = data[:65536].upper()
-    if b"<!ENTITY" in head or (b"<!DOCTYPE" in head and b"[" in head.split(b"<!DOCTYPE", 1)[1][:4096]):
+    # An internal subset opens with "[" inside the DOCTYPE itself, before its first ">":
+    # a "[" later in the page (CSS selectors, "[options]" in prose) is no subset.
+    doctype = head.split(b"<!DOCTYPE", 1)[1].split(b">", 1)[0] if b"<!DOCTYPE" in head else b""
+    if b"<!ENTITY" in head or b"[" in doctype:
         raise refused(
             shown, f"declares XML entities in {member}; possibly an XML entity attack (billion laughs)"
         )

@@ -9,8 +9,8 @@ in order: Word has no pages in the file).
 A heading is a paragraph with an outline level (its own, or its style's through
 `basedOn`), or a style named "Heading N" / "Title" (what python-docx and LibreOffice
 write). Text boxes are read once (the alternate content's fallback copy is skipped),
-deleted text and field codes not at all. Headers, footers, footnotes and comments are
-not read (yet).
+deleted text and field codes not at all. Footnotes and endnotes follow the body (in
+its last unit); headers, footers and comments are not read.
 
 `document.xml` is stream-parsed (`archive.iterparse`) and each top-level block is
 freed once read, so memory follows the text kept, not the XML's size.
@@ -23,7 +23,7 @@ import re
 from longtask.errors import DocumentError
 from longtask.readers.archive import SafeZip, iterparse, local, parse
 from longtask.readers.base import Limits, Unit
-from longtask.readers.ooxml import joined, main_part, text_of
+from longtask.readers.ooxml import joined, main_part, rels, text_of
 from longtask.readers.parts import Block, Heading, Para, Prepared, Table, flow_units
 
 VERSION = "docx-1"
@@ -156,15 +156,30 @@ def _free(el: object) -> None:
             del parent[0]
 
 
+def notes(z: SafeZip, part: str) -> list[Block]:
+    """The footnotes' and endnotes' text, each a paragraph (separators left out)."""
+    out: list[Block] = []
+    for kind, target in rels(z, part).values():
+        if not kind.endswith(("/footnotes", "/endnotes")) or not z.has(target):
+            continue
+        for event, el in iterparse(z.open(target), z.shown, target):
+            if event == "end" and local(el.tag) in ("footnote", "endnote"):
+                if el.get(f"{{{W}}}type") in (None, "normal") and (text := joined(el, " ")):
+                    out.append(Para(text))
+                _free(el)
+    return out
+
+
 def read_docx(path: str | bytes, limits: Limits = Limits()) -> list[Unit]:
-    """The document's units. Raises DocumentError (permanent) if it cannot be read safely."""
+    """The document's units, its footnotes and endnotes after the body's end. Raises
+    DocumentError (permanent) if it cannot be read safely."""
     with SafeZip(path, WHAT, limits.inflate) as z:
         part = main_part(z, "word/document.xml")
         if not part.startswith("word/") and not z.has("word/document.xml"):
             raise DocumentError(
                 z.shown, f"is not {WHAT}: it has no word/document.xml", "check what the file is"
             )
-        return flow_units(blocks(z, part))
+        return flow_units(blocks(z, part) + notes(z, part))
 
 
 def open_docx(path: str | bytes, limits: Limits = Limits()) -> Prepared:

@@ -40,6 +40,10 @@ _STREAMS = ((b"W\x00o\x00r\x00d\x00D\x00o\x00c", "docx"), (b"W\x00o\x00r\x00k\x0
             (b"P\x00o\x00w\x00e\x00r\x00P\x00o\x00i\x00n\x00t", "pptx"))  # fmt: skip
 
 
+# An encrypted DOCX/XLSX/PPTX is an OLE2 file holding this stream.
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+
 def soffice() -> str | None:
     """LibreOffice's command, where it is installed."""
     return shutil.which("soffice") or shutil.which("libreoffice")
@@ -61,13 +65,21 @@ def target(path: str | bytes) -> str:
 def convert(path: str | bytes, folder: str) -> Path:
     """The file converted into `folder`. Raises DocumentError (permanent) naming the fix."""
     shown = files.shown(path)
+    with files.reading(shown):
+        kind = target(path)
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+    if _ENCRYPTED in head:
+        raise DocumentError(
+            shown,
+            "is a password-protected Office file (an encrypted package)",
+            "save a copy without a password and submit that",
+        )
     command = soffice()
     if command is None:
         raise DocumentError(
             shown, "is a legacy Office file, read through LibreOffice, which is not installed", INSTALL
         )
-    with files.reading(shown):
-        kind = target(path)
     source = Path(folder) / ("input" + (os.path.splitext(os.fsdecode(path))[1] or ".bin"))
     shutil.copyfile(path, source)  # a plain name: soffice mangles some file names
     profile = Path(folder, "profile").as_uri()

@@ -61,6 +61,8 @@ def text_of(el: etree._Element, out: list[str]) -> None:
         out.append("\t")
     elif name == "line-break":
         out.append("\n")
+    if name == "note-body":  # a footnote's text, set apart from the word it follows
+        out.append(" ")
     if el.text:
         out.append(el.text)
     for child in el:
