@@ -511,3 +511,17 @@ def test_a_data_table_cell_keeps_its_lines_apart(tmp_path: Path) -> None:
         "<table><tr><th>Name</th><th>Notes</th></tr><tr><td>Ann</td><td><p>one</p><p>two</p>x<b>y</b>z</td></tr></table>"
     )
     assert "Name: Ann; Notes: one two xyz" in all_text(units_of(open_html(str(path), Limits())))
+
+
+def test_a_truncated_png_costs_its_frame_not_the_job(tmp_path: Path) -> None:
+    from longtask.readers.ocr import Ocr
+
+    doc = image_doc(sample_doc("honeybees", "idbee0001", sections=1), words=5)
+    path = make_image(tmp_path / "cut.png", doc)
+    path.write_bytes(path.read_bytes()[:2000])
+    reader = open_image(str(path), Limits(ocr=OcrMode.auto, ocr_engine=Ocr()))
+    try:
+        assert reader.read(0).text == ""
+        assert "OCR failed on 1 frame" in (reader.warning() or "")
+    finally:
+        reader.close()

@@ -120,7 +120,7 @@ class Picture:
             frame, dpi = self.frame(index)
         except DocumentError:
             raise
-        except (OSError, ValueError, EOFError, SyntaxError) as e:
+        except Exception as e:  # noqa: BLE001 - a frame Pillow cannot decode (or its EXIF) costs that frame
             self.failed[number] = f"{type(e).__name__}: {e}"[:200]
             return Unit(number, "", location=where)
         try:

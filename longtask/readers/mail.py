@@ -95,9 +95,9 @@ class Mail:
 def _header(msg: Any, name: str) -> str:
     try:
         value = msg.get(name)
+        return " ".join(str(value).split()) if value is not None else ""
     except Exception:  # noqa: BLE001 - a malformed header costs that header, not the message
-        value = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
-    return " ".join(str(value).split()) if value is not None else ""
+        return ""
 
 
 def _text(part: Any) -> str:
