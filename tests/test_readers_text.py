@@ -525,3 +525,15 @@ def test_a_truncated_png_costs_its_frame_not_the_job(tmp_path: Path) -> None:
         assert "OCR failed on 1 frame" in (reader.warning() or "")
     finally:
         reader.close()
+
+
+def test_only_a_tiffs_frames_are_pages(tmp_path: Path) -> None:
+    from PIL import Image
+
+    first, second = Image.new("L", (40, 40), 255), Image.new("L", (40, 40), 0)
+    first.save(tmp_path / "anim.png", save_all=True, append_images=[second])  # an animated PNG
+    reader = open_image(str(tmp_path / "anim.png"), Limits())
+    try:
+        assert reader.units() == 1
+    finally:
+        reader.close()
