@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -284,6 +285,62 @@ def hostile(folder: Path) -> list[dict[str, object]]:
     return rows
 
 
+def real_html(root: Path = Path("/usr/share/doc")) -> list[dict[str, object]]:
+    """Debian's own HTML manuals (whatever /usr/share/doc holds): longtask's reader
+    against BeautifulSoup's text of the same body (script, style, head, template and
+    comments removed) as an independent reference, and its headings (h1-h6) found as
+    sections. No ground truth exists for these files; an independent parser is the
+    nearest check that no body text is lost."""
+    from bs4 import BeautifulSoup, Comment
+
+    from longtask.errors import DocumentError
+    from longtask.readers.html import open_html
+
+    paths = [p for p in sorted(root.rglob("*.html")) + sorted(root.rglob("*.htm")) if p.is_file()]
+    if not paths:
+        return []
+    recalls, found, wanted, seconds, size, dead = [], 0, 0, 0.0, 0, 0
+    for path in paths:
+        data = path.read_bytes()
+        soup = BeautifulSoup(data, "html.parser")
+        for tag in soup(["script", "style", "head", "template", "noscript"]):
+            tag.decompose()
+        for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+            comment.extract()
+        truth = soup.get_text(" ")
+        headings = {
+            " ".join(h.get_text(" ").split()) for h in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])
+        }
+        headings.discard("")
+        start = time.process_time()
+        try:
+            reader = open_html(str(path))
+            units = [reader.read(i) for i in range(reader.units())]
+        except DocumentError:
+            dead += 1
+            continue
+        seconds += time.process_time() - start
+        size += len(data)
+        recalls.append(recall(truth, "\n".join(u.text for u in units)))
+        # compared letters and digits only: "Assert #" (bs4) is "Assert#" here
+        sections = re.sub(r"\W+", "", " ".join(u.section or "" for u in units))
+        wanted += len(headings)
+        found += sum(1 for h in headings if re.sub(r"\W+", "", h)[:150] in sections)
+    recalls.sort()
+    return [
+        {
+            "files": len(paths),
+            "dead": dead,
+            "MB": round(size / 1e6, 2),
+            "MB/s": round(size / 1e6 / seconds, 2) if seconds else None,
+            "docs/s": round(len(recalls) / seconds, 1) if seconds else None,
+            "mean recall vs bs4": round(sum(recalls) / len(recalls), 4) if recalls else None,
+            "worst recall": round(recalls[0], 4) if recalls else None,
+            "headings as sections": f"{found}/{wanted} = {found / wanted:.3f}" if wanted else "none",
+        }
+    ]
+
+
 def table(rows: list[dict[str, object]]) -> str:
     if not rows:
         return ""
@@ -299,10 +356,15 @@ def main() -> None:
     parser.add_argument("--ocr-docs", type=int, default=4, help="images per image format")
     parser.add_argument("--hostile", action="store_true", help="also the hostile files (writes 1 GB to /tmp)")
     parser.add_argument("--no-parsers", action="store_true")
+    parser.add_argument("--no-speeds", action="store_true")
+    parser.add_argument("--real", action="store_true", help="also Debian's HTML manuals in /usr/share/doc")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="longtask-bench-formats-") as tmp:
         folder = Path(tmp)
-        print(table(speeds(folder, args.docs, args.ocr_docs)), end="\n\n", flush=True)
+        if not args.no_speeds:
+            print(table(speeds(folder, args.docs, args.ocr_docs)), end="\n\n", flush=True)
+        if args.real:
+            print(table(real_html()), end="\n\n", flush=True)
         if not args.no_parsers:
             print(table(parsers(folder)), end="\n\n", flush=True)
         if args.hostile:

@@ -457,3 +457,83 @@ def test_chinese_and_japanese_code_pages_stay_theirs(tmp_path: Path, encoding: s
     path = tmp_path / "cjk.txt"
     path.write_bytes((text * 20).encode(encoding))
     assert all_text(units_of(open_text(str(path), Limits()))).startswith(text)
+
+
+# ---- through the document pipeline (sniffed kind, real tokenizer, fake embedder) --------
+
+
+def test_chunks_of_each_format_carry_sections_and_locations(tmp_path: Path, doc: Doc) -> None:
+    from harness.fakes import HashEmbedder
+    from longtask.pipelines.document import run_through
+    from longtask.settings import Pipeline
+
+    pdf = make_text_pdf(tmp_path / "report.pdf", ["zebrafish page one", "quokka page two"])
+    files = {
+        "html": make_html(tmp_path / "page.html", doc),
+        "md": make_markdown(tmp_path / "notes.md", doc),
+        "csv": make_csv(tmp_path / "table.csv", doc),
+        "eml": make_eml(tmp_path / "mail.eml", doc, [pdf]),
+    }
+    for name, path in files.items():
+        chunks = [c for b in run_through(str(path), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks]
+        text = " ".join(c.text for c in chunks)
+        assert doc.identifier in text, name
+        assert all(c.location for c in chunks), name
+        for word in NEVER_INDEXED:
+            assert word not in text, (name, word)
+        if name in ("html", "md"):
+            assert {c.section for c in chunks} >= {f"{doc.title} > {h}" for h in doc.headings}, name
+    mail = [
+        c for b in run_through(str(files["eml"]), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks
+    ]
+    assert mail[0].location == "message" and mail[0].section == doc.title
+    assert any(
+        c.location == "attachment report.pdf, page 2" or "report.pdf" in (c.location or "") for c in mail
+    )
+
+
+def test_a_layout_table_is_read_as_blocks_with_its_headings(tmp_path: Path) -> None:
+    path = tmp_path / "layout.html"
+    path.write_text(
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><body><table><tr><td><table><tr><td>Menu</td></tr>'
+        "<tr><td>Home</td></tr></table></td><td><h1>Introduction</h1><p>First words.</p><p>Second words.</p>"
+        "</td></tr></table></body></html>"
+    )
+    units = units_of(open_html(str(path), Limits()))
+    text = all_text(units)
+    assert "MenuHome" not in text and "First words.\nSecond words." in text
+    assert any(u.section == "Introduction" and "First words." in u.text for u in units)
+
+
+def test_a_data_table_cell_keeps_its_lines_apart(tmp_path: Path) -> None:
+    path = tmp_path / "cells.html"
+    path.write_text(
+        "<table><tr><th>Name</th><th>Notes</th></tr><tr><td>Ann</td><td><p>one</p><p>two</p>x<b>y</b>z</td></tr></table>"
+    )
+    assert "Name: Ann; Notes: one two xyz" in all_text(units_of(open_html(str(path), Limits())))
+
+
+def test_a_truncated_png_costs_its_frame_not_the_job(tmp_path: Path) -> None:
+    from longtask.readers.ocr import Ocr
+
+    doc = image_doc(sample_doc("honeybees", "idbee0001", sections=1), words=5)
+    path = make_image(tmp_path / "cut.png", doc)
+    path.write_bytes(path.read_bytes()[:2000])
+    reader = open_image(str(path), Limits(ocr=OcrMode.auto, ocr_engine=Ocr()))
+    try:
+        assert reader.read(0).text == ""
+        assert "OCR failed on 1 frame" in (reader.warning() or "")
+    finally:
+        reader.close()
+
+
+def test_only_a_tiffs_frames_are_pages(tmp_path: Path) -> None:
+    from PIL import Image
+
+    first, second = Image.new("L", (40, 40), 255), Image.new("L", (40, 40), 0)
+    first.save(tmp_path / "anim.png", save_all=True, append_images=[second])  # an animated PNG
+    reader = open_image(str(tmp_path / "anim.png"), Limits())
+    try:
+        assert reader.units() == 1
+    finally:
+        reader.close()
