@@ -301,3 +301,33 @@ def test_the_client_takes_the_same_globs(home: Path, docs: Path) -> None:
 
     job = Client().submit([str(docs)], include=["*.pdf"], exclude=["beta*"])
     assert job["tasks"] == 2
+
+
+def test_a_collection_mirrors_a_folder_of_any_format_and_what_the_globs_choose(
+    home: Path, docs: Path
+) -> None:
+    """Collections hold paths, whatever the format: a Markdown note joins beside the
+    PDFs, and on the next run a file excluded (or deleted) leaves, as a deleted one does."""
+    from typer.testing import CliRunner
+
+    from harness.waiting import drain
+    from longtask.cli.app import app
+    from longtask.jobs.store import SqliteConnector, Store
+
+    (docs / "notes.md").write_text("# Notes\n\nQuartz and feldspar in the granite.\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["submit", str(docs)]).exit_code == 0
+    drain()
+    store = Store(SqliteConnector(home / "longtask.db"))
+
+    def members() -> set[str]:
+        return {os.path.basename(p) for paths in store.members("default").values() for p in paths}
+
+    assert members() == {"alpha.pdf", "beta.pdf", "gamma.pdf", "notes.md"}
+    assert runner.invoke(app, ["submit", str(docs), "--exclude", "beta.pdf"]).exit_code == 0
+    drain()
+    assert members() == {"alpha.pdf", "gamma.pdf", "notes.md"}
+    (docs / "notes.md").unlink()
+    assert runner.invoke(app, ["submit", str(docs), "--exclude", "beta.pdf"]).exit_code == 0
+    drain()
+    assert members() == {"alpha.pdf", "gamma.pdf"}

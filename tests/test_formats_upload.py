@@ -20,8 +20,14 @@ from tests.serve_procs import Served, assert_problem, serving
 
 
 @pytest.fixture(scope="module")
-def served(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("uproot")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uproot")
+
+
+@pytest.fixture(scope="module")
+def served(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory, root: Path
+) -> Iterator[Served]:
     with serving(
         tmp_path_factory.mktemp("home") / "home", redis_server, "--root", str(root), "--max-upload", "1MB"
     ) as s:
@@ -96,3 +102,25 @@ def test_the_dashboard_accepts_every_format_read() -> None:
     html = (Path(__file__).parents[1] / "longtask" / "serve" / "static" / "index.html").read_text()
     accept = set(re.search(r'id="files"[^>]*accept="([^"]*)"', html).group(1).split(","))  # type: ignore[union-attr]
     assert {ext for ext, kind in BY_EXTENSION.items() if kind in READERS} <= accept
+
+
+def test_submit_by_paths_takes_the_globs_and_counts_what_it_does_not_read(served: Served, root: Path) -> None:
+    folder = root / "folder"
+    folder.mkdir()
+    for name in ("a.pdf", "b.pdf"):
+        make_text_pdf(folder / name, [f"{name} page. " + "slate " * 20])
+    (folder / "c.md").write_text("# C\n\nwords\n")
+    (folder / "d.psd").write_bytes(b"8BPS")
+    with served.client() as c:
+        resp = c.post(
+            "/api/jobs",
+            json={"paths": [str(folder)], "exclude": ["b.*"], "include": ["*.pdf", "*.md", "*.psd"]},
+        )
+        assert resp.status_code == 202, resp.text
+        body = resp.json()
+        assert body["tasks"] == 2  # a.pdf and c.md
+        assert {"path": "", "reason": "1 file of types not read: .psd 1", "not_read": {".psd": 1}} in body[
+            "skipped"
+        ]
+        bad = c.post("/api/jobs", json={"paths": [str(folder)], "exclude": [""]})
+        assert_problem(bad, 422, "exclude")

@@ -370,6 +370,16 @@ def test_xlsx_dates_read_as_people_see_them(tmp_path: Path) -> None:
     assert "Due: 2024-03-01; Logged: 2024-03-01 14:30; Custom: 1999-12-31; Amount: 45352" in text
 
 
+def test_an_epub_chapter_with_brackets_after_its_doctype_is_no_entity_attack(tmp_path: Path) -> None:
+    """pandoc's EPUB chapters: `<!DOCTYPE html>`, then CSS and prose holding "[": read."""
+    from longtask.readers.archive import refuse_entities
+
+    page = b'<?xml version="1.0"?>\n<!DOCTYPE html>\n<html><head><style>a[href]{}</style></head><body>[x]</body></html>'
+    refuse_entities(page, "book.epub", "ch002.xhtml")  # no error
+    with pytest.raises(DocumentError, match="entities"):
+        refuse_entities(b"<!DOCTYPE html [\n<!ELEMENT a ANY>\n]><html/>", "book.epub", "ch002.xhtml")
+
+
 def test_epub_chapter_with_cdata_script_and_named_entities_reads(
     made: dict[str, of.Made], tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@ made with known text (harness/text_files.py), and on hostile ones.
 Each format: word recall against the known text, headings as sections, locations;
 what is not content (script, style, comments, an e-mail's HTML alternative) never
 read. Each hostile file ends in a permanent DocumentError or reads correctly in
-bounded memory, measured in a subprocess of its own (peak RSS, ru_maxrss).
+bounded memory, measured in a subprocess of its own (peak RSS: VmHWM, see harness.text_files.peak_mb).
 """
 
 from __future__ import annotations
@@ -334,6 +334,7 @@ def test_the_cleanings_anchored_patterns_match_as_the_lookbehind_ones_did(text: 
 
 _PROBE = """
 import json, resource, sys
+from harness.text_files import peak_mb
 from longtask.errors import DocumentError
 from longtask.readers import Limits
 {imports}
@@ -341,13 +342,21 @@ out = {{}}
 try:
     reader = {opener}(sys.argv[1], Limits())
     n = reader.units()
-    picks = {picks}
-    texts = [reader.read(i) for i in picks]
-    out = {{"units": n, "read": len(texts), "first": texts[0].text[:80], "last": texts[-1].text[-80:],
-           "locations": [t.location for t in texts[:3]], "longest": max(len(t.text) for t in texts)}}
+    picks = list({picks})
+    first = last = None
+    locations, longest = [], 0
+    for i in picks:  # one unit held at a time, as a worker reads
+        unit = reader.read(i)
+        first = first or unit
+        last = unit
+        longest = max(longest, len(unit.text))
+        if len(locations) < 3:
+            locations.append(unit.location)
+    out = {{"units": n, "read": len(picks), "first": first.text[:80], "last": last.text[-80:],
+           "locations": locations, "longest": longest}}
 except DocumentError as e:
     out = {{"error": e.problem, "permanent": e.permanent}}
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["peak_mb"] = peak_mb()
 print(json.dumps(out))
 """
 
@@ -386,7 +395,14 @@ def test_a_500_mb_line_with_no_space_is_cut_hard_in_bounded_memory(tmp_path: Pat
 def test_html_nested_100000_deep_ends_dead(tmp_path: Path) -> None:
     result = probe(make_deep_html(tmp_path / "deep.html"), "longtask.readers.html", "open_html")
     assert result["permanent"] is True
-    assert "nested deeper than 256 levels" in str(result["error"])
+    assert "nested deeper than 2048 levels" in str(result["error"])
+
+
+def test_html_that_never_closes_its_font_tags_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.html"
+    path.write_text("<html><body>" + "<font>word " * 1500 + "<p>the end</p></body></html>")
+    text = all_text(units_of(open_html(str(path), Limits())))
+    assert text.count("word") == 1500 and "the end" in text
 
 
 def test_a_tiff_of_10000_pages_ends_dead_without_loading_them(tmp_path: Path) -> None:
@@ -408,3 +424,116 @@ def test_a_decompression_bomb_image_ends_dead(tmp_path: Path) -> None:
     path = make_png_header_only(tmp_path / "bomb.png", 30_000, 30_000)  # 900 M pixels declared
     result = probe(path, "longtask.readers.image", "open_image")
     assert result["permanent"] is True and "too large" in str(result["error"])
+
+
+@pytest.mark.parametrize("size", [1, UNIT_BYTES - 1, UNIT_BYTES, UNIT_BYTES + 1, 3 * UNIT_BYTES + 5])
+def test_the_text_survey_counts_the_units_the_reader_has(tmp_path: Path, size: int) -> None:
+    from longtask.readers.text import survey
+
+    for encoding in ("utf-8", "utf-16"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(("ab cd\n" * size)[:size].encode(encoding))
+        assert survey(str(path)) == (open_text(str(path), Limits()).units(), 0)
+
+
+@pytest.mark.parametrize("topic", ["photosynthesis", "roman_aqueducts"])
+def test_cp1252_text_with_a_few_accented_names_is_not_taken_for_cjk(tmp_path: Path, topic: str) -> None:
+    doc = sample_doc(
+        topic, "idcp1252", sections=99
+    )  # Théodore, Nîmes, Mérida: read once as Shift-JIS/GB18030
+    reader = open_text(str(make_text(tmp_path / "t.txt", doc, "cp1252")), Limits())
+    assert reader.encoding == "cp1252"
+    assert recall(doc.text(), all_text(units_of(reader))) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("shift_jis", "日本語のテキストです。これは東京の説明です。"),
+        ("gb18030", "这是一个中文文本的例子，关于北京的历史。"),
+    ],
+)
+def test_chinese_and_japanese_code_pages_stay_theirs(tmp_path: Path, encoding: str, text: str) -> None:
+    path = tmp_path / "cjk.txt"
+    path.write_bytes((text * 20).encode(encoding))
+    assert all_text(units_of(open_text(str(path), Limits()))).startswith(text)
+
+
+# ---- through the document pipeline (sniffed kind, real tokenizer, fake embedder) --------
+
+
+def test_chunks_of_each_format_carry_sections_and_locations(tmp_path: Path, doc: Doc) -> None:
+    from harness.fakes import HashEmbedder
+    from longtask.pipelines.document import run_through
+    from longtask.settings import Pipeline
+
+    pdf = make_text_pdf(tmp_path / "report.pdf", ["zebrafish page one", "quokka page two"])
+    files = {
+        "html": make_html(tmp_path / "page.html", doc),
+        "md": make_markdown(tmp_path / "notes.md", doc),
+        "csv": make_csv(tmp_path / "table.csv", doc),
+        "eml": make_eml(tmp_path / "mail.eml", doc, [pdf]),
+    }
+    for name, path in files.items():
+        chunks = [c for b in run_through(str(path), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks]
+        text = " ".join(c.text for c in chunks)
+        assert doc.identifier in text, name
+        assert all(c.location for c in chunks), name
+        for word in NEVER_INDEXED:
+            assert word not in text, (name, word)
+        if name in ("html", "md"):
+            assert {c.section for c in chunks} >= {f"{doc.title} > {h}" for h in doc.headings}, name
+    mail = [
+        c for b in run_through(str(files["eml"]), Pipeline(ocr="never"), HashEmbedder()) for c in b.chunks
+    ]
+    assert mail[0].location == "message" and mail[0].section == doc.title
+    assert any(
+        c.location == "attachment report.pdf, page 2" or "report.pdf" in (c.location or "") for c in mail
+    )
+
+
+def test_a_layout_table_is_read_as_blocks_with_its_headings(tmp_path: Path) -> None:
+    path = tmp_path / "layout.html"
+    path.write_text(
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><body><table><tr><td><table><tr><td>Menu</td></tr>'
+        "<tr><td>Home</td></tr></table></td><td><h1>Introduction</h1><p>First words.</p><p>Second words.</p>"
+        "</td></tr></table></body></html>"
+    )
+    units = units_of(open_html(str(path), Limits()))
+    text = all_text(units)
+    assert "MenuHome" not in text and "First words.\nSecond words." in text
+    assert any(u.section == "Introduction" and "First words." in u.text for u in units)
+
+
+def test_a_data_table_cell_keeps_its_lines_apart(tmp_path: Path) -> None:
+    path = tmp_path / "cells.html"
+    path.write_text(
+        "<table><tr><th>Name</th><th>Notes</th></tr><tr><td>Ann</td><td><p>one</p><p>two</p>x<b>y</b>z</td></tr></table>"
+    )
+    assert "Name: Ann; Notes: one two xyz" in all_text(units_of(open_html(str(path), Limits())))
+
+
+def test_a_truncated_png_costs_its_frame_not_the_job(tmp_path: Path) -> None:
+    from longtask.readers.ocr import Ocr
+
+    doc = image_doc(sample_doc("honeybees", "idbee0001", sections=1), words=5)
+    path = make_image(tmp_path / "cut.png", doc)
+    path.write_bytes(path.read_bytes()[:2000])
+    reader = open_image(str(path), Limits(ocr=OcrMode.auto, ocr_engine=Ocr()))
+    try:
+        assert reader.read(0).text == ""
+        assert "OCR failed on 1 frame" in (reader.warning() or "")
+    finally:
+        reader.close()
+
+
+def test_only_a_tiffs_frames_are_pages(tmp_path: Path) -> None:
+    from PIL import Image
+
+    first, second = Image.new("L", (40, 40), 255), Image.new("L", (40, 40), 0)
+    first.save(tmp_path / "anim.png", save_all=True, append_images=[second])  # an animated PNG
+    reader = open_image(str(tmp_path / "anim.png"), Limits())
+    try:
+        assert reader.units() == 1
+    finally:
+        reader.close()

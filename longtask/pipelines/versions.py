@@ -49,7 +49,7 @@ READER_LIBRARIES: dict[Kind, tuple[str, ...]] = {
     Kind.TEXT: ("charset-normalizer",),
     Kind.CSV: ("charset-normalizer",),
     Kind.EMAIL: ("lxml", "charset-normalizer"),
-    Kind.MSG: ("extract-msg", "lxml"),
+    Kind.MSG: (),  # not read: a permanent reason naming the fix (readers/outlook.py)
     Kind.IMAGE: ("pillow",),  # the OCR engine is in the job's fingerprint
 }
 

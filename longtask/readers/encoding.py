@@ -54,6 +54,8 @@ def detect(sample: bytes, complete: bool = False) -> tuple[str, int]:
     best = matches.best()
     if best is None:  # binary-looking: read it as latin-1, replacing what is not text
         return "latin-1", 0
+    if _western_after_all(sample, best.encoding):
+        return "cp1252", 0
     # Short Western text fits several code pages equally well (cp1250 and cp1252 read
     # "café" alike): among the equals, the one most files are actually in wins.
     ties = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
@@ -62,6 +64,42 @@ def detect(sample: bytes, complete: bool = False) -> tuple[str, int]:
             if preferred in m.could_be_from_charset:
                 return codecs.lookup(preferred).name, 0
     return codecs.lookup(best.encoding).name, 0
+
+
+_CJK = (
+    "shift_jis",
+    "cp932",
+    "euc_jp",
+    "gb2312",
+    "gb18030",
+    "gbk",
+    "big5",
+    "big5hkscs",
+    "euc_kr",
+    "cp949",
+    "cp950",
+    "johab",
+    "hz",
+)
+_WESTERN_MARKS = frozenset("’‘“”–—…«»°€£§©®·¿¡")
+
+
+def _western_after_all(sample: bytes, guess: str) -> bool:
+    """Mostly-English text with a few accented names ("Nîmes", "Théodore") in cp1252:
+    each accented byte and the letter after it also form a valid Shift-JIS or GB18030
+    character, and charset-normalizer sometimes says so. Real Chinese or Japanese text
+    is mostly non-ASCII bytes; where under 5% are, and every one of them is a letter or
+    common punctuation in cp1252, the text is Western."""
+    if codecs.lookup(guess).name not in {codecs.lookup(c).name for c in _CJK}:
+        return False
+    high = sum(1 for b in sample if b > 0x7F)
+    if not high or high > len(sample) * 0.05:
+        return False
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isalpha() or ch in _WESTERN_MARKS for ch in text if ch > "\x7f")
 
 
 def _mostly_utf8(sample: bytes) -> bool:

@@ -1,12 +1,14 @@
 """HTML: the body's text, one unit per heading's part, tables kept row by row.
 
 Why lxml.html (libxml2's HTML parser): on the hostile page (100,000 nested `<div>`s)
-it stops at libxml2's depth limit of 256 in under a millisecond and says so, where
-selectolax (lexbor) took 65 s to build the same tree (bench/formats_read_text.py);
-on ordinary pages it parses faster than either BeautifulSoup or selectolax plus a
-tree walk in Python, and lxml is a dependency of the office formats already. With
-`huge_tree` off libxml2 also caps one text node at 10 MB, and the file itself is
-capped (`MAX_BYTES`), so a page costs bounded memory. The walk is lxml's `iterwalk`
+it stops at libxml2's depth limit in milliseconds and says so, where selectolax
+(lexbor) took 23-65 s of CPU to build the same tree and BeautifulSoup 1.4 s
+(bench/formats_read_text.py); on ordinary pages it is faster than BeautifulSoup, and
+lxml reads the office formats already. `huge_tree` is on: that raises libxml2's depth
+limit from 256 to 2,048, because old pages that never close their `<font>` or `<b>`
+tags nest past 256 (300 unclosed `<b>` would otherwise end the page dead); the other
+limit it lifts, on one text node's size, is bounded by the file's cap (`MAX_BYTES`).
+Past 2,048 levels the page ends dead with that reason. The walk is lxml's `iterwalk`
 (iterative, in C), never Python recursion.
 
 What never becomes text: `<script>`, `<style>`, `<template>`, `<noscript>`, form
@@ -30,8 +32,8 @@ from longtask.readers.parts import Gather, Parts, read_capped
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-MAX_BYTES = 32_000_000  # libxml2's tree is ~10x the page: well under a worker's 1 GB
-MAX_DEPTH = 256  # libxml2's own limit without huge_tree, named in the reason
+MAX_BYTES = 32_000_000  # libxml2's tree is a few times the page: well under a worker's 1 GB
+MAX_DEPTH = 2048  # libxml2's own limit with huge_tree (256 without), named in the reason
 
 SKIP = frozenset(
     {
@@ -82,10 +84,17 @@ def parse(text: str, shown: str) -> HtmlElement:
     from lxml import etree
 
     parser = lxml.html.HTMLParser(
-        huge_tree=False, remove_comments=True, remove_pis=True, no_network=True, recover=True
+        huge_tree=True,
+        remove_comments=True,
+        remove_pis=True,
+        no_network=True,
+        recover=True,
+        encoding="utf-8",
     )
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
+        # As UTF-8 bytes with the encoding named: lxml refuses a str that still carries
+        # an XML declaration's encoding (every XHTML page), and the text is decoded already.
+        root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
     except (etree.ParserError, ValueError) as e:  # nothing at all to parse
         if "empty" in str(e).lower():
             return lxml.html.fromstring("<html></html>")
@@ -111,7 +120,38 @@ def _hidden(el: Any) -> bool:
 
 
 def _cell(el: Any) -> str:
-    return " ".join("".join(el.itertext()).split())
+    """The element's text on one line: block boundaries inside it (a `<br>`, a `<p>` in
+    a table cell) become spaces, inline ones join ("<b>Hel</b>lo" is "Hello"), and
+    what is never text stays out."""
+    from lxml import etree
+
+    parts: list[str] = []
+    walk = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walk:
+        tag = node.tag.lower() if isinstance(node.tag, str) else None
+        if event == "start":
+            if tag is None:
+                continue
+            if tag in SKIP or _hidden(node):
+                walk.skip_subtree()
+                continue
+            if tag not in INLINE:
+                parts.append(" ")
+            if node.text:
+                parts.append(node.text)
+        else:
+            if tag is not None and tag not in INLINE:
+                parts.append(" ")
+            if node.tail and node is not el:
+                parts.append(node.tail)
+    return " ".join("".join(parts).split())
+
+
+def _layout(table: Any) -> bool:
+    """Whether a table lays out the page rather than holding data: it holds another
+    table or a heading. Its cells are then read as the page's blocks, in order, so
+    headings inside it still become sections."""
+    return bool(table.xpath(".//table|.//h1|.//h2|.//h3|.//h4|.//h5|.//h6"))
 
 
 def table_rows(table: Any) -> list[str]:
@@ -183,7 +223,7 @@ def gather(root: Any, into: Gather) -> None:
                 into.heading(HEADINGS[tag], _cell(el))
                 walk.skip_subtree()
                 continue
-            if tag == "table":
+            if tag == "table" and not _layout(el):
                 flush(el)
                 for row in table_rows(el):
                     into.add(row)

@@ -120,7 +120,7 @@ class Picture:
             frame, dpi = self.frame(index)
         except DocumentError:
             raise
-        except (OSError, ValueError, EOFError, SyntaxError) as e:
+        except Exception as e:  # noqa: BLE001 - a frame Pillow cannot decode (or its EXIF) costs that frame
             self.failed[number] = f"{type(e).__name__}: {e}"[:200]
             return Unit(number, "", location=where)
         try:
@@ -165,6 +165,10 @@ def open_image(path: str | bytes, limits: Limits = Limits()) -> Picture:
         raise DocumentError(
             shown, f"is not an image Pillow can decode ({e})", "re-save it as PNG or JPEG"
         ) from None
+    if image.format != "TIFF":
+        # One picture: a phone's JPEG (MPO) carries a second, smaller copy as a frame,
+        # an animated PNG or GIF its animation; only a TIFF's frames are pages.
+        return Picture(path, image, 1, limits)
     try:
         frames = count_frames(image, MAX_FRAMES)
     except (OSError, ValueError, SyntaxError) as e:

@@ -11,7 +11,7 @@ Tables are one block each and never split across units below TABLE_SPLIT rows; e
 row is written with every cell beside its column's header ("Region: North; Sales:
 1200"), so a chunk holding any row still says what its numbers mean.
 
-The structured text formats (HTML, Markdown, CSV, e-mail) share the rest: what the structured text formats (HTML, Markdown, CSV, e-mail) share: a file read
+The structured text formats (HTML, Markdown, CSV, e-mail) share the rest: a file read
 whole within a size cap, and its text gathered into units that break at headings.
 
 Each unit is one heading's part (or `PART_CHARS` of it, where a part runs long), so the

@@ -19,7 +19,7 @@ from longtask.errors import DocumentError
 from longtask.pipelines import files
 from longtask.readers.base import Limits, Unit
 from longtask.readers.cleantext import clean
-from longtask.readers.encoding import SAMPLE, detect, unit_width
+from longtask.readers.encoding import SAMPLE, bom, detect, unit_width
 
 UNIT_BYTES = 64 * 1024  # about 16 PDF pages of text: a checkpoint every 8 units is 512 KiB
 SLACK = 4096  # how far past a unit's nominal start a line end or space is looked for
@@ -120,8 +120,11 @@ def open_text(path: str | bytes, limits: Limits = Limits()) -> TextFile:
 
 
 def survey(path: str | bytes) -> tuple[int, int | None]:
-    """The unit count, from the file's size alone; no unit needs OCR."""
+    """The unit count, from the file's size and its byte-order mark alone (as `units()`
+    counts); no unit needs OCR."""
     shown = files.shown(path)
-    with files.reading(shown):
-        size = os.stat(path).st_size
-    return max(1, -(-size // UNIT_BYTES)), 0
+    with files.reading(shown), open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        found = bom(f.read(4))
+    skip = found[1] if found else 0
+    return max(1, -(-(size - skip) // UNIT_BYTES)), 0
