@@ -45,11 +45,12 @@ READER_LIBRARIES: dict[Kind, tuple[str, ...]] = {
     Kind.EPUB: ("lxml",),
     Kind.LEGACY_OFFICE: ("lxml",),  # and the LibreOffice that converts it, named by its reader
     Kind.HTML: ("lxml", "charset-normalizer"),
-    Kind.MARKDOWN: ("markdown-it-py",),
+    Kind.MARKDOWN: ("markdown-it-py", "lxml", "charset-normalizer"),  # raw HTML blocks: the HTML walk
     Kind.TEXT: ("charset-normalizer",),
     Kind.CSV: ("charset-normalizer",),
-    Kind.EMAIL: ("lxml", "charset-normalizer"),
-    Kind.MSG: (),  # not read: a permanent reason naming the fix (readers/outlook.py)
+    # an e-mail's attachments are read by the other formats' readers
+    Kind.EMAIL: ("lxml", "charset-normalizer", "pypdfium2", "pypdf", "markdown-it-py", "pillow"),
+    Kind.MSG: (),  # not read: a permanent reason (readers/outlook.py)
     Kind.IMAGE: ("pillow",),  # the OCR engine is in the job's fingerprint
 }
 
