@@ -73,14 +73,24 @@ class Client:
         priority: str = "default",
         collection: str = "default",
         sync: bool = True,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Record and queue a job; returns the job (its `id` names it in later calls).
-        Over HTTP the paths must lie under one of the server's `--root` folders."""
+        Over HTTP the paths must lie under one of the server's `--root` folders.
+        `include`/`exclude`: globs choosing what a folder contributes (as the CLI's)."""
         if self.url:
-            body = {"paths": list(paths), "priority": priority, "collection": collection, "sync": sync}
+            body: dict[str, Any] = {"paths": list(paths), "priority": priority, "collection": collection}
+            body["sync"] = sync
+            if include or exclude:
+                body |= {"include": list(include), "exclude": list(exclude)}
             result: dict[str, Any] = self._request("POST", "/api/jobs", body)
             return result
-        return dict(self._local().submit(list(paths), priority, collection=collection, sync=sync))
+        return dict(
+            self._local().submit(
+                list(paths), priority, collection=collection, sync=sync, include=include, exclude=exclude
+            )
+        )
 
     def status(self, job: int | str) -> dict[str, Any]:
         """As `longtask status JOB --json`."""

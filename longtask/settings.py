@@ -42,11 +42,13 @@ class Pipeline:
     ocr: str = OcrMode.auto.value
 
     def fingerprint(self) -> str:
-        from longtask.pipelines.versions import CHUNKER_VERSION, PARSER_VERSION, ocr_version
+        """What every document of a job shares; each document's own fingerprint adds the
+        version of its format's reader (`versions.document_fingerprint`)."""
+        from longtask.pipelines.versions import CHUNKER_VERSION, ocr_version
 
         # embed_batch changes speed, not output, so it stays out of the key.
         return (
-            f"{PARSER_VERSION}|{CHUNKER_VERSION}|{self.embedder}|{self.precision}|"
+            f"{CHUNKER_VERSION}|{self.embedder}|{self.precision}|"
             f"{self.chunk_tokens}/{self.chunk_overlap}/{self.page_batch}|{ocr_version(self.ocr)}"
         )
 

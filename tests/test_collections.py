@@ -84,7 +84,8 @@ def test_an_emptied_folder_empties_its_part_of_the_collection(home: Path, docs: 
     result = runner.invoke(app, ["submit", str(docs)])
     assert result.exit_code == 1
     assert (
-        "no PDF files under" in result.stderr and "3 document(s) left collection 'default'" in result.stderr
+        "no documents of a type longtask reads under" in result.stderr
+        and "3 document(s) left collection 'default'" in result.stderr
     )
     assert _store().members("default") == {}
 

@@ -68,9 +68,13 @@ def test_text_is_read_by_pdfium_and_cleaned(tmp_path: Path) -> None:
 def test_fingerprint_names_the_extractors_and_the_ocr_mode() -> None:
     from importlib.metadata import version
 
+    from longtask.pipelines.versions import document_fingerprint
+    from longtask.readers import Kind
+
     auto, never = Pipeline(ocr="auto").fingerprint(), Pipeline(ocr="never").fingerprint()
-    assert f"pdfium-{version('pypdfium2')}" in auto and f"pypdf-{version('pypdf')}" in auto
-    assert "clean-" in auto and f"tesserocr-{version('tesserocr')}" in auto
+    pdf = document_fingerprint(auto, Kind.PDF)  # the reader's version: a document's part
+    assert f"pdfium-{version('pypdfium2')}" in pdf and f"pypdf-{version('pypdf')}" in pdf
+    assert "clean-" in pdf and f"tesserocr-{version('tesserocr')}" in auto
     assert auto != never and "ocr-never" in never
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -17,6 +17,8 @@ from longtask.cli import coercion, ops, serve
 from longtask.cli.context import StoreAndSettings, context
 from longtask.cli.options import (
     CollectionOpt,
+    ExcludeOpt,
+    IncludeOpt,
     JobArg,
     JsonOpt,
     NotifyOpt,
@@ -76,6 +78,20 @@ def _read_paths(paths: list[str]) -> list[str | bytes]:
     return result
 
 
+def _choice(include: list[str] | None, exclude: list[str] | None) -> Any:
+    """The globs that choose what a folder contributes (discover's `Choice`)."""
+    from longtask.pipelines.discover import Choice
+
+    return Choice.of(include or (), exclude or ())
+
+
+def _note_skipped(skipped: list[dict[str, Any]]) -> None:
+    """What the submit left out, one line each; the files of types not read in one line
+    (`skipped 12 files of types not read: .psd 10, .bin 2`)."""
+    for sk in skipped:
+        note(f"skipped {sk['reason']}" if "not_read" in sk else f"skipped {sk['path']}: {sk['reason']}")
+
+
 def _with_ocr(s: "Settings", ocr: OcrMode | None) -> "Settings":
     return s if ocr is None else s.with_pipeline(ocr=ocr.value)
 
@@ -83,7 +99,10 @@ def _with_ocr(s: "Settings", ocr: OcrMode | None) -> "Settings":
 @app.command()
 def submit(
     paths: Annotated[
-        list[str], typer.Argument(help="PDF files or folders (recursive); '-' reads paths from stdin.")
+        list[str],
+        typer.Argument(
+            help="Documents or folders (recursive: every file of a type longtask reads); '-' reads paths from stdin."
+        ),
     ],
     priority: PriorityOpt = Priority.default,
     retries: Annotated[
@@ -107,9 +126,11 @@ def submit(
     collection: CollectionOpt = "default",
     sync: SyncOpt = True,
     ocr: OcrOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Record a job over PDFs and queue it; prints the job id at once.
+    """Record a job over documents and queue it; prints the job id at once.
 
     Example: longtask submit ./pdfs --priority high
     """
@@ -122,7 +143,15 @@ def submit(
         )
         read = _read_paths(paths)
         with runner.path_lock(ctx.settings, read) if watch_ else nullcontext():
-            result = control.submit(ctx.settings, ctx.store, read, priority.value, collection, sync)
+            result = control.submit(
+                ctx.settings,
+                ctx.store,
+                read,
+                priority.value,
+                collection,
+                sync,
+                choice=_choice(include, exclude),
+            )
             job = result.job
             if json_:
                 emit_json(result.as_dict())
@@ -134,11 +163,10 @@ def submit(
                     else ""
                 )
                 note(
-                    f"job {job.id}: {job.tasks_total} PDF(s), {job.bytes_total / 1e6:.1f} MB "
+                    f"job {job.id}: {job.tasks_total} document(s), {job.bytes_total / 1e6:.1f} MB "
                     f"queued ({priority.value}){eta}"
                 )
-            for sk in result.skipped:
-                note(f"skipped {sk['path']}: {sk['reason']}")
+            _note_skipped(result.skipped)
             if not result.queued:
                 note(
                     f"error: the job is recorded but could not be queued ({result.error}); "
@@ -384,7 +412,9 @@ def worker(
 
 @app.command()
 def run(
-    paths: Annotated[list[str], typer.Argument(help="PDF files or folders; '-' reads paths from stdin.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Documents or folders (recursive); '-' reads paths from stdin.")
+    ],
     concurrency: Annotated[
         Optional[int],
         typer.Option("--concurrency", "-c", help="Worker processes [default: one per core, at most 4]."),
@@ -398,6 +428,8 @@ def run(
     collection: CollectionOpt = "default",
     sync: SyncOpt = True,
     ocr: OcrOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Submit, process with local workers and watch, all in one; Ctrl-C leaves it resumable.
@@ -419,9 +451,17 @@ def run(
         # The workers start as soon as the submit knows there is work (`on_work`): their
         # start-up is most of the wait for the first page.
         with runner.path_lock(s, read), runner.Workers(n) as workers:
-            result = control.submit(s, store, read, priority.value, collection, sync, on_work=workers.start)
-            for sk in result.skipped:
-                note(f"skipped {sk['path']}: {sk['reason']}")
+            result = control.submit(
+                s,
+                store,
+                read,
+                priority.value,
+                collection,
+                sync,
+                on_work=workers.start,
+                choice=_choice(include, exclude),
+            )
+            _note_skipped(result.skipped)
             job_id = _target_job(result)
             if not result.queued:
                 raise LongtaskError(f"job {job_id} recorded but not queued: {result.error}")
@@ -432,7 +472,7 @@ def run(
             from longtask.jobs.logs import log_path  # (logging.handlers: not for a re-run of cache hits)
 
             note(
-                f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) "
+                f"job {job_id}: {store.job(job_id).tasks_total} document(s); starting {n} worker(s) "
                 f"(log: {log_path(s.home)})"
             )
             workers.start()

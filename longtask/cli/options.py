@@ -49,3 +49,18 @@ SyncOpt = Annotated[
         "leave it. --no-sync only adds and replaces.",
     ),
 ]
+IncludeOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--include",
+        help="Only files whose name (or, with a '/', path under the folder) matches this glob; repeatable.",
+    ),
+]
+ExcludeOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--exclude",
+        help="Leave out files and folders whose name (or, with a '/', path under the folder) matches "
+        "this glob; repeatable.",
+    ),
+]

@@ -20,7 +20,7 @@ from longtask.errors import BackendUnavailable, LongtaskError, NotFound
 from longtask.jobs.progress import Progress
 from longtask.jobs.states import PRIORITIES, WAITING, JobState, TaskState
 from longtask.jobs.store import FileEntry, Job, NewJob, Store
-from longtask.pipelines.discover import discover
+from longtask.pipelines.discover import Choice, discover
 from longtask.pipelines.engines import AUTO
 from longtask.settings import Settings
 
@@ -50,6 +50,14 @@ class Submitted:
         return d
 
 
+def readable_extensions() -> list[str]:
+    """The extensions of the formats this install has a reader for, as help and errors name them."""
+    from longtask.readers import READERS
+    from longtask.readers.sniff import BY_EXTENSION
+
+    return [ext for ext, kind in BY_EXTENSION.items() if kind in READERS]
+
+
 def estimate_at_submit(store: Store, job: Job) -> float | None:
     """Time to finish from past throughput of this model, before any page is done."""
     return Progress(store).at_submit(job)
@@ -63,8 +71,11 @@ def submit(
     collection: str = "default",
     sync: bool = True,
     on_work: Callable[[], None] | None = None,
+    choice: Choice = Choice(),
 ) -> Submitted:
     """Record the job and its tasks, then send one dispatch message.
+
+    `choice`: the `--include`/`--exclude` globs that choose what a folder contributes.
 
     `on_work` is called as soon as some file is known to need processing, before Redis
     is connected and the job written: `run` starts its workers there, so that their
@@ -86,7 +97,7 @@ def submit(
     missing = [os.fsdecode(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise NotFound(f"no such file or folder: {missing[0]}: check the path")
-    found, skipped = discover(paths, settings.policy.roots)
+    found, skipped = discover(paths, settings.policy.roots, choice)
     if not found:
         where = ", ".join(os.fsdecode(p) for p in paths)
         # The folder is there but empty now: its documents leave the collection too.
@@ -94,7 +105,11 @@ def submit(
             store.forget_missing(collection, [os.path.abspath(os.fsdecode(p)) for p in paths]) if sync else 0
         )
         left = f"; its {gone} document(s) left collection {collection!r}" if gone else ""
-        raise NotFound(f"no PDF files under {where}: longtask looks for *.pdf (any case){left}")
+        not_read = "".join(f" ({s.reason})" for s in skipped if s.not_read)
+        raise NotFound(
+            f"no documents of a type longtask reads under {where}{not_read}: "
+            f"it reads {', '.join(readable_extensions())} (any case){left}"
+        )
     pipeline = settings.resolved().pipeline
     if settings.pipeline.precision == AUTO:
         # 'auto' is the engine this machine measures fastest, and a measurement (or the

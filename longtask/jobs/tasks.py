@@ -220,8 +220,15 @@ def _cache_or_read(conns: Connections, claim: Claim, shown: str) -> str:
     path = files.confined(task.fs_path, claim.policy.roots, shown) if claim.policy.roots else task.fs_path
     with files.reading(shown, shared_on):
         sha = sha256_file(path)
+    from longtask.pipelines.versions import document_fingerprint
+    from longtask.readers import readable_kind
+
+    # The format (sniffed from the content) names the reader, whose version is part of
+    # the document's key: a change to one reader re-reads its format only.
+    kind = readable_kind(path)
     job = conns.store.job(task.job_id)
-    key = f"{sha}:{job.fingerprint}"
+    fingerprint = document_fingerprint(job.fingerprint, kind)
+    key = f"{sha}:{fingerprint}"
     doc = conns.store.document(key)
     if doc is not None and doc.complete:
         conns.store.mark_cached(claim, sha, key)
@@ -229,15 +236,22 @@ def _cache_or_read(conns: Connections, claim: Claim, shown: str) -> str:
     from longtask.pipelines.document import limits_for
     from longtask.readers import open_reader
 
-    reader = open_reader(path, limits_for(claim.pipeline))
+    reader = open_reader(path, limits_for(claim.pipeline), kind)
     try:
-        return _read_and_commit(conns, claim, reader, sha, key, shown, started)
+        return _read_and_commit(conns, claim, reader, sha, key, fingerprint, shown, started)
     finally:
         reader.close()
 
 
 def _read_and_commit(
-    conns: Connections, claim: Claim, reader: Reader, sha: str, key: str, shown: str, started: float
+    conns: Connections,
+    claim: Claim,
+    reader: Reader,
+    sha: str,
+    key: str,
+    fingerprint: str,
+    shown: str,
+    started: float,
 ) -> str:
     """Run the pipeline from the document's checkpoint, committing each batch with its
     checkpoint; stop cleanly on a cancel, a stopping worker or the soft time limit."""
@@ -246,9 +260,8 @@ def _read_and_commit(
     from longtask.pipelines.document import process
 
     task, pipe = claim.task, claim.pipeline
-    job = conns.store.job(task.job_id)
     units = reader.units()
-    doc = conns.store.open_document(claim, sha, key, job.fingerprint, units)
+    doc = conns.store.open_document(claim, sha, key, fingerprint, units)
     model = embedder_for(conns, pipe)
     embedder = embed_mod.Reusing(model, lambda hashes: conns.store.embeddings(hashes, model.name))
     tokenizer = load_tokenizer(embed_mod.model_dir())

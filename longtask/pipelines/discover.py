@@ -1,7 +1,12 @@
-"""Find the PDFs under the paths a user submits: fast, and never stuck.
+"""Find the documents under the paths a user submits: fast, and never stuck.
 
 Submitting must return in well under a second even for 10,000 files, so this only
-lists and stats; hashing and parsing are the workers' job. Directory symlinks are not
+lists and stats; hashing and parsing are the workers' job. A folder contributes every
+file whose name says a type longtask reads (`readers.sniff.kind_by_name`, and a reader
+in the table); the worker checks the content when it opens one. A file with no
+extension costs one small read, for the signatures that need no name (PDF, images).
+Files of other types are counted by extension and reported, never passed over in
+silence; `include`/`exclude` globs choose what a folder contributes. Directory symlinks are not
 followed (a loop would never end); file symlinks are, and a broken one is reported.
 Given `roots` (a server's `--root` folders), a file whose real path lies outside them
 is skipped with that reason, so a link placed in a root cannot reach other files.
@@ -9,12 +14,16 @@ is skipped with that reason, so a link placed in a root cannot reach other files
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from longtask.pipelines import files
+from longtask.readers import READERS
+from longtask.readers.sniff import BY_EXTENSION, Kind, head_kind, kind_by_name
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,13 @@ class Found:
 class Skipped:
     path: str
     reason: str
+    not_read: dict[str, int] | None = None  # the one entry counting files of types not read
 
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "reason": self.reason}
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"path": self.path, "reason": self.reason}
+        if self.not_read is not None:
+            d["not_read"] = self.not_read
+        return d
 
 
 BROKEN = "broken symlink (its target is missing): fix or remove the link"
@@ -47,13 +60,97 @@ def _entry(path: bytes, st: os.stat_result) -> Found:
     return Found(text, raw, st.st_size, st.st_mtime_ns)
 
 
+NO_EXTENSION = "(no extension)"
+# What a file with no extension may be proven to be by its first bytes alone.
+HEAD_PROVEN = frozenset({Kind.PDF, Kind.IMAGE})
+
+
 def is_pdf_name(name: bytes) -> bool:
     return name.lower().endswith(b".pdf")
 
 
-def discover(paths: Iterable[str | bytes], roots: Sequence[str] = ()) -> tuple[list[Found], list[Skipped]]:
-    """Return the PDFs found (sorted, deduplicated) and what was skipped and why."""
+def readable_name(name: bytes) -> bool:
+    """Whether the name says a type longtask has a reader for."""
+    kind = kind_by_name(name)
+    return kind is not None and kind in READERS
+
+
+def _readable_extensions() -> frozenset[bytes]:
+    return frozenset(ext.encode() for ext, kind in BY_EXTENSION.items() if kind in READERS)
+
+
+def _ext(name: bytes) -> bytes:
+    """`sniff.extension` for a bare name, at a tenth of its cost (the walk asks per file)."""
+    dot = name.rfind(b".")
+    return name[dot:].lower() if dot > 0 else b""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a folder contributes: `include` (any match: taken, if of a type read) and
+    `exclude` (any match: left out, a folder with all below it), as shell globs
+    (`fnmatch`: `*` also crosses `/`). A pattern with a `/` matches the path relative
+    to the submitted folder, one without matches the name alone. Files named
+    explicitly are taken whatever the globs say."""
+
+    include: tuple[bytes, ...] = ()
+    exclude: tuple[bytes, ...] = ()
+
+    @classmethod
+    def of(cls, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Choice:
+        return cls(tuple(os.fsencode(p) for p in include), tuple(os.fsencode(p) for p in exclude))
+
+    @staticmethod
+    def _match(patterns: tuple[bytes, ...], rel: bytes, name: bytes) -> bool:
+        return any(fnmatch.fnmatchcase(rel if b"/" in p else name, p) for p in patterns)
+
+    def excluded(self, rel: bytes, name: bytes) -> bool:
+        return self._match(self.exclude, rel, name)
+
+    def included(self, rel: bytes, name: bytes) -> bool:
+        return not self.include or self._match(self.include, rel, name)
+
+
+@dataclass
+class NotRead:
+    """Files under the submitted folders of types longtask does not read, by extension."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, name: bytes) -> None:
+        self.counts[_ext(name).decode("utf-8", "backslashreplace") or NO_EXTENSION] += 1
+
+    def skipped(self) -> Skipped | None:
+        """The job's `skipped` entry that reports them (path ""; the CLI prints it as
+        `skipped 12 files of types not read: .psd 10, .bin 2`); None when there were none."""
+        if not self.counts:
+            return None
+        return Skipped("", summary(self.counts), dict(self.counts))
+
+
+def summary(counts: dict[str, int]) -> str:
+    """`12 files of types not read: .psd 10, .bin 2` (most common first)."""
+    total = sum(counts.values())
+    parts = ", ".join(f"{ext} {n}" for ext, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{total} file{'s' if total != 1 else ''} of types not read: {parts}"
+
+
+def discover(
+    paths: Iterable[str | bytes], roots: Sequence[str] = (), choice: Choice = Choice()
+) -> tuple[list[Found], list[Skipped]]:
+    """Return the documents found (sorted, deduplicated) and what was skipped and why;
+    files of types not read are counted in one last entry (`NotRead.skipped`)."""
+    found, skipped, not_read = discover_all(paths, roots, choice)
+    record = not_read.skipped()
+    return found, [*skipped, record] if record else skipped
+
+
+def discover_all(
+    paths: Iterable[str | bytes], roots: Sequence[str] = (), choice: Choice = Choice()
+) -> tuple[list[Found], list[Skipped], NotRead]:
+    """`discover`, with the files of types not read as their own count."""
     real_roots = [os.path.realpath(r) for r in roots]
+    not_read = NotRead()
     found: dict[bytes, Found] = {}
     skipped: list[Skipped] = []
     inodes: dict[tuple[int, int], list[bytes]] = {}
@@ -84,7 +181,7 @@ def discover(paths: Iterable[str | bytes], roots: Sequence[str] = ()) -> tuple[l
                 continue
             raise
         if stat.S_ISDIR(st.st_mode):
-            for path, entry_st, reason in _walk(absolute):
+            for path, entry_st, reason in _walk(absolute, choice, not_read):
                 if reason:
                     skipped.append(Skipped(files.shown(path), reason))
                 elif entry_st is not None:
@@ -103,10 +200,24 @@ def discover(paths: Iterable[str | bytes], roots: Sequence[str] = ()) -> tuple[l
                 if other != keep:
                     del found[other]
                     skipped.append(Skipped(files.shown(other), f"same file as {files.shown(keep)}"))
-    return [found[k] for k in sorted(found)], skipped
+    return [found[k] for k in sorted(found)], skipped, not_read
 
 
-def _walk(top: bytes) -> Iterator[tuple[bytes, os.stat_result | None, str | None]]:
+def _proven_by_head(path: bytes) -> bool:
+    """A file with no extension: whether its first bytes prove a type read without a name."""
+    try:
+        with open(path, "rb") as f:
+            kind = head_kind(f.read(1024))
+    except OSError:
+        return False
+    return kind in HEAD_PROVEN and kind in READERS
+
+
+def _walk(
+    top: bytes, choice: Choice = Choice(), not_read: NotRead | None = None
+) -> Iterator[tuple[bytes, os.stat_result | None, str | None]]:
+    prefix = len(top.rstrip(b"/")) + 1
+    readable = _readable_extensions()
     stack = [top]
     while stack:
         folder = stack.pop()
@@ -118,6 +229,9 @@ def _walk(top: bytes) -> Iterator[tuple[bytes, os.stat_result | None, str | None
             continue
         subdirs = []
         for entry in entries:
+            name = entry.name  # bytes: the walk starts from a bytes path
+            if choice.exclude and choice.excluded(entry.path[prefix:], name):
+                continue
             if entry.is_dir(follow_symlinks=False):
                 subdirs.append(entry.path)
                 continue
@@ -129,7 +243,14 @@ def _walk(top: bytes) -> Iterator[tuple[bytes, os.stat_result | None, str | None
                     "directory symlink not followed (it may loop): submit its target directly",
                 )
                 continue
-            if not is_pdf_name(entry.name):
+            if choice.include and not choice.included(entry.path[prefix:], name):
+                continue
+            ext = _ext(name)
+            if ext not in readable and not (
+                ext == b"" and not entry.is_symlink() and _proven_by_head(entry.path)
+            ):
+                if not_read is not None and entry.is_file(follow_symlinks=True):
+                    not_read.add(name)
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)

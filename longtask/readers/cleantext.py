@@ -40,12 +40,22 @@ _LIGATURES = str.maketrans(
 _SOFT_BREAK = re.compile(r"[\x02\xad][ \t]*\n[ \t]*|\x02")
 # A word broken at a line end: "exam-\nple" -> "example" when a lower-case letter
 # follows (any script); "Jean-\nPaul" keeps its hyphen and loses only the line break.
-_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# The hyphen comes first in the pattern and the letter before it is looked behind from
+# there: the same matches as "(?<=[^\W\d_])-...", but `re` then scans for the literal
+# "-" instead of trying the look-behind at every character (~100x faster on long text).
+_HYPHEN_BREAK = re.compile(r"-(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 # A number range broken at a line end keeps its hyphen: "1990-\n2000" -> "1990-2000".
-_RANGE_BREAK = re.compile(r"(?<=\d)-[ \t]*\n[ \t]*(?=\d)")
+_RANGE_BREAK = re.compile(r"-(?<=\d-)[ \t]*\n[ \t]*(?=\d)")  # the hyphen first, as above
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Runs of blanks to one space: a run of two or more, or one blank that is not a space
+# (a lone space is left as it is, which is what replacing it would give, at a fraction
+# of the cost on prose).
+_SPACES = re.compile(
+    r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+)
 _LINE_ENDS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c]")
+_RARE_LINE_ENDS = ("\u2028", "\u2029", "\x0b", "\x0c")
+_BLANKS = ("\t", "\u00a0", *map(chr, range(0x2000, 0x200B)), "\u202f", "\u205f", "\u3000")  # not " "
 _BLANK_LINES = re.compile(r"\n[ ]*(?:\n[ ]*)+")
 
 
@@ -58,13 +68,18 @@ def clean(text: str) -> str:
     """The page's text as chunks and searches should see it."""
     if not text:
         return ""
-    text = _LINE_ENDS.sub("\n", text)
-    text = _SOFT_BREAK.sub("", text)
+    # Each pass that can only act on a rare character runs only where that character
+    # is: a scan for it costs a fraction of the regex's pass over a long text.
+    if "\r" in text or any(ch in text for ch in _RARE_LINE_ENDS):
+        text = _LINE_ENDS.sub("\n", text)
+    if "\x02" in text or "\xad" in text:
+        text = _SOFT_BREAK.sub("", text)
     text = text.translate(_LIGATURES)
     text = _HYPHEN_BREAK.sub(_join_hyphenated, text)
     text = _RANGE_BREAK.sub("-", text)
     text = _CONTROL.sub(" ", text)
-    text = _SPACES.sub(" ", text)
+    if "  " in text or any(ch in text for ch in _BLANKS):
+        text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n", text)
     return "\n".join(line.strip() for line in text.split("\n")).strip()
 

@@ -20,6 +20,9 @@ class SubmitPaths(BaseModel):
     soft_timeout: Annotated[float, Field(gt=0, le=7 * 86400)] | None = None
     collection: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "default"
     sync: bool = True  # files of the collection under these paths that are gone leave it
+    # globs choosing what a folder contributes (as `submit --include/--exclude`)
+    include: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=100)
+    exclude: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=100)
 
 
 class Links(BaseModel):

@@ -117,10 +117,17 @@ class Service:
         roots: tuple[str, ...] = (),
         collection: str = "default",
         sync: bool = True,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
     ) -> dict[str, Any]:
-        """Submit; with `roots`, no file whose real path is outside them is taken or opened."""
+        """Submit; with `roots`, no file whose real path is outside them is taken or opened.
+        `include`/`exclude`: the globs that choose what a folder contributes."""
+        from longtask.pipelines.discover import Choice
+
         s = self.settings.with_policy(roots=roots).with_job_policy(retries=retries, soft_timeout=soft_timeout)
-        result = control.submit(s, self.store(), list(paths), priority, collection, sync)
+        result = control.submit(
+            s, self.store(), list(paths), priority, collection, sync, choice=Choice.of(include, exclude)
+        )
         if not result.queued:
             raise BackendUnavailable(
                 f"job {result.job.id} is recorded but could not be queued ({result.error}); "

@@ -1,10 +1,16 @@
-"""Multipart PDF uploads, streamed to disk and stored by content.
+"""Multipart uploads of documents, streamed to disk and stored by content.
 
 The body is parsed as it arrives (python-multipart's push parser): each part goes to
 a temporary file while being hashed, the size limit is enforced on the bytes seen so
 far, and nothing is ever held whole in memory. A finished part moves to
 `uploads/<sha[:2]>/<sha>/<name>`; when that file exists it is kept as it is (same
 path, size and mtime), so re-uploading the same bytes is a stat-cache hit at submit.
+
+What a part is, is sniffed from its bytes as the worker will (`readers.sniff`), with
+the name it was sent under: a type longtask does not read, or a name its content
+contradicts, is a 415 before anything is stored. The stored name gets the extension of
+what the content is where the name does not say it (`notes` holding a PDF is kept as
+`notes.pdf`), so the worker reads it as what it is.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from longtask.errors import DocumentError
+from longtask.readers import READERS, Kind, sniff
 from longtask.serve.problems import Problem
 
 FIELD = "files"
@@ -38,12 +46,8 @@ def check_name(raw: bytes | None) -> str:
     """The upload's file name if it is a plain name, else a 400: no paths, no tricks."""
     if raw is None or not raw.strip():
         raise Problem(400, "each uploaded file needs a file name (Content-Disposition filename)")
-    stored = raw if raw.strip().lower().endswith(b".pdf") else raw.strip() + b".pdf"
-    if len(stored) > MAX_NAME_BYTES:
-        # Checked on the name as stored: `.pdf` is added to a name without it.
-        raise Problem(
-            400, f"file name too long ({len(stored)} bytes as stored, with .pdf; at most {MAX_NAME_BYTES})"
-        )
+    if len(raw.strip()) > MAX_NAME_BYTES:
+        raise Problem(400, f"file name too long ({len(raw.strip())} bytes; at most {MAX_NAME_BYTES})")
     try:
         name = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -85,9 +89,29 @@ def over_quota(used: int, quota: int, adding: int = 0) -> str:
 
 
 def content_path(root: Path, sha256: str, name: str) -> Path:
-    if not name.lower().endswith(".pdf"):
-        name += ".pdf"  # discovery picks *.pdf; the bytes were checked to be a PDF
+    """Where an upload is stored: `name` is the stored name (`sniff.name_for`)."""
     return root / sha256[:2] / sha256 / name
+
+
+def readable_extensions() -> str:
+    return ", ".join(ext for ext, kind in sniff.BY_EXTENSION.items() if kind in READERS)
+
+
+def kind_of_upload(name: str, tmp: Path, head: bytes) -> Kind:
+    """What the received part is, by its bytes and the name it was sent under; a 415
+    naming what is wrong and what longtask reads otherwise."""
+    try:
+        kind = sniff.kind_of(str(tmp), name)
+    except DocumentError as e:
+        raise Problem(415, f"{name!r} {e.problem}: {e.fix}") from None
+    if kind == Kind.PDF and PDF_MAGIC not in head:
+        raise Problem(415, f"{name!r} is not a PDF (no %PDF- header in its first KiB)")
+    if kind is None or kind not in READERS:
+        ext = sniff.extension(name) or "a name with no extension"
+        raise Problem(
+            415, f"{name!r} is not a type longtask reads ({ext}): send one of {readable_extensions()}"
+        )
+    return kind
 
 
 @dataclass
@@ -120,7 +144,8 @@ class _Receiver:
         self.header_value = b""
         self.headers: dict[bytes, bytes] = {}
         self.temps: list[Path] = []
-        self.parts: list[tuple[str, Path, str]] = []  # (name, temporary file, sha256), stored last
+        # (name sent, name stored, temporary file, sha256), stored last
+        self.parts: list[tuple[str, str, Path, str]] = []
 
     def on_part_begin(self) -> None:
         self.part = _Part()
@@ -150,7 +175,7 @@ class _Receiver:
             self.temps.append(self.part.tmp)
             self.part.fh = open(os.open(self.part.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
         elif name != "priority":
-            raise Problem(400, f"unexpected form field {name!r}: send PDFs as 'files' (and 'priority')")
+            raise Problem(400, f"unexpected form field {name!r}: send documents as 'files' (and 'priority')")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -173,21 +198,29 @@ class _Receiver:
             return
         p.fh.close()
         name = check_name(p.filename)
-        if PDF_MAGIC not in p.head:
-            raise Problem(415, f"{name!r} is not a PDF (no %PDF- header in its first KiB)")
         assert p.tmp is not None
-        self.parts.append((name, p.tmp, p.sha.hexdigest()))
+        kind = kind_of_upload(name, p.tmp, p.head)
+        stored = sniff.name_for(name, kind, p.head)
+        if len(stored.encode()) > MAX_NAME_BYTES:
+            # Checked on the name as stored: an extension is added to a name without it.
+            added = stored[len(name) :]
+            raise Problem(
+                400,
+                f"file name too long ({len(stored.encode())} bytes as stored, with {added}; "
+                f"at most {MAX_NAME_BYTES})",
+            )
+        self.parts.append((name, stored, p.tmp, p.sha.hexdigest()))
 
     def store(self, quota: int = 0) -> None:
         """Move the received parts to their content paths: only once every field is valid,
         and only if the bytes not stored already fit in the quota."""
         if quota:
-            new = {sha: tmp.stat().st_size for _, tmp, sha in self.parts if not self._stored(sha)}
+            new = {sha: tmp.stat().st_size for _, _, tmp, sha in self.parts if not self._stored(sha)}
             used = stored_bytes(self.root)
             if used + sum(new.values()) > quota:
                 raise Problem(413, over_quota(used, quota, sum(new.values())))
-        for name, tmp, sha in self.parts:
-            final = content_path(self.root, sha, name)
+        for name, stored, tmp, sha in self.parts:
+            final = content_path(self.root, sha, stored)
             final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if final.exists():
                 tmp.unlink()  # the same bytes under the same name: keep its mtime for the stat cache
@@ -220,7 +253,7 @@ async def receive(
     check: Callable[[dict[str, str]], object] = lambda _: None,
     quota: int = 0,
 ) -> Received:
-    """Parse a multipart body into stored PDFs; 413 as soon as it passes `max_bytes`,
+    """Parse a multipart body into stored documents; 413 as soon as it passes `max_bytes`,
     or would take uploads/ past `quota` bytes (0: no quota).
 
     `check` sees the form fields once the body is parsed and may raise: nothing is
@@ -283,5 +316,5 @@ async def receive(
         raise
     receiver.cleanup()
     if not receiver.result.files:
-        raise Problem(422, "no files: send one or more PDFs in the 'files' field")
+        raise Problem(422, "no files: send one or more documents in the 'files' field")
     return receiver.result

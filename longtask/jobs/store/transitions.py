@@ -125,19 +125,24 @@ class Transitions(StoreBase):
         large unchanged folder from costing a hash per file. The earlier task is looked
         up per new task (a correlated subquery on the tasks_path index): a join let the
         planner start from every finished task ever, so each re-run cost more than the
-        last (the README's performance notes give the figures).
+        last (the README's performance notes give the figures). A document counts only
+        if the reader of its format is the current one (`document_fingerprints`).
         """
+        from longtask.pipelines.versions import document_fingerprints  # metadata reads: not at import
+
+        current = document_fingerprints(fingerprint)
+        marks = ",".join("?" * len(current))
         self.db.execute(
             "UPDATE tasks SET state = 'cached', sha256 = p.sha256, doc_key = p.doc_key, "
             "pages_total = d.pages_total, pages_done = d.pages_done, chunks = d.chunks_done, "
             "finished_at = ?, updated_at = ? FROM (SELECT id, previous FROM (SELECT n.id AS id, "
             "(SELECT min(p.id) FROM tasks p JOIN documents d ON d.key = p.doc_key "
-            "AND d.complete = 1 AND d.fingerprint = ? WHERE p.path = n.path AND p.size = n.size "
+            f"AND d.complete = 1 AND d.fingerprint IN ({marks}) WHERE p.path = n.path AND p.size = n.size "
             "AND p.mtime_ns = n.mtime_ns AND p.id != n.id AND p.state IN ('done', 'cached')) "
             "AS previous FROM tasks n WHERE n.job_id = ?) AS q WHERE previous IS NOT NULL) AS m "
             "JOIN tasks p ON p.id = m.previous JOIN documents d ON d.key = p.doc_key "
             "WHERE tasks.id = m.id",
-            (now, now, fingerprint, job_id),
+            (now, now, *current, job_id),
         )
         row = self.db.execute(
             "SELECT count(*), coalesce(sum(pages_total), 0), coalesce(sum(pages_done), 0), "

@@ -56,6 +56,9 @@ class Views(StoreBase):
         a row is written when Redis is down. Paths go in batches of 500 placeholders
         (well under both backends' limits); the tasks_path index answers each batch.
         """
+        from longtask.pipelines.versions import document_fingerprints  # metadata reads: not at import
+
+        current = document_fingerprints(fingerprint)
         wanted = {(f.path, f.size, f.mtime_ns) for f in files}
         paths = sorted({f.path for f in files})
         hits: set[tuple[str, int, int]] = set()
@@ -65,8 +68,8 @@ class Views(StoreBase):
                 "SELECT DISTINCT t.path, t.size, t.mtime_ns FROM tasks t "
                 "JOIN documents d ON d.key = t.doc_key "
                 f"WHERE t.path IN ({','.join('?' * len(part))}) AND t.state IN ('done', 'cached') "
-                "AND d.complete = 1 AND d.fingerprint = ?",
-                (*part, fingerprint),
+                f"AND d.complete = 1 AND d.fingerprint IN ({','.join('?' * len(current))})",
+                (*part, *current),
             )
             hits.update((r[0], int(r[1]), int(r[2])) for r in rows)
         return len(wanted - hits)

@@ -83,7 +83,7 @@ SUBMIT_DOC: dict[str, Any] = {
     status_code=202,
     response_model=Accepted,
     openapi_extra=SUBMIT_DOC,
-    summary="Submit a job: JSON paths under a --root, or a multipart upload of PDFs",
+    summary="Submit a job: JSON paths under a --root, or a multipart upload of documents",
 )
 async def submit(request: Request, ctx: Ctx) -> JSONResponse:
     service = ctx.service
@@ -120,6 +120,8 @@ async def submit(request: Request, ctx: Ctx) -> JSONResponse:
         tuple(str(r) for r in ctx.roots),
         body.collection,
         body.sync,
+        body.include,
+        body.exclude,
     )
     return accepted(result)
 
