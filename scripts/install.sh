@@ -17,16 +17,28 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 .venv/bin/python -m pip install -q -e ".[dev]"
 
-# tests/test_serve_browser.py drives /usr/bin/chromium through Playwright (Playwright's
-# own browser download is never used). longtask itself does not need it.
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages, as root with apt-get: chromium, which tests/test_serve_browser.py
+# drives through Playwright (Playwright's own browser download is never used), and
+# LibreOffice without its GUI, which reads legacy .doc/.ppt/.xls/.rtf files
+# (longtask/readers/legacy.py; without it those documents end dead with a reason that
+# names this fix) and which the legacy-format tests convert with.
+BROWSER=()
+OFFICE=()
+[ -x /usr/bin/chromium ] || BROWSER=(chromium)
+command -v soffice >/dev/null || OFFICE=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
+APT_PACKAGES=("${BROWSER[@]}" "${OFFICE[@]}")
+if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "installing chromium with apt-get, for the browser test" >&2
+        echo "installing ${APT_PACKAGES[*]} with apt-get (the browser test, legacy Office files)" >&2
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        export DEBIAN_FRONTEND=noninteractive
+        [ ${#BROWSER[@]} -eq 0 ] || apt-get install -y -qq "${BROWSER[@]}" >/dev/null
+        # LibreOffice's recommends (Java, fonts, a GUI's helpers) are not needed to convert
+        [ ${#OFFICE[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${OFFICE[@]}" >/dev/null
     else
-        echo "note: /usr/bin/chromium is missing; the browser test (tests/test_serve_browser.py) needs it:" \
-            "run 'sudo apt-get install chromium' (Debian), or run this script as root" >&2
+        echo "note: missing Debian packages: ${APT_PACKAGES[*]}; the browser test needs chromium and legacy" \
+            ".doc/.ppt/.xls files need LibreOffice: run 'sudo apt-get install ${APT_PACKAGES[*]}'," \
+            "or run this script as root" >&2
     fi
 fi
 echo "installed: $(.venv/bin/longtask --version)" >&2
