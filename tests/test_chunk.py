@@ -272,3 +272,18 @@ def test_overlap_repeats_tail_words() -> None:
 def test_deterministic_on_the_sample_text() -> None:
     ps = [Unit(n, DENSE["mixed"][n * 100 :]) for n in range(1, 4)]
     assert chunk_pages(ps, TOKENIZER, SIZE, OVERLAP) == chunk_pages(ps, TOKENIZER, SIZE, OVERLAP)
+
+
+def test_a_chunk_over_several_units_names_one_range_where_they_count_the_same_thing() -> None:
+    from longtask.pipelines.document import _location
+    from longtask.readers.base import Unit
+
+    def span(*names: str) -> str | None:
+        return _location([Unit(i + 1, "x", location=n) for i, n in enumerate(names)])
+
+    assert span("paragraphs 1-4", "paragraphs 5-6") == "paragraphs 1-6"
+    assert span("sheet Sales, rows 1-100", "sheet Sales, rows 101-150") == "sheet Sales, rows 1-150"
+    assert span("slide 3", "slide 4") == "slide 3-4"
+    assert span("sheet A, rows 1-2", "sheet B, rows 1-2") == "sheet A, rows 1-2 – sheet B, rows 1-2"
+    assert span("chapter 2") == "chapter 2"
+    assert span() is None

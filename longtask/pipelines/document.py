@@ -12,6 +12,7 @@ A "page batch" (`Pipeline.page_batch`) is a batch of units.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -42,12 +43,23 @@ class Batch:
     ocr_pages: int = 0  # units of this batch whose text OCR read
 
 
+_SPAN = re.compile(r"^(.*?)(\d+)(?:-(\d+))?$")
+
+
 def _location(units: list[Unit]) -> str | None:
-    """The span's location as people name it: its one unit's, or first to last."""
+    """The span's location as people name it: its one unit's; first to last as one
+    range where both name a number of the same thing ("rows 1-100" and "rows 101-150"
+    are "rows 1-150", "slide 3" and "slide 4" are "slide 3-4"); else "first – last"."""
     named = [u.location for u in units if u.location]
     if not named:
         return None
-    return named[0] if named[0] == named[-1] else f"{named[0]} – {named[-1]}"
+    first, last = named[0], named[-1]
+    if first == last:
+        return first
+    a, b = _SPAN.match(first), _SPAN.match(last)
+    if a and b and a.group(1) == b.group(1):
+        return f"{a.group(1)}{a.group(2)}-{b.group(3) or b.group(2)}"
+    return f"{first} – {last}"
 
 
 def _provenance(chunks: list[Chunk], units: list[Unit]) -> list[Chunk]:
