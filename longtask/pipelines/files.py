@@ -48,7 +48,7 @@ def document_error(name: str, exc: OSError, shared_on: str | None = None) -> Doc
             "make it readable by the worker's user (chmod/chown), then `longtask retry-failed`",
         )
     if isinstance(exc, IsADirectoryError):
-        return DocumentError(name, "is a directory, not a PDF", "submit the files inside it")
+        return DocumentError(name, "is a directory, not a document", "submit the files inside it")
     if exc.errno in TRANSIENT_ERRNOS:
         return TransientDocumentError(name, f"read error ({exc.strerror})", "it will be retried")
     return DocumentError(name, f"cannot be read ({exc.strerror})", "check the file")
