@@ -36,6 +36,7 @@ from typing import Any
 from bench import formats_read as office_bench
 from harness import office_files as of
 from harness import text_files as tf
+from harness.recall import recall
 from longtask.errors import DocumentError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +103,7 @@ def writer_rows(folder: Path, n: int, n_images: int) -> list[dict[str, Any]]:
         got = [read_all(path) for path, _, _ in files]
         seconds = time.process_time() - start
         size = sum(path.stat().st_size for path, _, _ in files)
-        recalls = [tf.recall(truth, text) for (_, truth, _), (text, _) in zip(files, got, strict=True)]
+        recalls = [recall(truth, text) for (_, truth, _), (text, _) in zip(files, got, strict=True)]
         wanted = found = 0
         for (_, _, heads), (_, sections) in zip(files, got, strict=True):
             shown = " | ".join(s or "" for s in sections)
@@ -211,7 +212,7 @@ def _real_row(
         "real file": name,
         "converted": how,
         "words": len(truth.split()),
-        "recall": round(tf.recall(truth, text), 3),
+        "recall": round(recall(truth, text), 3),
         "headings as sections": f"{found}/{len(heads)}",
     }
 

@@ -22,30 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 
 from harness import office_files as of
+from harness.recall import recall, words
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def words(text: str) -> Counter[str]:
-    return Counter(re.findall(r"\w+", text.lower()))
-
-
-def recall(known: str, got: str) -> float:
-    k, g = words(known), words(got)
-    return sum(min(n, g[w]) for w, n in k.items()) / max(1, sum(k.values()))
 
 
 # --- readers -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from harness import ROOT
 from harness.pdfs import make_text_pdf
+from harness.recall import recall
 from harness.text_files import (
     Doc,
     image_doc,
@@ -37,7 +38,6 @@ from harness.text_files import (
     make_many_page_tiff,
     make_markdown,
     make_text,
-    recall,
     sample_doc,
     topics,
 )

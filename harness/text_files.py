@@ -18,8 +18,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -98,17 +96,6 @@ def sample_doc(topic: str, identifier: str, sections: int = 3, words: int | None
             body = f"Reference {identifier}. {body}"
         chosen.append((heading, body))
     return Doc(title, tuple(chosen), identifier)
-
-
-_TOKEN = re.compile(r"[^\W_]+")
-
-
-def recall(truth: str, got: str) -> float:
-    """The share of the truth's words (with their counts) found in `got`."""
-    want = Counter(_TOKEN.findall(truth.lower()))
-    have = Counter(_TOKEN.findall(got.lower()))
-    total = sum(want.values())
-    return sum(min(c, have[w]) for w, c in want.items()) / total if total else 1.0
 
 
 def _esc(text: str) -> str:

@@ -9,13 +9,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from harness import ROOT
 from harness import office_files as of
+from harness.recall import recall, words
 from longtask.errors import DocumentError
 from longtask.readers.base import Unit
 
@@ -42,15 +42,6 @@ def read_all(ext: str, path: Path) -> list[Unit]:
         return [reader.read(i) for i in range(reader.units())]
     finally:
         reader.close()
-
-
-def words(text: str) -> Counter[str]:
-    return Counter(re.findall(r"\w+", text.lower()))
-
-
-def recall(known: str, got: str) -> float:
-    k, g = words(known), words(got)
-    return sum(min(n, g[w]) for w, n in k.items()) / sum(k.values())
 
 
 @pytest.fixture(scope="module")

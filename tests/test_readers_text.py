@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from harness import ROOT
 from harness.pdfs import make_text_pdf
+from harness.recall import recall
 from harness.text_files import (
     ALTERNATIVE_WORD,
     NEVER_INDEXED,
@@ -37,7 +38,6 @@ from harness.text_files import (
     make_markdown,
     make_png_header_only,
     make_text,
-    recall,
     sample_doc,
     table_html,
 )
