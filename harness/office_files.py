@@ -63,11 +63,30 @@ def paragraphs(name: str, n_pages: int = 2) -> list[str]:
 
 
 def _table(name: str) -> list[list[str]]:
+    """A table of the file's own subject (every file holds one): sales are the
+    workbook's alone and rainfall the ODS's, so that a question about either has one
+    right file, and no two files hold the same table (identical text in two files is
+    one search result with `copies`)."""
+    ext = name.rsplit(".", 1)[-1]
+    if ext == "xlsx":
+        return [
+            ["Region", "Sales", "Manager"],
+            ["North", "1200", "Alvarez"],
+            ["South", "950", "Okafor"],
+            ["East", "1430", "Lindqvist"],
+        ]
+    if ext == "ods":
+        return [
+            ["Station", "Rainfall mm", "Observer"],
+            ["Hilltop", "84", "Moreau"],
+            ["Harbour", "112", "Nakamura"],
+            ["Valley", "67", "Brennan"],
+        ]
     return [
-        ["Region", "Sales", "Manager"],
-        ["North", "1200", "Alvarez"],
-        ["South", "950", "Okafor"],
-        ["East", "1430", "Lindqvist"],
+        ["Item", "Count", "Keeper"],
+        ["Lanterns", "12", f"Keeper of {ext}"],
+        ["Ropes", "9", "Okafor"],
+        ["Ledgers", "14", "Lindqvist"],
     ]
 
 
@@ -147,13 +166,13 @@ def make_pptx(path: Path | str, n_slides: int = 4) -> Made:
         locations.append(f"slide {i + 1}")
     rows = _table(path.name)
     slide = prs.slides.add_slide(prs.slide_layouts[5])
-    slide.shapes.title.text = "Sales by region"
+    slide.shapes.title.text = "Stores on hand"
     shape = slide.shapes.add_table(len(rows), len(rows[0]), Inches(1), Inches(2), Inches(6), Inches(2))
     for r, row in enumerate(rows):
         for c, cell in enumerate(row):
             shape.table.cell(r, c).text = cell
-    headings.append("Sales by region")
-    texts += ["Sales by region", rows]
+    headings.append("Stores on hand")
+    texts += ["Stores on hand", rows]
     locations.append(f"slide {len(sections) + 1}")
     prs.save(str(path))
     return Made(path, _words(texts), headings, ident, topic, [rows], locations)
