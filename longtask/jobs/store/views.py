@@ -205,6 +205,28 @@ class Views(StoreBase):
             out[int(r["task_id"])] = (float(r["at"]), int(detail.get("from_page") or 0))
         return out
 
+    def run_spans(self, job_id: int) -> list[tuple[float, float]]:
+        """(start, end) of every run of the job's documents: from a claim (the
+        `running` event) to the next state its task moved to; a run still going ends
+        now. What the idle share (`progress.idle_share`) is measured from."""
+        rows = self.db.all(
+            "SELECT task_id, at, kind FROM events WHERE job_id = ? AND task_id IS NOT NULL AND kind IN "
+            + sql_list(STATES)
+            + " ORDER BY id",
+            (job_id,),
+        )
+        started: dict[int, float] = {}
+        spans: list[tuple[float, float]] = []
+        for r in rows:
+            task_id, at = int(r["task_id"]), float(r["at"])
+            if task_id in started:
+                spans.append((started.pop(task_id), at))
+            if r["kind"] == T.running:
+                started[task_id] = at
+        now = self.clock()
+        spans += [(at, max(at, now)) for at in started.values()]
+        return sorted(spans)
+
     def recent_runs(self, job_id: int, limit: int = 3) -> list[tuple[float, int]]:
         """(seconds, pages) of the job's last finished documents: one worker's pace when
         no running document has been measured yet (tasks_job_state index)."""
