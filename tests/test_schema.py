@@ -110,10 +110,12 @@ RELEASED = {
     "sqlite:m006_chunk_provenance": "9b748886cb9197ff",
     "sqlite:m007_collections": "4e2981664b243d5b",
     "sqlite:m008_keyword_index": "d1d0bfe87d35b737",
+    "sqlite:m009_page_ranges": "a67c76ec64c67cee",
     "pg:m001_initial": "66654df3b62cb098",
     "pg:m002_page_survey": "682c22d4dc2fbab4",
     "pg:m003_chunk_provenance": "625242ea12d0b99f",
     "pg:m004_collections_and_keywords": "c84660bbecb8d334",
+    "pg:m005_page_ranges": "2567879ea415cc06",
 }
 
 

@@ -115,11 +115,22 @@ def send_groups(
     groups: Sequence[Sequence[int]],
     policy: Policy,
     from_states: Sequence[str] = WAITING,
+    at_front: bool = False,
 ) -> int:
     """Mark each group queued under one message id, then send one message per group."""
     assignments = store.mark_queued_groups(groups, from_states)
-    queue.enqueue_groups(conn, priority, assignments, policy.hard_timeout)
+    queue.enqueue_groups(conn, priority, assignments, policy.hard_timeout, at_front)
     return sum(len(ids) for ids, _ in assignments)
+
+
+def send_ranges(store: Store, conn: Any, job_id: int, range_ids: Sequence[int]) -> int:
+    """Send a big document's new page ranges, one message each, at the front of their
+    priority's queue: the document has begun, and its ranges are the largest work
+    waiting, so every idle worker takes one before starting anything else. Should
+    Redis refuse, they stay pending and the next sweep sends them."""
+    job = store.job(job_id)
+    groups = [[r] for r in range_ids]
+    return send_groups(store, conn, job.priority, groups, job.policy, (TaskState.pending,), at_front=True)
 
 
 def send_batched(

@@ -246,6 +246,14 @@ CREATE TABLE store_meta (name TEXT PRIMARY KEY, value {int} NOT NULL);
 INSERT INTO store_meta VALUES ('chunk_deletions', 0);
 """
 
+# A big document shared out in page ranges (see schema.m009_page_ranges).
+PAGE_RANGES = """
+ALTER TABLE tasks ADD COLUMN part_of {int};
+ALTER TABLE tasks ADD COLUMN page_from {int};
+ALTER TABLE tasks ADD COLUMN split {int} NOT NULL DEFAULT 0;
+CREATE INDEX tasks_part ON tasks(part_of) WHERE part_of IS NOT NULL;
+"""
+
 
 def collections(types: Types) -> str:
     """The collection tables, and an existing store's jobs made the collection

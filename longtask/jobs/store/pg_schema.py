@@ -54,4 +54,6 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
         """,
     ),
+    # As SQLite's m009_page_ranges: big documents shared out in page ranges.
+    ("m005_page_ranges", SQL.spell(ddl.PAGE_RANGES)),
 ]
