@@ -53,7 +53,7 @@ def ranges_of(store: Store, task_id: int) -> list[Task]:
 def the_document(store: Store, job: int) -> Task:
     """The job's one document, as users see it (its ranges are not documents)."""
     states = ("pending", "queued", "running", "retrying", "done", "cached", "dead", "canceled")
-    docs = [t for t in store.tasks_in(job, states) if t.part_of is None]
+    docs = store.tasks_in(job, states)
     assert len(docs) == 1, docs
     return docs[0]
 
@@ -201,7 +201,7 @@ def test_ranges_go_to_the_front_of_their_queue(home: Path, tmp_path: Path, store
 
 def running_range(store: Store, job: int, pages: int) -> Task | None:
     """A running range of the job that has committed `pages` pages and has more to do."""
-    for t in store.tasks_in(job, ("running",)):
+    for t in store.tasks_in(job, ("running",), ranges=True):
         if (
             t.page_from is not None
             and t.pages_done - t.page_from >= pages
@@ -238,6 +238,8 @@ def test_a_worker_killed_while_it_holds_a_range_loses_only_that_range(
     assert lost.attempts == 2 and lost.kills == 0  # its worker died: not the document's doing
     reopened = [e for e in store.events(held.id) if e["kind"] == "running"]
     assert len(reopened) == 2
+    first, second = [e["detail"]["from_page"] for e in store.events(held.id) if e["kind"] == "opened"]
+    assert first == held.page_from and second >= checkpoint  # went on from its checkpoint
     assert all(r.attempts == 1 for r in parts if r.id != held.id)  # the others ran once
     assert checkpoint > (held.page_from or 0)
     # The range went on from its checkpoint: the pages before it were committed once.
@@ -258,7 +260,7 @@ def test_cancel_and_resume_in_the_middle_of_a_split_document(
     with workers(tmp_path, concurrency=2, embed_delay="0.3"):
         wait_for(
             "a range done and another running",
-            lambda: store.tasks_in(job, ("done",)) and running_range(store, job, BATCH),
+            lambda: store.tasks_in(job, ("done",), ranges=True) and running_range(store, job, BATCH),
             timeout=60,
         )
         result = cli("cancel", str(job))

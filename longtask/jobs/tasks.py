@@ -296,6 +296,7 @@ def _read_range(conns: Connections, claim: Claim, reader: Reader, shown: str, st
             f"has {units} pages now, fewer than the {task.pages_total} it had when it was split",
             "submit it again",
         )
+    conns.store.open_range(claim)
     model = embedder_for(conns, claim.pipeline)
     embedder = embed_mod.Reusing(model, lambda hashes: conns.store.embeddings(hashes, model.name))
     end = task.pages_total or units

@@ -495,6 +495,19 @@ class Transitions(StoreBase):
             self._adopt_document(task, doc)
         return doc
 
+    def open_range(self, claim: Claim) -> None:
+        """A run of a page range begins at its checkpoint: recorded as a document's
+        opening is (`opened`, with the page it starts from)."""
+        now = self.clock()
+        with self.db.write():
+            task = self._owned(claim)
+            self._event(
+                task.job_id, task.id, "opened", {"attempt": claim.attempt, "from_page": task.pages_done}
+            )
+            self.db.execute(
+                "UPDATE tasks SET progress_at = ?, updated_at = ? WHERE id = ?", (now, now, task.id)
+            )
+
     def record_survey(
         self, counts: Sequence[tuple[int, int | None]], ocr_pages: dict[int, int] | None = None
     ) -> int:
@@ -730,10 +743,10 @@ class Transitions(StoreBase):
             self.db.lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             self._event(job_id, None, "cancel-requested")
-            for task in self.tasks_in(job_id, WAITING):
+            for task in self.tasks_in(job_id, WAITING, ranges=True):
                 if not task.split:  # a split document ends with its ranges
                     self._move(self.task(task.id), T.canceled, {"reason": "canceled before it ran"})
-        return [t for t in self.tasks_in(job_id, (T.running,)) if not t.split]
+        return [t for t in self.tasks_in(job_id, (T.running,), ranges=True) if not t.split]
 
     def force_cancel(self, runs: Sequence[Task], reason: str) -> None:
         """Cancel these runs (a task as it was seen running): a task that has moved on
@@ -752,7 +765,7 @@ class Transitions(StoreBase):
             self.db.lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 0 WHERE id = ?", (job_id,))
             ids = []
-            for task in self.tasks_in(job_id, states):
+            for task in self.tasks_in(job_id, states, ranges=True):
                 if task.split or (error_type and task.error_type != error_type):
                     continue  # a split document is reopened through its ranges
                 task = self.task(task.id)
