@@ -403,3 +403,43 @@ def test_a_file_one_host_cannot_see_waits_for_a_host_that_can(
     )
     done = deploy.probe(job)["tasks"][0]
     assert host_of(done["worker"]) == "h2" and done["pages_done"] == PAGES
+
+
+def test_a_big_document_is_shared_by_both_hosts_and_a_lost_host_costs_only_its_range(
+    deploy: Deployment, corpus: Path, baseline: list[dict[str, Any]]
+) -> None:
+    """One document cut into page ranges (LONGTASK_SPLIT_PAGES=4: four ranges of two
+    batches): both hosts take ranges; h1's whole tree SIGKILLed while it holds one, h2
+    takes that range on from its checkpoint. One document done once, chunk for chunk
+    as the one-host run of it straight through."""
+    split = {"LONGTASK_SPLIT_PAGES": "4"}
+    deploy.start_worker("h1", **split)
+    deploy.start_worker("h2", **split)
+    job = deploy.submit(str(corpus / "doc0.pdf"))
+
+    def held_on_h1() -> dict[str, Any] | None:
+        for r in deploy.probe(job)["ranges"]:
+            if r["state"] == "running" and host_of(r["worker"]) == "h1" and r["pages_done"] > r["page_from"]:
+                if r["pages_done"] < r["pages_total"]:
+                    return r  # type: ignore[no-any-return]
+        return None
+
+    victim = wait_for("a range mid-way on h1", held_on_h1, timeout=60, every=POLL)
+    assert deploy.net["h1"].kill(), "h1 had no processes"
+    wait_for("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=120, every=POLL)
+    snap = deploy.probe(job)
+    (doc,) = snap["tasks"]
+    assert doc["state"] == "done" and doc["pages_done"] == PAGES and doc["attempts"] == 1
+    assert [e["kind"] for e in doc["events"]].count("done") == 1
+    ranges = snap["ranges"]
+    assert sorted(r["page_from"] for r in ranges) == [0, 4, 8, 12]
+    assert all(r["state"] == "done" and r["pages_done"] == r["pages_total"] for r in ranges)
+    assert all([e["kind"] for e in r["events"]].count("done") == 1 for r in ranges)
+    lost = next(r for r in ranges if r["id"] == victim["id"])
+    hosts = [host_of((e["detail"] or {}).get("worker")) for e in lost["events"] if e["kind"] == "running"]
+    assert hosts[0] == "h1" and hosts[-1] == "h2", hosts
+    opened = [e["detail"]["from_page"] for e in lost["events"] if e["kind"] == "opened"]
+    assert opened[-1] >= victim["pages_done"] > victim["page_from"]  # on from its checkpoint
+    mine = [r for r in baseline if r["path"].endswith("/doc0.pdf")]
+    assert_same_output(deploy.export(job), mine)
+    assert_counters(snap)
