@@ -66,11 +66,14 @@ def plan(tasks: Sequence[Task], page_batch: int, workers: int = 1) -> list[list[
     Small is a known page count of at most one page batch or, when pages are unknown,
     a file of at most SMALL_BYTES (a byte budget in disguise: pages are guessed from
     bytes). Large documents gain nothing from sharing a horse and would make their
-    neighbours wait.
+    neighbours wait; the page ranges of a big document are never small: they exist to
+    be taken by different workers.
     """
     budget = BUDGET_BATCHES * page_batch
 
     def is_small(t: Task) -> bool:
+        if t.part_of is not None:
+            return False  # a big document's range: shared out, never batched
         left = pages_left(t)
         return left <= page_batch if left is not None else t.size <= SMALL_BYTES
 
