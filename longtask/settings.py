@@ -150,6 +150,14 @@ class Settings:
         its lease ends."""
         return max(0.5, min(5.0, self.lease / 4))
 
+    def range_pages(self, page_batch: int) -> int:
+        """The pages of a big document's shared range: `split_pages` rounded up to whole
+        page batches, so that a range reads the batches a run straight through reads
+        (and makes the same chunks); 0 when documents are not split."""
+        if self.split_pages <= 0:
+            return 0
+        return -(-self.split_pages // page_batch) * page_batch
+
     def workers(self) -> int:
         if self.concurrency > 0:
             return self.concurrency

@@ -23,7 +23,7 @@ from harness.workers import workers
 from longtask.errors import StaleTask
 from longtask.jobs import sending, tasks
 from longtask.jobs.store import ChunkRow, FileEntry, NewJob, Store, Task
-from longtask.settings import Pipeline, Policy
+from longtask.settings import Pipeline, Policy, Settings
 from tests.stores import check_counters, claim, open_spec
 from tests.test_faults import (
     BATCH,
@@ -73,10 +73,10 @@ def assert_each_range_done_once(store: Store, doc: Task, pages: int) -> None:
 
 
 def test_range_pages_are_whole_page_batches() -> None:
-    assert tasks.range_pages(0, 8) == 0  # never split
-    assert tasks.range_pages(32, 8) == 32
-    assert tasks.range_pages(20, 8) == 24  # rounded up: a range reads whole page batches
-    assert tasks.range_pages(1, 2) == 2
+    assert Settings(split_pages=0).range_pages(8) == 0  # never split
+    assert Settings(split_pages=32).range_pages(8) == 32
+    assert Settings(split_pages=20).range_pages(8) == 24  # rounded up: whole page batches
+    assert Settings(split_pages=1).range_pages(2) == 2
 
 
 def test_a_big_document_is_run_in_ranges_with_the_chunks_of_a_run_straight_through(
@@ -290,3 +290,18 @@ def test_cancel_and_resume_in_the_middle_of_a_split_document(
         r["doc_key"] for r in store.db.all("SELECT doc_key FROM entries WHERE path = ?", (big.path,))
     ] == [big.doc_key]
     check_counters(store, job)
+
+
+def test_the_critical_path_of_a_big_waiting_document_is_one_range(store_spec: str) -> None:
+    from longtask.jobs.progress import Progress
+
+    s = open_spec(store_spec)
+    job = s.create_job(
+        NewJob(["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(), Policy(), FINGERPRINT)
+    )
+    (task,) = s.tasks_in(job, ("pending",))
+    s.record_survey([(task.id, 200)])
+    assert Progress(s).read(job).largest_waiting == 200  # documents whole: all of it
+    shared = Progress(s, Settings(split_pages=20)).read(job)
+    assert shared.largest_waiting == 24  # one range (20 pages, rounded up to page batches of 8)
+    s.close()

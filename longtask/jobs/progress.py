@@ -166,6 +166,7 @@ class Progress:
         self.store = store
         self.stall_after = settings.stall_after if settings else 300.0
         self.lease = settings.lease if settings else 30.0
+        self.settings = settings
 
     def read(self, job_id: int) -> Snapshot:
         store = self.store
@@ -180,6 +181,11 @@ class Progress:
         else:
             rate = live_rate(commits) or average_rate(job, commits[-1][0])
         self._document_rates(job_id, running)
+        size = self.settings.range_pages(job.pipeline.page_batch) if self.settings else 0
+        if size and raw["largest_waiting"]:
+            # A big waiting document will be shared out in ranges: the critical path
+            # after a worker frees up is one range, not the whole document.
+            raw["largest_waiting"] = min(raw["largest_waiting"], size)
         data = raw | {"running": [asdict(r) for r in running]}
         return Snapshot(
             job=job,

@@ -255,7 +255,7 @@ def _read_and_commit(
     job = conns.store.job(task.job_id)
     units = reader.units()
     doc = conns.store.open_document(claim, sha, key, job.fingerprint, units)
-    size = range_pages(conns.settings.split_pages, pipe.page_batch)
+    size = conns.settings.range_pages(pipe.page_batch)
     if size and doc.pages_done == 0 and units > size:
         ranges = conns.store.split(claim, size)
         if ranges:
@@ -266,15 +266,6 @@ def _read_and_commit(
     return _run_batches(
         conns, claim, reader, embedder, doc.pages_done, doc.chunks_done, units, shown, started
     )
-
-
-def range_pages(split_pages: int, page_batch: int) -> int:
-    """The pages of a big document's shared range: `split_pages` rounded up to whole
-    page batches, so that a range reads the batches a run straight through reads
-    (and makes the same chunks); 0 when documents are not split."""
-    if split_pages <= 0:
-        return 0
-    return -(-split_pages // page_batch) * page_batch
 
 
 def _send_ranges(conns: Connections, job_id: int, ranges: list[int]) -> None:

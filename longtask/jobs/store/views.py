@@ -159,7 +159,8 @@ class Views(StoreBase):
         # One max per state: each is a few steps down the tasks_job_pages index.
         waiting = [
             self.db.scalar(
-                "SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ? AND part_of IS NULL",
+                "SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ? AND part_of IS NULL "
+                "AND split = 0",
                 (job_id, s),
             )
             for s in WAITING
