@@ -22,6 +22,7 @@ from harness.waiting import drain, wait_for
 from harness.workers import workers
 from longtask.errors import StaleTask
 from longtask.jobs import sending, tasks
+from longtask.jobs.progress import Progress
 from longtask.jobs.store import ChunkRow, FileEntry, NewJob, Store, Task
 from longtask.settings import Pipeline, Policy, Settings
 from tests.stores import check_counters, claim, open_spec
@@ -133,6 +134,9 @@ def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(sto
         s.commit_batch(run, end, rows, "hash-384")
     check_counters(s, job)
     assert s.task(task.id).pages_done == 10 and s.job(job).pages_done == 10
+    # `status`, `watch`, the API and the dashboard read one running document: all its pages.
+    snap = Progress(s).read(job)
+    assert [(r.id, r.pages_done, r.pages_total) for r in snap.running] == [(task.id, 10, 10)]
     s.finish(runs[2])
     s.finish(runs[0])
     assert s.task(task.id).state == "running"
@@ -293,8 +297,6 @@ def test_cancel_and_resume_in_the_middle_of_a_split_document(
 
 
 def test_the_critical_path_of_a_big_waiting_document_is_one_range(store_spec: str) -> None:
-    from longtask.jobs.progress import Progress
-
     s = open_spec(store_spec)
     job = s.create_job(
         NewJob(["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(), Policy(), FINGERPRINT)
