@@ -24,6 +24,7 @@ from longtask.errors import StaleTask
 from longtask.jobs import sending, tasks
 from longtask.jobs.progress import Progress
 from longtask.jobs.store import ChunkRow, FileEntry, NewJob, Store, Task
+from longtask.jobs.store.transitions import range_starts
 from longtask.settings import Pipeline, Policy, Settings
 from tests.stores import check_counters, claim, open_spec
 from tests.test_faults import (
@@ -61,10 +62,9 @@ def the_document(store: Store, job: int) -> Task:
 
 def assert_each_range_done_once(store: Store, doc: Task, pages: int) -> None:
     parts = ranges_of(store, doc.id)
-    assert doc.split == len(parts) == -(-pages // RANGE)
-    assert [(r.page_from, r.pages_total) for r in parts] == [
-        (p, min(p + RANGE, pages)) for p in range(0, pages, RANGE)
-    ]
+    starts = range_starts(pages, RANGE, BATCH)
+    assert doc.split == len(parts) == len(starts)
+    assert [(r.page_from, r.pages_total) for r in parts] == list(zip(starts, [*starts[1:], pages]))
     for r in parts:
         assert (r.state, r.pages_done) == ("done", r.pages_total), (r.id, r.state, r.error_message)
         assert [e["kind"] for e in store.events(r.id)].count("done") == 1, r.id
@@ -99,7 +99,8 @@ def test_a_big_document_is_run_in_ranges_with_the_chunks_of_a_run_straight_throu
     assert (job_row.tasks_total, job_row.counts["done"], job_row.pages_done) == (2, 2, 14)
     # Users see two documents: the ranges are in no list, feed or count.
     assert {e["task_id"] for e in store.events_after(job, 0) if e["task_id"]} == {big.id, whole.id}
-    assert len(store.run_spans(job)) == 3 + 1  # the runs: three ranges and the small document
+    # The runs: the one that cut the document, its five ranges, the small document.
+    assert len(store.run_spans(job)) == 1 + len(range_starts(11, RANGE, BATCH)) + 1 == 7
     # The document became current once, with all its chunks.
     rows = store.db.all("SELECT doc_key FROM entries WHERE path = ?", (big.path,))
     assert [r["doc_key"] for r in rows] == [big.doc_key]
@@ -108,13 +109,17 @@ def test_a_big_document_is_run_in_ranges_with_the_chunks_of_a_run_straight_throu
 def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(store_spec: str) -> None:
     s = open_spec(store_spec)
     job = s.create_job(
-        NewJob(["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(), Policy(), FINGERPRINT)
+        NewJob(
+            ["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(page_batch=BATCH), Policy(), FINGERPRINT
+        )
     )
     (task,) = s.tasks_in(job, ("pending",))
     c = claim(s, task.id)
     s.open_document(c, "sha", "key", FINGERPRINT, 10)
     ids = s.split(c, 4)
-    assert len(ids) == 3 and s.task(task.id).state == "pending"
+    # Four pages a range, the last four in ranges of one batch (2): 0-4, 4-6, 6-8, 8-10.
+    assert [(s.task(r).page_from, s.task(r).pages_total) for r in ids] == [(0, 4), (4, 6), (6, 8), (8, 10)]
+    assert s.task(task.id).state == "pending"
     with pytest.raises(StaleTask):  # the claim ended with the split: nothing more through it
         s.split(c, 4)
     assert s.claim(task.id, "w1") is None  # a split document is never claimed itself
@@ -137,8 +142,8 @@ def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(sto
     # `status`, `watch`, the API and the dashboard read one running document: all its pages.
     snap = Progress(s).read(job)
     assert [(r.id, r.pages_done, r.pages_total) for r in snap.running] == [(task.id, 10, 10)]
-    s.finish(runs[2])
-    s.finish(runs[0])
+    for run in (runs[3], runs[0], runs[2]):
+        s.finish(run)
     assert s.task(task.id).state == "running"
     assert not s.db.all("SELECT * FROM entries")  # nothing current while a range runs
     assert all(r["seq"] < 0 for r in s.chunks("key"))
@@ -156,25 +161,30 @@ def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(sto
 def test_a_dead_range_makes_its_document_dead_and_retry_failed_reopens_only_it(store_spec: str) -> None:
     s = open_spec(store_spec)
     job = s.create_job(
-        NewJob(["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(), Policy(), FINGERPRINT)
+        NewJob(
+            ["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(page_batch=BATCH), Policy(), FINGERPRINT
+        )
     )
     (task,) = s.tasks_in(job, ("pending",))
     c = claim(s, task.id)
     s.open_document(c, "sha", "key", FINGERPRINT, 8)
-    first, second = s.split(c, 4)
+    first, second, third = s.split(c, 4)  # 0-4, 4-6, 6-8
     one, two = claim(s, first, "w1"), claim(s, second, "w2")
     assert s.fail(two, "DocumentError", "big.pdf: page 6 is broken", None, permanent=True) == "dead"
     assert s.task(task.id).state == "running"  # the other range still runs
     assert s.dead_tasks(job) == []
     s.commit_batch(one, 4, [], "m")
     s.finish(one)
+    three = claim(s, third, "w3")
+    s.commit_batch(three, 8, [], "m")
+    s.finish(three)
     doc = s.task(task.id)
     assert (doc.state, doc.error_message) == ("dead", "big.pdf: page 6 is broken")
     assert [t.id for t in s.dead_tasks(job)] == [task.id]  # one document, dead
     assert s.job(job).state == "failed"
     check_counters(s, job)
     assert s.reopen(job, ("dead",)) == [second]
-    assert s.task(task.id).state == "pending" and s.task(first).state == "done"
+    assert s.task(task.id).state == "pending" and {s.task(first).state, s.task(third).state} == {"done"}
     assert [t.id for t in s.unqueued()] == [second]  # the document itself is never sent
     check_counters(s, job)
     s.close()
@@ -195,7 +205,7 @@ def test_ranges_go_to_the_front_of_their_queue(home: Path, tmp_path: Path, store
     ids = store.split(c, 4)
     sending.send_ranges(store, conn, job, ids)
     queued = queue.queue(conn, "default").job_ids
-    assert [store.task(r).rq_id for r in ids] == queued[:2]  # in page order, ahead of the rest
+    assert [store.task(r).rq_id for r in ids] == queued[: len(ids)]  # in page order, ahead of the rest
     (earlier,) = store.tasks_in(waiting, ("queued",))
     assert earlier.rq_id in queued[2:]  # sent before them, taken after them
 
@@ -234,7 +244,7 @@ def test_a_worker_killed_while_it_holds_a_range_loses_only_that_range(
     big = the_document(store, job)
     assert_exactly_once(store, big, doc)  # every page, chunks equal to an unsplit run's
     parts = ranges_of(store, big.id)
-    assert len(parts) == 5
+    assert len(parts) == len(range_starts(pages, 6, BATCH))
     for r in parts:
         assert (r.state, r.pages_done) == ("done", r.pages_total)
         assert [e["kind"] for e in store.events(r.id)].count("done") == 1
@@ -299,11 +309,13 @@ def test_cancel_and_resume_in_the_middle_of_a_split_document(
 def test_the_critical_path_of_a_big_waiting_document_is_one_range(store_spec: str) -> None:
     s = open_spec(store_spec)
     job = s.create_job(
-        NewJob(["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(), Policy(), FINGERPRINT)
+        NewJob(
+            ["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(page_batch=BATCH), Policy(), FINGERPRINT
+        )
     )
     (task,) = s.tasks_in(job, ("pending",))
     s.record_survey([(task.id, 200)])
     assert Progress(s).read(job).largest_waiting == 200  # documents whole: all of it
-    shared = Progress(s, Settings(split_pages=20)).read(job)
-    assert shared.largest_waiting == 24  # one range (20 pages, rounded up to page batches of 8)
+    shared = Progress(s, Settings(split_pages=3)).read(job)
+    assert shared.largest_waiting == 4  # one range (3 pages, rounded up to page batches of 2)
     s.close()

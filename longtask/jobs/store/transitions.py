@@ -34,6 +34,17 @@ from longtask.settings import Policy
 T = TaskState
 
 
+def range_starts(total: int, size: int, page_batch: int) -> list[int]:
+    """The first pages of a document's ranges: `size` pages each, but the last `size`
+    pages in ranges of one page batch. The ranges taken last are short, so the workers
+    run out of work together: a document's last long range would otherwise run alone
+    at the end of a job (up to a range's time) while the others idle. Every start is a
+    whole number of page batches, as a run straight through reads them."""
+    tail = max(0, total - size)
+    tail -= tail % page_batch
+    return [*range(0, tail, size), *range(tail, total, page_batch)]
+
+
 class Transitions(StoreBase):
     def __init__(self, db: Connector, clock: Clock = time.time) -> None:
         super().__init__(db, clock)
@@ -227,7 +238,8 @@ class Transitions(StoreBase):
             total = task.pages_total or 0
             if task.split or task.part_of is not None or task.pages_done or size < 1 or total <= size:
                 return []
-            starts = list(range(0, total, size))
+            starts = range_starts(total, size, claim.pipeline.page_batch)
+            ends = [*starts[1:], total]
             c.executemany(
                 "INSERT INTO tasks (job_id, path, raw_path, size, mtime_ns, sha256, doc_key, state, "
                 "pages_total, pages_done, created_at, updated_at, part_of, page_from) "
@@ -242,14 +254,14 @@ class Transitions(StoreBase):
                         task.sha256,
                         task.doc_key,
                         T.pending,
-                        min(start + size, total),
+                        end,
                         start,
                         now,
                         now,
                         task.id,
                         start,
                     )
-                    for start in starts
+                    for start, end in zip(starts, ends)
                 ),
             )
             c.execute("UPDATE tasks SET split = ?, worker = NULL WHERE id = ?", (len(starts), task.id))

@@ -212,21 +212,27 @@ class Views(StoreBase):
     def run_spans(self, job_id: int) -> list[tuple[float, float]]:
         """(start, end) of every run of the job's documents and page ranges: from a
         claim (the `running` event) to the next state its task moved to; a run still
-        going ends now. (A split document's own state follows its ranges': its rows
-        are left out.) What the idle share (`progress.idle_share`) is measured from."""
+        going ends now. A split document's run ends where it was cut (`split`); its
+        state after that follows its ranges', which are runs of their own. What the
+        idle share (`progress.idle_share`) is measured from."""
         rows = self.db.all(
             "SELECT task_id, at, kind FROM events WHERE job_id = ? AND task_id IS NOT NULL AND kind IN "
-            + sql_list(STATES)
-            + " AND task_id NOT IN (SELECT id FROM tasks WHERE job_id = ? AND split > 0) ORDER BY id",
-            (job_id, job_id),
+            + sql_list((*STATES, "split"))
+            + " ORDER BY id",
+            (job_id,),
         )
         started: dict[int, float] = {}
+        cut: set[int] = set()
         spans: list[tuple[float, float]] = []
         for r in rows:
             task_id, at = int(r["task_id"]), float(r["at"])
+            if task_id in cut:
+                continue
             if task_id in started:
                 spans.append((started.pop(task_id), at))
-            if r["kind"] == T.running:
+            if r["kind"] == "split":
+                cut.add(task_id)
+            elif r["kind"] == T.running:
                 started[task_id] = at
         now = self.clock()
         spans += [(at, max(at, now)) for at in started.values()]
