@@ -10,7 +10,7 @@ the same run:
    process with torch's threads on every core (`bench/raw.py`, its wall time: Python
    start, imports, the model load and the loop). The job's own time against the
    loop's own time is given beside it.
-2. A folder of real manuals (`--folder`: R's seven manuals, 754 pages, by default; the
+2. A folder of real manuals (R's seven manuals, 677 pages; the
    issue's folder was 16 manuals and 1,110 pages), the same comparison.
 3. The idle share of each run: the share of the job's working time (first claim to
    last commit) during which a worker had nothing to do while pages still waited
