@@ -256,7 +256,9 @@ def _read_and_commit(
     units = reader.units()
     doc = conns.store.open_document(claim, sha, key, job.fingerprint, units)
     size = conns.settings.range_pages(pipe.page_batch)
-    if size and doc.pages_done == 0 and units > size:
+    # Only a reader that reads a unit without those before it (a PDF) is shared out:
+    # elsewhere each range would parse the whole file again to reach its first unit.
+    if size and getattr(reader, "shareable", False) and doc.pages_done == 0 and units > size:
         ranges = conns.store.split(claim, size)
         if ranges:
             _send_ranges(conns, task.job_id, ranges)
