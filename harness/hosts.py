@@ -69,8 +69,11 @@ ctx = context()
 store = ctx.store
 job = store.resolve_job(sys.argv[1])
 tasks = store.tasks_in(job, STATES)
+ranges = [t for t in store.tasks_in(job, STATES, ranges=True) if t.part_of is not None]
 print(json.dumps({"job": store.job(job).as_dict(),
                   "tasks": [t.as_dict() | {"events": store.events(t.id)} for t in tasks],
+                  "ranges": [t.as_dict() | {"part_of": t.part_of, "page_from": t.page_from,
+                                            "events": store.events(t.id)} for t in ranges],
                   "workers": store.workers(ctx.settings.lease)}, default=str))
 """.replace("STATES", repr(STATES))
 
@@ -514,7 +517,8 @@ class Deployment:
         return int(self.json("submit", *paths)["id"])
 
     def probe(self, job: int | str) -> dict[str, Any]:
-        """The job, every task with its events, and the live workers (run on the client host)."""
+        """The job, every document with its events, the page ranges of its split
+        documents (with theirs), and the live workers (run on the client host)."""
         h = self.net[self.client]
         done = h.run([PY, "-c", PROBE, str(job)], env=self.env(h), timeout=60, cwd=ROOT)
         if done.returncode != 0:

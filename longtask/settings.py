@@ -103,6 +103,11 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 
 HARD_MARGIN = 600.0  # seconds between a job's own soft timeout and the kill
+# Pages in a shared range of a big document: a range costs its worker a fork, opening
+# the file and seeking (about 0.1 s on a 236-page real manual) against about 0.5 s a
+# page on one core, so 32 pages waste under 1%, while the last range left to run alone
+# at the end of a job is 15-20 s, not minutes (the README's "big documents" notes).
+SPLIT_PAGES = 32
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,9 @@ class Settings:
     stall_after: float = 300.0
     lease: float = 30.0  # a worker silent this long is presumed dead
     aging: float = 600.0  # seconds default/low work waits before it joins the high queue
+    # A document of more pages than this is shared out in ranges of about this many
+    # pages (whole page batches) that any worker may claim; 0: never (LONGTASK_SPLIT_PAGES).
+    split_pages: int = SPLIT_PAGES
     # LONGTASK_WORKER_QUIET: worker logs to the file only (`run` sets it so that log
     # lines do not tear through its live view).
     worker_quiet: bool = False
@@ -143,6 +151,14 @@ class Settings:
         query): several times a lease, so a dead machine's tasks are found soon after
         its lease ends."""
         return max(0.5, min(5.0, self.lease / 4))
+
+    def range_pages(self, page_batch: int) -> int:
+        """The pages of a big document's shared range: `split_pages` rounded up to whole
+        page batches, so that a range reads the batches a run straight through reads
+        (and makes the same chunks); 0 when documents are not split."""
+        if self.split_pages <= 0:
+            return 0
+        return -(-self.split_pages // page_batch) * page_batch
 
     def workers(self) -> int:
         if self.concurrency > 0:
@@ -228,6 +244,7 @@ def load() -> Settings:
         stall_after=_env("STALL_AFTER", float, 300.0),
         lease=_env("LEASE", float, 30.0),
         aging=_env("AGING", float, 600.0),
+        split_pages=_env("SPLIT_PAGES", int, SPLIT_PAGES),
         worker_quiet=bool(os.environ.get("LONGTASK_WORKER_QUIET")),
     )
     validate(settings)
@@ -277,6 +294,10 @@ def validate(settings: Settings) -> None:
     if settings.database_wait <= 0:
         raise LongtaskError(
             f"LONGTASK_DATABASE_WAIT={settings.database_wait:g} must be a positive number of seconds"
+        )
+    if settings.split_pages < 0:
+        raise LongtaskError(
+            f"LONGTASK_SPLIT_PAGES={settings.split_pages} cannot be negative (0: never split a document)"
         )
     if settings.stall_after <= 0 or settings.lease <= 0:
         raise LongtaskError("LONGTASK_STALL_AFTER and LONGTASK_LEASE must be positive (seconds)")

@@ -8,6 +8,7 @@ harness's (`harness/`), shared with the benchmarks; this file makes fixtures of 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,10 +32,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.kill()
 
 
+# Big documents are shared out in page ranges past LONGTASK_SPLIT_PAGES pages. Tests
+# follow one document's task through its attempts, so they run documents whole unless
+# they ask (tests/test_split.py), or unless LONGTASK_TEST_SPLIT_PAGES says how many
+# pages a range holds for the whole run (e.g. 4: every test's documents shared out).
+SPLIT_PAGES = os.environ.get("LONGTASK_TEST_SPLIT_PAGES", "0")
+
+
 @pytest.fixture
 def home(tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh LONGTASK_HOME on the test Redis (flushed); the fast hash embedder."""
-    return use_home(monkeypatch, tmp_path / "home", redis_server)
+    return use_home(monkeypatch, tmp_path / "home", redis_server, split_pages=SPLIT_PAGES)
 
 
 @pytest.fixture

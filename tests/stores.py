@@ -35,14 +35,17 @@ def check_counters(store: Store, job_id: int) -> None:
     """The job row's counters are what counting the task rows gives."""
     job = store.job(job_id)
     grouped = dict(
-        store.db.execute("SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state", (job_id,))
+        store.db.execute(
+            "SELECT state, count(*) FROM tasks WHERE job_id = ? AND part_of IS NULL GROUP BY state", (job_id,)
+        )
     )
     assert job.counts == {s: grouped.get(s, 0) for s in STATES}
     assert sum(job.counts.values()) == job.tasks_total
     sums = store.db.execute(
         "SELECT coalesce(sum(pages_done), 0), coalesce(sum(chunks), 0), "
         "coalesce(sum(coalesce(pages_total, 0)), 0), count(pages_total), "
-        "coalesce(sum(CASE WHEN surveyed = 1 THEN 1 ELSE 0 END), 0) FROM tasks WHERE job_id = ?",
+        "coalesce(sum(CASE WHEN surveyed = 1 THEN 1 ELSE 0 END), 0) FROM tasks WHERE job_id = ? "
+        "AND part_of IS NULL",
         (job_id,),
     ).fetchone()
     # A task with a page count is opened (or cached), or surveyed and not opened yet.

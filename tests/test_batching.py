@@ -91,11 +91,23 @@ def test_plan_batches_small_documents_up_to_the_page_budget_and_sends_large_ones
         a_task(8, 1 * kib, pages_total=1),
     ]
     # 1 + 1 + 3 + 8 + 3 = 16 pages: the budget (2 x 8) is full, so 8 opens the next batch.
-    assert sending.plan(tasks, page_batch=8) == [[1, 2, 4, 5, 7], [3], [6], [8]]
+    # The largest work goes first: 3 (900 KiB, 225 pages guessed), 6 (30 left), then the
+    # batches by their pages (16, then 1).
+    assert sending.plan(tasks, page_batch=8) == [[3], [6], [1, 2, 4, 5, 7], [8]]
     # A smaller page batch, a smaller budget (4 pages): the 8-page one is large now.
-    assert sending.plan(tasks, page_batch=2) == [[1, 2], [3], [4, 8], [5], [6], [7]]
+    assert sending.plan(tasks, page_batch=2) == [[3], [6], [5], [4, 8], [7], [1, 2]]
     # Two workers alive: no batch takes more than half of the six small ones.
-    assert sending.plan(tasks, page_batch=8, workers=2) == [[1, 2, 4], [3], [5, 7, 8], [6]]
+    assert sending.plan(tasks, page_batch=8, workers=2) == [[3], [6], [5, 7, 8], [1, 2, 4]]
+
+
+def test_plan_sends_the_largest_work_first_and_equal_work_in_task_order() -> None:
+    tasks = [
+        a_task(1, 1024, pages_total=20),
+        a_task(2, 1024, pages_total=95),  # the last by path, the largest by pages
+        a_task(3, 1024, pages_total=60, pages_done=50),  # 10 left: smaller than 1's 20
+        a_task(4, 1024, pages_total=20),
+    ]
+    assert sending.plan(tasks, page_batch=8) == [[2], [1], [4], [3]]
 
 
 def test_a_batch_message_carries_only_task_ids_and_its_limit_scales_with_the_batch(

@@ -403,3 +403,45 @@ def test_a_file_one_host_cannot_see_waits_for_a_host_that_can(
     )
     done = deploy.probe(job)["tasks"][0]
     assert host_of(done["worker"]) == "h2" and done["pages_done"] == PAGES
+
+
+def test_a_big_document_is_shared_by_both_hosts_and_a_lost_host_costs_only_its_range(
+    deploy: Deployment, corpus: Path, baseline: list[dict[str, Any]]
+) -> None:
+    """One document cut into page ranges (LONGTASK_SPLIT_PAGES=6: ranges of three
+    batches, the last six pages one batch each): the hosts share them; the host holding
+    a range mid-way has its whole tree SIGKILLed, and the other takes that range on from
+    its checkpoint. One document done once, chunk for chunk as the one-host run of it
+    straight through."""
+    split = {"LONGTASK_SPLIT_PAGES": "6", "FAKE_EMBED_DELAY": "1.0"}  # a second a batch: time to look
+    deploy.start_worker("h1", **split)
+    deploy.start_worker("h2", **split)
+    job = deploy.submit(str(corpus / "doc0.pdf"))
+
+    def held_mid_way() -> dict[str, Any] | None:
+        for r in deploy.probe(job)["ranges"]:
+            if r["state"] == "running" and r["page_from"] < r["pages_done"] < r["pages_total"]:
+                return r  # type: ignore[no-any-return]
+        return None
+
+    victim = wait_for("a range mid-way", held_mid_way, timeout=60, every=POLL)
+    lost_host = host_of(victim["worker"])
+    other = "h2" if lost_host == "h1" else "h1"
+    assert deploy.net[lost_host].kill(), f"{lost_host} had no processes"
+    wait_for("the job to succeed", lambda: job_state(deploy, job) == "succeeded", timeout=120, every=POLL)
+    snap = deploy.probe(job)
+    (doc,) = snap["tasks"]
+    assert doc["state"] == "done" and doc["pages_done"] == PAGES and doc["attempts"] == 1
+    assert [e["kind"] for e in doc["events"]].count("done") == 1
+    ranges = snap["ranges"]
+    assert sorted(r["page_from"] for r in ranges) == [0, 6, 10, 12, 14]
+    assert all(r["state"] == "done" and r["pages_done"] == r["pages_total"] for r in ranges)
+    assert all([e["kind"] for e in r["events"]].count("done") == 1 for r in ranges)
+    lost = next(r for r in ranges if r["id"] == victim["id"])
+    hosts = [host_of((e["detail"] or {}).get("worker")) for e in lost["events"] if e["kind"] == "running"]
+    assert hosts[0] == lost_host and hosts[-1] == other, hosts
+    opened = [e["detail"]["from_page"] for e in lost["events"] if e["kind"] == "opened"]
+    assert opened[-1] >= victim["pages_done"] > victim["page_from"]  # on from its checkpoint
+    mine = [r for r in baseline if r["path"].endswith("/doc0.pdf")]
+    assert_same_output(deploy.export(job), mine)
+    assert_counters(snap)

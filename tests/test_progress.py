@@ -13,7 +13,7 @@ import pytest
 from harness.fakes import SLOW
 from harness.pdfs import make_text_pdf
 from harness.redis_server import RedisServer
-from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, live_rate
+from longtask.jobs.progress import MIN_COMMITS, WINDOW, Progress, gone_quiet, idle_share, live_rate
 from longtask.jobs.store import FileEntry, NewJob, PostgresConnector, SqliteConnector, Store
 from longtask.settings import Pipeline, Policy, Settings
 from tests.serve_procs import Served, serving, start_workers, stop_workers
@@ -92,6 +92,43 @@ def test_each_running_document_has_its_own_rate_and_a_new_one_the_pace(timed: Ti
     now[0] = 1005.0 + 61
     quiet = Progress(store).read(job_id)
     assert quiet.rate is None and quiet.estimate.confidence != "measured"
+
+
+def test_the_idle_share_counts_the_time_a_worker_had_nothing_while_pages_waited() -> None:
+    assert idle_share([], 2) == (0.0, 0.0)
+    # Two workers: both busy 0-10, then one document runs alone to 40: 30 of 40 s idle.
+    assert idle_share([(0.0, 10.0), (0.0, 40.0)], 2) == (30.0, pytest.approx(0.75))
+    # The second worker starts late (1 s) and runs back-to-back documents: 1 s idle.
+    assert idle_share([(0.0, 20.0), (1.0, 8.0), (8.0, 20.0)], 2) == (1.0, pytest.approx(0.05))
+    # One worker is never idle while it runs; a gap between its runs is idle time.
+    assert idle_share([(0.0, 5.0), (5.0, 9.0)], 1) == (0.0, 0.0)
+    assert idle_share([(0.0, 5.0), (6.0, 10.0)], 1) == (1.0, pytest.approx(0.1))
+
+
+def test_run_spans_go_from_each_claim_to_the_next_state(timed: Timed) -> None:
+    store, now, _ = timed
+    files = [FileEntry(f"/docs/{n}.pdf", None, 100, 1) for n in range(2)]
+    job_id = store.create_job(NewJob(["/docs"], files, Pipeline(), Policy(), FINGERPRINT))
+    first, second = sorted(t.id for t in store.tasks_in(job_id, ("pending",)))
+    one = claim(store, first)
+    store.open_document(one, "sha1", "key1", FINGERPRINT, 10)
+    now[0] = 1002.0
+    two = claim(store, second, "w2")
+    store.open_document(two, "sha2", "key2", FINGERPRINT, 10)
+    now[0] = 1004.0
+    store.commit_batch(one, 10, [], "m")
+    store.finish(one)
+    now[0] = 1010.0
+    assert store.run_spans(job_id) == [(1000.0, 1004.0), (1002.0, 1010.0)]  # the second still runs
+    store.fail(two, "OSError", "boom", None, permanent=False, retry_delay=0.0)
+    now[0] = 1011.0
+    again = claim(store, second, "w1")
+    now[0] = 1013.0
+    store.commit_batch(again, 10, [], "m")
+    store.finish(again)
+    assert store.run_spans(job_id) == [(1000.0, 1004.0), (1002.0, 1010.0), (1011.0, 1013.0)]
+    # From 1000 to 1013, two workers: idle 1000-1002, 1004-1013 (one run at most).
+    assert idle_share(store.run_spans(job_id), 2) == (11.0, pytest.approx(11 / 13))
 
 
 def test_a_job_whose_workers_went_quiet_has_no_live_rate() -> None:

@@ -112,12 +112,14 @@ RELEASED = {
     "sqlite:m008_keyword_index": "d1d0bfe87d35b737",
     "sqlite:m009_chunk_location": "79f4ea28de95efca",
     "sqlite:m010_ranking_fields": "640d1cac3d668c9d",
+    "sqlite:m011_page_ranges": "a67c76ec64c67cee",
     "pg:m001_initial": "66654df3b62cb098",
     "pg:m002_page_survey": "682c22d4dc2fbab4",
     "pg:m003_chunk_provenance": "625242ea12d0b99f",
     "pg:m004_collections_and_keywords": "c84660bbecb8d334",
     "pg:m005_chunk_location": "79f4ea28de95efca",
     "pg:m006_ranking_fields": "ec1b195ba5ec7060",
+    "pg:m007_page_ranges": "2567879ea415cc06",
 }
 
 

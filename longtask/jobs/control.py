@@ -183,7 +183,7 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
         conn: Any = queue.connect(settings)
     except BackendUnavailable:
         conn = None
-    waiting = store.tasks_in(job_id, WAITING)
+    waiting = store.tasks_in(job_id, WAITING, ranges=True)
     running = store.request_cancel(job_id)
     runs = {t.id: t for t in running}  # the runs this cancel waits for
     was_running = set(runs)
@@ -195,7 +195,7 @@ def cancel(settings: Settings, store: Store, job_id: int, grace: float = 10.0) -
     deadline = time.monotonic() + grace
     while running and time.monotonic() < deadline:
         time.sleep(0.1)
-        running = store.tasks_in(job_id, (TaskState.running,))
+        running = store.tasks_in(job_id, (TaskState.running,), ranges=True)
     # Still the same run: a document sent again meanwhile (a `resume`) is not this cancel's.
     forced = [runs[t.id] for t in running if t.id in runs and t.attempts == runs[t.id].attempts]
     if forced:

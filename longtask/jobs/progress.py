@@ -129,6 +129,28 @@ def gone_quiet(commits: Sequence[tuple[float, int]], now: float) -> bool:
     return now - commits[-1][0] > max(QUIET, 4 * gap)
 
 
+def idle_share(spans: Sequence[tuple[float, float]], workers: int) -> tuple[float, float]:
+    """How long, and what share of the job's working time, at least one of `workers`
+    idled while pages still waited: (seconds, share).
+
+    The working time runs from the first claim to the end of the last run, so pages
+    waited throughout it; a moment counts as idle when fewer runs than workers were
+    going. (A document that runs alone at the end while the other workers have
+    nothing to take is the case this measures: its pages wait, the workers idle.)
+    """
+    if not spans or workers < 1:
+        return 0.0, 0.0
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    first, last = edges[0][0], max(end for _, end in spans)
+    idle, busy, at = 0.0, 0, first
+    for t, step in edges:
+        if busy < workers:
+            idle += t - at
+        busy, at = busy + step, t
+    total = last - first
+    return idle, (idle / total if total > 0 else 0.0)
+
+
 def average_rate(job: Job, end: float | None) -> float | None:
     """Pages per second from the job's start to `end` (its end, or its last commit)."""
     if not job.started_at or not job.pages_done or end is None:
@@ -144,6 +166,7 @@ class Progress:
         self.store = store
         self.stall_after = settings.stall_after if settings else 300.0
         self.lease = settings.lease if settings else 30.0
+        self.settings = settings
 
     def read(self, job_id: int) -> Snapshot:
         store = self.store
@@ -158,6 +181,11 @@ class Progress:
         else:
             rate = live_rate(commits) or average_rate(job, commits[-1][0])
         self._document_rates(job_id, running)
+        size = self.settings.range_pages(job.pipeline.page_batch) if self.settings else 0
+        if size and raw["largest_waiting"]:
+            # A big waiting document will be shared out in ranges: the critical path
+            # after a worker frees up is one range, not the whole document.
+            raw["largest_waiting"] = min(raw["largest_waiting"], size)
         data = raw | {"running": [asdict(r) for r in running]}
         return Snapshot(
             job=job,

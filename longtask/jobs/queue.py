@@ -100,14 +100,21 @@ def batch_timeout(n: int, hard_timeout: float) -> float:
 
 
 def enqueue_groups(
-    conn: redis.Redis, priority: str, groups: Sequence[tuple[Sequence[int], str]], hard_timeout: float
+    conn: redis.Redis,
+    priority: str,
+    groups: Sequence[tuple[Sequence[int], str]],
+    hard_timeout: float,
+    at_front: bool = False,
 ) -> None:
     """Send (task ids, rq id) groups in pipelined batches, far faster than one by one.
 
     A group of one is a plain task message; a larger group is one batch message whose
-    only argument is the JSON list of its task ids.
+    only argument is the JSON list of its task ids. `at_front`: ahead of the queue's
+    waiting messages, in the groups' order (work already begun: a big document's ranges).
     """
     q = queue(conn, priority)
+    if at_front:
+        groups = list(reversed(groups))  # each goes to the front: the last pushed runs first
     for i in range(0, len(groups), ENQUEUE_BATCH):
         part = groups[i : i + ENQUEUE_BATCH]
         data = [
@@ -119,6 +126,7 @@ def enqueue_groups(
                 result_ttl=60,
                 failure_ttl=24 * 3600,
                 description=f"task {ids[0]}" if len(ids) == 1 else f"tasks {','.join(map(str, ids))}",
+                at_front=at_front,
             )
             for ids, job_id in part
         ]

@@ -218,6 +218,17 @@ def _cache_or_read(conns: Connections, claim: Claim, shown: str) -> str:
     files.check_unchanged(task.fs_path, task.size, task.mtime_ns, shown, shared_on)
     # A job from `serve --root` records its roots: open the real path, checked to be in them.
     path = files.confined(task.fs_path, claim.policy.roots, shown) if claim.policy.roots else task.fs_path
+    from longtask.pipelines.document import limits_for
+    from longtask.readers import open_reader
+
+    if task.part_of is not None:
+        # A page range: its document was hashed, found uncached and opened when it was
+        # split, and the file is unchanged since (size and time, checked above).
+        reader = open_reader(path, limits_for(claim.pipeline))
+        try:
+            return _read_range(conns, claim, reader, shown, started)
+        finally:
+            reader.close()
     with files.reading(shown, shared_on):
         sha = sha256_file(path)
     from longtask.pipelines.versions import document_fingerprint
@@ -233,9 +244,6 @@ def _cache_or_read(conns: Connections, claim: Claim, shown: str) -> str:
     if doc is not None and doc.complete:
         conns.store.mark_cached(claim, sha, key)
         return "cached"
-    from longtask.pipelines.document import limits_for
-    from longtask.readers import open_reader
-
     reader = open_reader(path, limits_for(claim.pipeline), kind)
     try:
         return _read_and_commit(conns, claim, reader, sha, key, fingerprint, shown, started)
@@ -253,21 +261,76 @@ def _read_and_commit(
     shown: str,
     started: float,
 ) -> str:
-    """Run the pipeline from the document's checkpoint, committing each batch with its
-    checkpoint; stop cleanly on a cancel, a stopping worker or the soft time limit."""
+    """Open the document and run it from its checkpoint; or, when it is big and opened
+    afresh, cut it into page ranges for every worker to share (`Store.split`)."""
+    from longtask.pipelines import embed as embed_mod
+
+    task, pipe = claim.task, claim.pipeline
+    units = reader.units()
+    doc = conns.store.open_document(claim, sha, key, fingerprint, units)
+    size = conns.settings.range_pages(pipe.page_batch)
+    # Only a reader that reads a unit without those before it (a PDF) is shared out:
+    # elsewhere each range would parse the whole file again to reach its first unit.
+    if size and getattr(reader, "shareable", False) and doc.pages_done == 0 and units > size:
+        ranges = conns.store.split(claim, size)
+        if ranges:
+            _send_ranges(conns, task.job_id, ranges)
+            return "split"
+    model = embedder_for(conns, pipe)
+    embedder = embed_mod.Reusing(model, lambda hashes: conns.store.embeddings(hashes, model.name))
+    return _run_batches(
+        conns, claim, reader, embedder, doc.pages_done, doc.chunks_done, units, shown, started
+    )
+
+
+def _send_ranges(conns: Connections, job_id: int, ranges: list[int]) -> None:
+    try:
+        sending.send_ranges(conns.store, conns.redis, job_id, ranges)
+    except queue.TRANSPORT_ERRORS as e:
+        log.warning("job %s: %d page ranges not sent (%s); the next sweep sends them", job_id, len(ranges), e)
+
+
+def _read_range(conns: Connections, claim: Claim, reader: Reader, shown: str, started: float) -> str:
+    """Run one page range of a big document from its checkpoint to its end."""
+    from longtask.pipelines import embed as embed_mod
+
+    task = claim.task
+    units = reader.units()
+    if (task.pages_total or 0) > units:
+        raise DocumentError(
+            shown,
+            f"has {units} pages now, fewer than the {task.pages_total} it had when it was split",
+            "submit it again",
+        )
+    conns.store.open_range(claim)
+    model = embedder_for(conns, claim.pipeline)
+    embedder = embed_mod.Reusing(model, lambda hashes: conns.store.embeddings(hashes, model.name))
+    end = task.pages_total or units
+    return _run_batches(conns, claim, reader, embedder, task.pages_done, task.chunks, end, shown, started)
+
+
+def _run_batches(
+    conns: Connections,
+    claim: Claim,
+    reader: Reader,
+    embedder: Embedder,
+    start: int,
+    first_seq: int,
+    end: int,
+    shown: str,
+    started: float,
+) -> str:
+    """Process pages `start` to `end`, committing each batch with its checkpoint; stop
+    cleanly on a cancel, a stopping worker or the soft time limit."""
     from longtask.pipelines import embed as embed_mod
     from longtask.pipelines.chunk import load_tokenizer
     from longtask.pipelines.document import process
 
     task, pipe = claim.task, claim.pipeline
-    units = reader.units()
-    doc = conns.store.open_document(claim, sha, key, fingerprint, units)
-    model = embedder_for(conns, pipe)
-    embedder = embed_mod.Reusing(model, lambda hashes: conns.store.embeddings(hashes, model.name))
     tokenizer = load_tokenizer(embed_mod.model_dir())
     soft = claim.policy.soft_timeout
     batches = process(
-        reader, pipe, embedder=embedder, tokenizer=tokenizer, start=doc.pages_done, first_seq=doc.chunks_done
+        reader, pipe, embedder=embedder, tokenizer=tokenizer, start=start, first_seq=first_seq, stop=end
     )
     for batch in batches:
         rows = [
@@ -286,7 +349,7 @@ def _read_and_commit(
             for c, v in zip(batch.chunks, batch.embeddings)
         ]
         _commit(conns, claim, batch.pages_done, rows, embedder.name, batch.warning, started + soft)
-        if batch.pages_done >= units:
+        if batch.pages_done >= end:
             break
         if _stop_asked(conns, claim):
             if conns.store.job_cancel_requested(task.job_id):

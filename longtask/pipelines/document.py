@@ -89,10 +89,14 @@ def process(
     tokenizer: Tokenizer,
     start: int = 0,
     first_seq: int = 0,
+    stop: int | None = None,
 ) -> Iterator[Batch]:
-    """Yield one Batch per `pipeline.page_batch` units, starting after `start` units,
-    numbering chunks from `first_seq`. Raises what `reader.read` raises."""
-    total = reader.units()
+    """Yield one Batch per `pipeline.page_batch` units, starting after `start` units
+    and ending at unit `stop` (the end when None), numbering chunks from `first_seq`.
+    A page range of a document (`start`, `stop` whole page batches from 0) yields the
+    very batches, and so the chunks, that a run straight through makes of its units.
+    Raises what `reader.read` raises."""
+    total = reader.units() if stop is None else min(stop, reader.units())
     seq = first_seq
     units = read_units(reader, start)
     done = start

@@ -201,6 +201,10 @@ class Pdf:
     image (every page, with OCR "always") is read by OCR instead. A page OCR fails on
     is a note too, never the document's failure."""
 
+    # A page is read without the pages before it (PDFium seeks): a big PDF may be
+    # shared out in page ranges, each opened by its own worker (`Store.split`).
+    shareable = True
+
     def __init__(
         self,
         path: str | bytes,

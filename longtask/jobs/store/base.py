@@ -144,11 +144,18 @@ class StoreBase:
             row["key"], row["pages_total"], row["pages_done"], row["chunks_done"], bool(row["complete"])
         )
 
-    def tasks_in(self, job_id: int, states: Iterable[str], limit: int = -1) -> list[Task]:
-        """A job's tasks in these states, most recently changed first (all, or `limit`)."""
+    def tasks_in(
+        self, job_id: int, states: Iterable[str], limit: int = -1, ranges: bool = False
+    ) -> list[Task]:
+        """A job's documents in these states, most recently changed first (all, or
+        `limit`); with `ranges`, the page ranges of its split documents too."""
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        sql = f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) ORDER BY updated_at DESC, id DESC"
+        only = "" if ranges else "AND part_of IS NULL "
+        sql = (
+            f"SELECT * FROM tasks WHERE job_id = ? AND state IN ({marks}) {only}"
+            "ORDER BY updated_at DESC, id DESC"
+        )
         if limit >= 0:
             return self._tasks(sql + " LIMIT ?", (job_id, *wanted, limit))
         return self._tasks(sql, (job_id, *wanted))

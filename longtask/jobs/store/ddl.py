@@ -253,6 +253,14 @@ INSERT INTO store_meta VALUES ('chunk_deletions', 0);
 # Where a chunk sits in formats whose units are not pages (see schema.m009_chunk_location).
 CHUNK_LOCATION = "ALTER TABLE chunks ADD COLUMN location TEXT;"
 
+# A big document shared out in page ranges (see schema.m011_page_ranges).
+PAGE_RANGES = """
+ALTER TABLE tasks ADD COLUMN part_of {int};
+ALTER TABLE tasks ADD COLUMN page_from {int};
+ALTER TABLE tasks ADD COLUMN split {int} NOT NULL DEFAULT 0;
+CREATE INDEX tasks_part ON tasks(part_of) WHERE part_of IS NOT NULL;
+"""
+
 
 def collections(types: Types) -> str:
     """The collection tables, and an existing store's jobs made the collection

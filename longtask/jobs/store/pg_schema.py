@@ -71,4 +71,6 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX chunks_tsv ON chunks USING GIN (tsv);
         """,
     ),
+    # As SQLite's m011_page_ranges: big documents shared out in page ranges.
+    ("m007_page_ranges", SQL.spell(ddl.PAGE_RANGES)),
 ]

@@ -150,13 +150,27 @@ class Task:
     fail_page: int | None = None  # the checkpoint at the last failure
     surveyed: int = 0  # 1: pages_total is the survey's, not yet opened; 2: survey failed
     ocr_pages: int | None = None  # pages the survey expects OCR to read (None: not surveyed)
+    # A page range of a big document: the document's task, and the range's first page
+    # (its `pages_total` is its end, its `pages_done` its checkpoint, both as pages of
+    # the whole document). None for a document.
+    part_of: int | None = None
+    page_from: int | None = None
+    split: int = 0  # a document cut into this many ranges; its state follows theirs
+
+    @property
+    def is_range(self) -> bool:
+        return self.part_of is not None
 
     @property
     def fs_path(self) -> str | bytes:
         return self.raw_path if self.raw_path is not None else self.path
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("raw_path", "error_traceback")}
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("raw_path", "error_traceback", "part_of", "page_from", "split")
+        }
 
 
 @dataclass(frozen=True)

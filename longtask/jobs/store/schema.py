@@ -177,3 +177,15 @@ def m010_ranking_fields(db: Database) -> None:
         INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
         """
     )
+
+
+@migration
+def m011_page_ranges(db: Database) -> None:
+    """Big documents shared by all workers: a document past the split size is cut
+    into page ranges, each a task row of its own (`part_of` the document's task,
+    `page_from` its first page, `pages_total` its end, `pages_done` its checkpoint),
+    claimed, checkpointed, retried and canceled as a document is. `split`: how many
+    ranges a document's task was cut into (0: it runs whole); such a task is never
+    sent or claimed again, its state follows its ranges'. Ranges are no job's
+    documents: the job's counters and the lists users read leave them out."""
+    db.executescript(SQL.spell(ddl.PAGE_RANGES))

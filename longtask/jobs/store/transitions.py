@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from longtask.errors import StaleTask, display
@@ -31,6 +32,17 @@ from longtask.jobs.store.records import ChunkRow, Claim, Document, FileEntry, Ne
 from longtask.settings import Policy
 
 T = TaskState
+
+
+def range_starts(total: int, size: int, page_batch: int) -> list[int]:
+    """The first pages of a document's ranges: `size` pages each, but the last `size`
+    pages in ranges of one page batch. The ranges taken last are short, so the workers
+    run out of work together: a document's last long range would otherwise run alone
+    at the end of a job (up to a range's time) while the others idle. Every start is a
+    whole number of page batches, as a run straight through reads them."""
+    tail = max(0, total - size)
+    tail -= tail % page_batch
+    return [*range(0, tail, size), *range(tail, total, page_batch)]
 
 
 class Transitions(StoreBase):
@@ -203,10 +215,156 @@ class Transitions(StoreBase):
         )
         if cur.rowcount != 1:
             raise StaleTask(f"task {task.id} is no longer {task.state}")
+        self._event(task.job_id, task.id, str(new), event)
+        if task.part_of is not None:
+            # A page range is no document of the job: its document's state follows it.
+            self._follow(task.part_of)
+            return
         if new != task.state:
             self._count(task.job_id, {task.state: -1, new: 1})
-        self._event(task.job_id, task.id, str(new), event)
         self._settle(task.job_id)
+
+    # ---- big documents in page ranges -------------------------------------------------
+
+    def split(self, claim: Claim, size: int) -> list[int]:
+        """Cut the claimed document into page ranges of `size` pages (the last one
+        shorter) that any worker may claim; returns the ranges' task ids, pending, for
+        the caller to send (none when the document is not cut).
+
+        Only a document opened afresh is cut: one with pages already stored runs on
+        whole from its checkpoint. `size` is a whole number of page batches, so each
+        range reads the same page batches, and so makes the same chunks, as a run
+        straight through. The claim ends here: the document's state follows its
+        ranges' from now on (`_follow`), and it is never sent or claimed again.
+        """
+        now = self.clock()
+        with self.db.write() as c:
+            task = self._owned(claim)
+            total = task.pages_total or 0
+            if task.split or task.part_of is not None or task.pages_done or size < 1 or total <= size:
+                return []
+            starts = range_starts(total, size, claim.pipeline.page_batch)
+            ends = [*starts[1:], total]
+            c.executemany(
+                "INSERT INTO tasks (job_id, path, raw_path, size, mtime_ns, sha256, doc_key, state, "
+                "pages_total, pages_done, created_at, updated_at, part_of, page_from) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        task.job_id,
+                        task.path,
+                        task.raw_path,
+                        task.size,
+                        task.mtime_ns,
+                        task.sha256,
+                        task.doc_key,
+                        T.pending,
+                        end,
+                        start,
+                        now,
+                        now,
+                        task.id,
+                        start,
+                    )
+                    for start, end in zip(starts, ends)
+                ),
+            )
+            c.execute("UPDATE tasks SET split = ?, worker = NULL WHERE id = ?", (len(starts), task.id))
+            self._event(task.job_id, task.id, "split", {"ranges": len(starts), "pages": size})
+            self._follow(task.id)
+            rows = self.db.all("SELECT id FROM tasks WHERE part_of = ? ORDER BY id", (task.id,))
+        return [int(r["id"]) for r in rows]
+
+    def _follow(self, doc_task_id: int) -> None:
+        """Inside a write: a split document's state from its ranges' (in the job's
+        counters, like any document's). Running while any range runs; waiting (for a
+        retry, in the queue, to be sent) while any waits; done, in one step with its
+        output made current (`_complete`), when all are done; dead when all have ended
+        and one is dead; canceled when the rest ended canceled."""
+        task = self.task(doc_task_id)
+        if not task.split:
+            return
+        n = {
+            str(r["state"]): int(r["n"])
+            for r in self.db.all(
+                "SELECT state, count(*) AS n FROM tasks WHERE part_of = ? GROUP BY state", (task.id,)
+            )
+        }
+        ended = sum(n.get(s, 0) for s in FINAL)
+        fields: dict[str, Any] = {}
+        if n.get(T.running):
+            new = T.running
+        elif ended < sum(n.values()):
+            new = T.retrying if n.get(T.retrying) else T.queued if n.get(T.queued) else T.pending
+        elif n.get(T.done, 0) + n.get(T.cached, 0) == ended:
+            self._complete(task)
+            return
+        elif n.get(T.dead):
+            new = T.dead
+            dead = self.db.one(
+                "SELECT error_type, error_message, error_traceback FROM tasks WHERE part_of = ? "
+                "AND state = 'dead' ORDER BY updated_at DESC, id DESC LIMIT 1",
+                (task.id,),
+            )
+            assert dead is not None
+            fields = {k: dead[k] for k in ("error_type", "error_message", "error_traceback")}
+        else:
+            new = T.canceled
+        if new == task.state:
+            return
+        fields["finished_at"] = self.clock() if new == T.dead else None
+        self._move(task, new, {"ranges": n}, worker=None, **fields)
+
+    def _complete(self, task: Task) -> None:
+        """Inside a write: the last range of a split document is done, so the document
+        is: its ranges' chunks take their places in one numbering (0, 1, ... in page
+        order, as a run straight through numbers them), the document is complete, and
+        it becomes its path's current version, all in this one transaction. Until now
+        none of its chunks was current, so a search or export never sees half of it."""
+        key = task.doc_key
+        assert key is not None
+        now = self.clock()
+        doc = self.document(key)
+        assert doc is not None
+        # Ranges store their chunks below 0 (see `commit_batch`). Rows at 0 and above
+        # are another run's of the same content: kept when that run has completed the
+        # document (then these are dropped), otherwise replaced (its later writes of
+        # the same chunk numbers are the same chunks).
+        dropped = self.db.execute(
+            f"DELETE FROM chunks WHERE doc_key = ? AND {'seq < 0' if doc.complete else 'seq >= 0'}", (key,)
+        ).rowcount
+        if dropped:
+            self.db.execute("UPDATE store_meta SET value = value + 1 WHERE name = 'chunk_deletions'")
+        if not doc.complete:
+            self.db.execute(
+                "UPDATE chunks SET seq = r.n FROM (SELECT id, row_number() OVER (ORDER BY seq DESC) - 1 AS n "
+                "FROM chunks WHERE doc_key = ? AND seq < 0) AS r WHERE chunks.id = r.id",
+                (key,),
+            )
+            chunks = self._output.chunk_count(key)
+            self.db.execute(
+                "UPDATE documents SET complete = 1, completed_at = ?, pages_done = pages_total, "
+                "chunks_done = ? WHERE key = ?",
+                (now, chunks, key),
+            )
+            doc = self.document(key)
+            assert doc is not None
+        self._add_totals(
+            task.job_id, pages_done=doc.pages_done - task.pages_done, chunks=doc.chunks_done - task.chunks
+        )
+        self._move(
+            task,
+            T.done,
+            {"pages": doc.pages_done, "chunks": doc.chunks_done},
+            worker=None,
+            pages_done=doc.pages_done,
+            chunks=doc.chunks_done,
+            finished_at=now,
+            error_type=None,
+            error_message=None,
+            error_traceback=None,
+        )
+        self._collections.make_current("t.id = ?", (task.id,), now)
 
     def mark_queued(
         self, task_ids: Sequence[int], from_states: Sequence[str] = WAITING
@@ -236,8 +394,8 @@ class Transitions(StoreBase):
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
                 rows += self.db.all(
-                    f"SELECT id, job_id, state, enqueues FROM tasks WHERE id IN ({','.join('?' * len(part))}) "
-                    f"AND state IN ({','.join('?' * len(wanted))})",
+                    f"SELECT id, job_id, state, enqueues, part_of FROM tasks WHERE id IN ({','.join('?' * len(part))}) "
+                    f"AND state IN ({','.join('?' * len(wanted))}) AND split = 0",
                     (*part, *wanted),
                 )
             found = {int(r["id"]): r for r in rows}
@@ -258,6 +416,8 @@ class Transitions(StoreBase):
             )
             moves: dict[int, dict[str, int]] = {}
             for r, _ in marked:
+                if r["part_of"] is not None:
+                    continue  # a range: its document follows it (below), the job counts that
                 job_moves = moves.setdefault(r["job_id"], {})
                 job_moves[r["state"]] = job_moves.get(r["state"], 0) - 1
                 job_moves[T.queued] = job_moves.get(T.queued, 0) + 1
@@ -267,6 +427,8 @@ class Transitions(StoreBase):
                 "INSERT INTO events (at, job_id, task_id, kind, detail) VALUES (?, ?, ?, 'queued', ?)",
                 ((now, r["job_id"], r["id"], json.dumps({"rq_id": rid})) for r, rid in marked),
             )
+            for doc_task in sorted({int(r["part_of"]) for r, _ in marked if r["part_of"] is not None}):
+                self._follow(doc_task)
             for job_id in moves:
                 self._settle(job_id)
         return assigned
@@ -280,7 +442,7 @@ class Transitions(StoreBase):
         """
         with self.db.write():
             task = self._task_locked(task_id)
-            if task.state in FINAL or task.state == T.running:
+            if task.state in FINAL or task.state == T.running or task.split:
                 return None
             if message is not None and task.state != T.pending and message != task.rq_id:
                 return None
@@ -350,6 +512,19 @@ class Transitions(StoreBase):
             self._adopt_document(task, doc)
         return doc
 
+    def open_range(self, claim: Claim) -> None:
+        """A run of a page range begins at its checkpoint: recorded as a document's
+        opening is (`opened`, with the page it starts from)."""
+        now = self.clock()
+        with self.db.write():
+            task = self._owned(claim)
+            self._event(
+                task.job_id, task.id, "opened", {"attempt": claim.attempt, "from_page": task.pages_done}
+            )
+            self.db.execute(
+                "UPDATE tasks SET progress_at = ?, updated_at = ? WHERE id = ?", (now, now, task.id)
+            )
+
     def record_survey(
         self, counts: Sequence[tuple[int, int | None]], ocr_pages: dict[int, int] | None = None
     ) -> int:
@@ -397,18 +572,34 @@ class Transitions(StoreBase):
             task = self._owned(claim)
             key = task.doc_key
             assert key is not None
-            self._output.write_chunks(key, chunks, model)
+            if task.page_from is not None:
+                # A range's chunks are numbered from 0 within it (a run is numbered so),
+                # and stored below 0, apart per range and in page order, until its
+                # document completes and numbers them all at once (`_complete`).
+                base = task.page_from << 32
+                self._output.write_chunks(key, [replace(ch, seq=-1 - base - ch.seq) for ch in chunks], model)
+            else:
+                self._output.write_chunks(key, chunks, model)
             # Chunk numbers are contiguous from 0, so the count is the last one + 1.
             n_chunks = max(task.chunks, chunks[-1].seq + 1) if chunks else task.chunks
             c.execute(
                 "INSERT INTO progress (at, job_id, pages, chunks, model) VALUES (?, ?, ?, ?, ?)",
                 (now, task.job_id, max(0, pages_done - task.pages_done), len(chunks), model),
             )
-            c.execute(
-                "UPDATE documents SET pages_done = CASE WHEN pages_done > ? THEN pages_done ELSE ? END, "
-                "chunks_done = ?, warning = coalesce(?, warning) WHERE key = ?",
-                (pages_done, pages_done, n_chunks, warning, key),
-            )
+            if task.part_of is not None:
+                # The document's checkpoint is its ranges'; its task counts their sums.
+                c.execute(
+                    "UPDATE tasks SET pages_done = pages_done + ?, chunks = chunks + ?, progress_at = ?, "
+                    "updated_at = ?, warning = coalesce(?, warning) WHERE id = ?",
+                    (pages_done - task.pages_done, n_chunks - task.chunks, now, now, warning, task.part_of),
+                )
+                c.execute("UPDATE documents SET warning = coalesce(?, warning) WHERE key = ?", (warning, key))
+            else:
+                c.execute(
+                    "UPDATE documents SET pages_done = CASE WHEN pages_done > ? THEN pages_done ELSE ? END, "
+                    "chunks_done = ?, warning = coalesce(?, warning) WHERE key = ?",
+                    (pages_done, pages_done, n_chunks, warning, key),
+                )
             c.execute(
                 "UPDATE tasks SET pages_done = ?, chunks = ?, progress_at = ?, updated_at = ?, "
                 "warning = coalesce(?, warning) WHERE id = ?",
@@ -419,7 +610,7 @@ class Transitions(StoreBase):
             )
             if warning and warning != task.warning:
                 # A row of the events log, so that the SSE feed tails it like the rest.
-                self._event(task.job_id, task.id, "warning", {"warning": warning})
+                self._event(task.job_id, task.part_of or task.id, "warning", {"warning": warning})
         claim.task.pages_done = pages_done
         claim.task.chunks = n_chunks
 
@@ -427,6 +618,18 @@ class Transitions(StoreBase):
         with self.db.write() as c:
             task = self._owned(claim)
             now = self.clock()
+            if task.part_of is not None:
+                # A range: its document completes with its last range (`_follow`).
+                self._move(
+                    task,
+                    T.done,
+                    {"pages": task.pages_done - (task.page_from or 0), "chunks": task.chunks},
+                    finished_at=now,
+                    error_type=None,
+                    error_message=None,
+                    error_traceback=None,
+                )
+                return
             c.execute(
                 "UPDATE documents SET complete = 1, completed_at = ? WHERE key = ?", (now, task.doc_key)
             )
@@ -500,8 +703,8 @@ class Transitions(StoreBase):
         """
         with self.db.write():
             task = self._task_locked(task_id)
-            if task.state != T.running or (attempt is not None and task.attempts != attempt):
-                return task.state
+            if task.split or task.state != T.running or (attempt is not None and task.attempts != attempt):
+                return task.state  # a split document has no run of its own to lose
             job = self.job(task.job_id)
             if job.cancel_requested:
                 self._move(task, T.canceled, {"reason": reason}, worker=None)
@@ -557,9 +760,10 @@ class Transitions(StoreBase):
             self.db.lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             self._event(job_id, None, "cancel-requested")
-            for task in self.tasks_in(job_id, WAITING):
-                self._move(task, T.canceled, {"reason": "canceled before it ran"})
-        return self.tasks_in(job_id, (T.running,))
+            for task in self.tasks_in(job_id, WAITING, ranges=True):
+                if not task.split:  # a split document ends with its ranges
+                    self._move(self.task(task.id), T.canceled, {"reason": "canceled before it ran"})
+        return [t for t in self.tasks_in(job_id, (T.running,), ranges=True) if not t.split]
 
     def force_cancel(self, runs: Sequence[Task], reason: str) -> None:
         """Cancel these runs (a task as it was seen running): a task that has moved on
@@ -569,7 +773,7 @@ class Transitions(StoreBase):
                 self.db.lock_job(job_id)
             for run in runs:
                 task = self.task(run.id)
-                if task.state == T.running and task.attempts == run.attempts:
+                if task.state == T.running and task.attempts == run.attempts and not task.split:
                     self._move(task, T.canceled, {"reason": reason}, worker=None)
 
     def reopen(self, job_id: int, states: Sequence[str], error_type: str | None = None) -> list[int]:
@@ -578,8 +782,11 @@ class Transitions(StoreBase):
             self.db.lock_job(job_id)
             c.execute("UPDATE jobs SET cancel_requested = 0 WHERE id = ?", (job_id,))
             ids = []
-            for task in self.tasks_in(job_id, states):
-                if error_type and task.error_type != error_type:
+            for task in self.tasks_in(job_id, states, ranges=True):
+                if task.split or (error_type and task.error_type != error_type):
+                    continue  # a split document is reopened through its ranges
+                task = self.task(task.id)
+                if task.state not in states:
                     continue
                 extra: dict[str, Any] = {}
                 if task.state == T.dead:

@@ -78,7 +78,7 @@ class Views(StoreBase):
         return [Job.from_row(r) for r in self.db.all("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
 
     def dead_tasks(self, job_id: int | None, error_type: str | None = None, limit: int = 1000) -> list[Task]:
-        sql = "SELECT * FROM tasks WHERE state = 'dead'"
+        sql = "SELECT * FROM tasks WHERE state = 'dead' AND part_of IS NULL"
         params: list[Any] = []
         if job_id is not None:
             sql += " AND job_id = ?"
@@ -118,7 +118,7 @@ class Views(StoreBase):
             "t.chunks, t.error_type, t.error_message, (SELECT p.kind FROM events p WHERE "
             "p.task_id = e.task_id AND p.id < e.id AND p.kind IN " + sql_list(STATES) + " "
             "ORDER BY p.id DESC LIMIT 1) AS previous FROM events e LEFT JOIN tasks t ON t.id = e.task_id "
-            "WHERE e.job_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
+            "WHERE e.job_id = ? AND e.id > ? AND t.part_of IS NULL ORDER BY e.id LIMIT ?",
             (job_id, after, limit),
         )
         return [dict(r) for r in rows]
@@ -142,17 +142,17 @@ class Views(StoreBase):
         job = self.job(job_id)
         running = self.db.all(
             "SELECT id, path, pages_done, pages_total, chunks, attempts, progress_at, worker "
-            "FROM tasks WHERE job_id = ? AND state = 'running' ORDER BY started_at LIMIT 50",
+            "FROM tasks WHERE job_id = ? AND state = 'running' AND part_of IS NULL ORDER BY started_at LIMIT 50",
             (job_id,),
         )
         errors = self.db.all(
             "SELECT id, path, state, error_type, error_message, attempts, updated_at FROM tasks "
-            "WHERE job_id = ? AND state IN ('dead', 'retrying') ORDER BY updated_at DESC LIMIT 5",
+            "WHERE job_id = ? AND state IN ('dead', 'retrying') AND part_of IS NULL ORDER BY updated_at DESC LIMIT 5",
             (job_id,),
         )
         warnings = self.db.all(
             "SELECT id, path, warning FROM tasks WHERE job_id = ? AND warning IS NOT NULL "
-            "ORDER BY updated_at DESC LIMIT 3",
+            "AND part_of IS NULL ORDER BY updated_at DESC LIMIT 3",
             (job_id,),
         )
         run_list = [dict(r) for r in running]
@@ -161,7 +161,11 @@ class Views(StoreBase):
         workers = self.live_workers(lease)
         # One max per state: each is a few steps down the tasks_job_pages index.
         waiting = [
-            self.db.scalar("SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ?", (job_id, s))
+            self.db.scalar(
+                "SELECT max(pages_total) FROM tasks WHERE job_id = ? AND state = ? AND part_of IS NULL "
+                "AND split = 0",
+                (job_id, s),
+            )
             for s in WAITING
         ]
         return {
@@ -208,12 +212,42 @@ class Views(StoreBase):
             out[int(r["task_id"])] = (float(r["at"]), int(detail.get("from_page") or 0))
         return out
 
+    def run_spans(self, job_id: int) -> list[tuple[float, float]]:
+        """(start, end) of every run of the job's documents and page ranges: from a
+        claim (the `running` event) to the next state its task moved to; a run still
+        going ends now. A split document's run ends where it was cut (`split`); its
+        state after that follows its ranges', which are runs of their own. What the
+        idle share (`progress.idle_share`) is measured from."""
+        rows = self.db.all(
+            "SELECT task_id, at, kind FROM events WHERE job_id = ? AND task_id IS NOT NULL AND kind IN "
+            + sql_list((*STATES, "split"))
+            + " ORDER BY id",
+            (job_id,),
+        )
+        started: dict[int, float] = {}
+        cut: set[int] = set()
+        spans: list[tuple[float, float]] = []
+        for r in rows:
+            task_id, at = int(r["task_id"]), float(r["at"])
+            if task_id in cut:
+                continue
+            if task_id in started:
+                spans.append((started.pop(task_id), at))
+            if r["kind"] == "split":
+                cut.add(task_id)
+            elif r["kind"] == T.running:
+                started[task_id] = at
+        now = self.clock()
+        spans += [(at, max(at, now)) for at in started.values()]
+        return sorted(spans)
+
     def recent_runs(self, job_id: int, limit: int = 3) -> list[tuple[float, int]]:
         """(seconds, pages) of the job's last finished documents: one worker's pace when
         no running document has been measured yet (tasks_job_state index)."""
         rows = self.db.all(
-            "SELECT started_at, finished_at, pages_done FROM tasks WHERE job_id = ? AND state = 'done' "
-            "AND pages_done > 0 ORDER BY updated_at DESC LIMIT ?",
+            "SELECT started_at, finished_at, pages_done - coalesce(page_from, 0) AS pages_done FROM tasks "
+            "WHERE job_id = ? AND state = 'done' AND split = 0 AND pages_done > coalesce(page_from, 0) "
+            "ORDER BY updated_at DESC LIMIT ?",
             (job_id, limit),
         )
         return [
@@ -233,7 +267,7 @@ class Views(StoreBase):
             self.db.scalar(
                 f"SELECT coalesce(sum({column} * 1.0 * (pages_total - pages_done) / pages_total), 0) "
                 f"FROM tasks WHERE job_id = ? AND state IN ({marks}) AND pages_total > 0 "
-                f"AND {column} > 0",
+                f"AND {column} > 0 AND part_of IS NULL",
                 (job_id, *UNFINISHED),
             )
             or 0.0
@@ -249,7 +283,8 @@ class Views(StoreBase):
             for s in UNFINISHED
         }
         finished = self.db.all(
-            "SELECT state, count(*) AS n FROM tasks WHERE finished_at > ? GROUP BY state", (now - 3600,)
+            "SELECT state, count(*) AS n FROM tasks WHERE finished_at > ? AND part_of IS NULL GROUP BY state",
+            (now - 3600,),
         )
         by_state = {r["state"]: int(r["n"]) for r in finished}
         attempted = by_state.get(T.done, 0) + by_state.get(T.dead, 0)
@@ -266,7 +301,9 @@ class Views(StoreBase):
 
         return {
             "tasks": counts,
-            "dead": int(self.db.scalar("SELECT count(*) FROM tasks WHERE state = 'dead'") or 0),
+            "dead": int(
+                self.db.scalar("SELECT count(*) FROM tasks WHERE state = 'dead' AND part_of IS NULL") or 0
+            ),
             "pages_per_min_5m": pages_since(300) / 5,
             "pages_per_min_60m": pages_since(3600) / 60,
             "finished_60m": {s: by_state.get(s, 0) for s in ("done", "dead", "cached")},
@@ -298,17 +335,20 @@ class Views(StoreBase):
     def orphaned(self, lease: float, worker: str | None = None) -> list[Task]:
         """Running tasks whose worker is gone (or is `worker`, known to be dead)."""
         if worker is not None:
-            return self._tasks("SELECT * FROM tasks WHERE state = 'running' AND worker = ?", (worker,))
+            return self._tasks(
+                "SELECT * FROM tasks WHERE state = 'running' AND worker = ? AND split = 0", (worker,)
+            )
+        # A split document runs only in its ranges: they are what a lost worker held.
         return self._tasks(
             "SELECT t.* FROM tasks t LEFT JOIN workers w ON w.name = t.worker "
-            "WHERE t.state = 'running' AND (w.name IS NULL OR w.heartbeat_at < ?)",
+            "WHERE t.state = 'running' AND t.split = 0 AND (w.name IS NULL OR w.heartbeat_at < ?)",
             (self.clock() - lease,),
         )
 
     def quiet_running(self, quiet_for: float) -> list[Task]:
         """Running tasks whose progress has not moved for `quiet_for` seconds."""
         return self._tasks(
-            "SELECT * FROM tasks WHERE state = 'running' AND coalesce(progress_at, 0) < ?",
+            "SELECT * FROM tasks WHERE state = 'running' AND split = 0 AND coalesce(progress_at, 0) < ?",
             (self.clock() - quiet_for,),
         )
 
@@ -316,7 +356,7 @@ class Views(StoreBase):
         """Retrying tasks of live jobs whose backoff has passed, by job."""
         rows = self.db.all(
             "SELECT t.id, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id "
-            "WHERE t.state = 'retrying' AND coalesce(t.retry_at, 0) <= ? "
+            "WHERE t.state = 'retrying' AND t.split = 0 AND coalesce(t.retry_at, 0) <= ? "
             f"AND j.state IN {LIVE_JOBS} ORDER BY t.id",
             (self.clock() if now is None else now,),
         )
@@ -329,7 +369,7 @@ class Views(StoreBase):
         """Tasks of live jobs that should be in Redis: pending, queued, or due retries."""
         return self._tasks(
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id "
-            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(WAITING)} ORDER BY t.id"
+            f"WHERE j.state IN {LIVE_JOBS} AND t.state IN {sql_list(WAITING)} AND t.split = 0 ORDER BY t.id"
         )
 
     def unsurveyed(self, limit: int = 50) -> list[Task]:
@@ -365,6 +405,6 @@ class Views(StoreBase):
         """Queued tasks of default and low jobs that have waited since before `before`."""
         return self._tasks(
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' "
-            "AND j.priority != 'high' AND t.updated_at < ? ORDER BY t.updated_at LIMIT ?",
+            "AND j.priority != 'high' AND t.split = 0 AND t.updated_at < ? ORDER BY t.updated_at LIMIT ?",
             (before, limit),
         )
