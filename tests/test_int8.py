@@ -82,7 +82,9 @@ def test_auto_takes_int8_only_where_this_machine_s_verdict_passed(
     home.mkdir()
     # A worker that started before the verdict noted int8 off: it lacks the model, so
     # jobs stay on the float engine until a worker started since notes int8 on.
-    (home / engines.CACHE).write_text(json.dumps({"by": "features", "engine": "openvino-fp32", "int8": False}))
+    (home / engines.CACHE).write_text(
+        json.dumps({"by": "features", "engine": "openvino-fp32", "int8": False})
+    )
     assert engines.resolve("auto", home) == "openvino-fp32"
     (home / engines.CACHE).write_text(json.dumps({"by": "features", "engine": "openvino-fp32", "int8": True}))
     assert engines.resolve("auto", home) == "openvino-int8"
