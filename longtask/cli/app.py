@@ -403,7 +403,6 @@ def run(
     with reported_errors():
         from longtask.jobs import control, runner
         from longtask.jobs.logs import log_path
-        from longtask.pipelines.engines import preparation_note
 
         ctx = context()
         if ocr is not None:
@@ -428,8 +427,10 @@ def run(
                 f"job {job_id}: {store.job(job_id).tasks_total} PDF(s); starting {n} worker(s) "
                 f"(log: {log_path(s.home)})"
             )
+            from longtask.pipelines.engines import preparation_note  # one-time work here: what, how long
+
             if prep := preparation_note(store.job(job_id).pipeline.precision):
-                note(prep)  # one-time work on this machine: what, and for how long
+                note(prep)
             workers.start()
             code = 130
             try:
