@@ -128,9 +128,15 @@ def test_the_openvino_model_is_built_without_torch_and_embeds_as_sentence_transf
 
 
 @pytest.mark.slow
-def test_int8_is_made_from_shipped_text_embeds_close_to_fp32_and_records_its_verdict(tmp_path: Path) -> None:
+def test_int8_is_made_from_shipped_text_embeds_close_to_fp32_and_records_its_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("nncf")
+    from longtask.search import query_embedder
+    from longtask.settings import Pipeline
+
     models = tmp_path / "models"
+    monkeypatch.setenv("LONGTASK_MODELS_DIR", str(models))
     lines: list[str] = []
     found = quantize.prepare(models, lines.append)
     assert found == quantize.verdict(models)
@@ -146,6 +152,9 @@ def test_int8_is_made_from_shipped_text_embeds_close_to_fp32_and_records_its_ver
     assert float(cosines.mean()) >= quantize.MIN_COSINE and float(cosines.min()) >= 0.98, cosines
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert quantize.prepare(models, lines.append) == found  # made once: a second call reads it
+    # Search embeds queries for int8 chunks with the int8 model itself.
+    assert query_embedder(Pipeline(precision="openvino-int8")).name == "all-MiniLM-L6-v2/openvino-int8"
+    assert query_embedder(Pipeline(precision="openvino-bf16")).name == "all-MiniLM-L6-v2/openvino-fp32"
 
 
 @pytest.mark.slow
