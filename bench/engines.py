@@ -33,7 +33,9 @@ from bench.procs import home, log, longtask_run  # noqa: E402
 from harness.prose import document_pages  # noqa: E402
 from longtask.pipelines.engines import Engine  # noqa: E402
 
-ENGINES = tuple(e.value for e in Engine)
+# Every engine a CPU machine can run (int8 once this machine's model is made: `_prepare_models`;
+# cuda-fp16 needs a GPU, which no bench machine here has).
+ENGINES = tuple(e.value for e in Engine if e != Engine.cuda_fp16)
 FP32, BF16 = Engine.fp32.value, Engine.bf16.value  # the torch engines every ratio is taken to
 MODELS = corpus.OUT / "engine-models"
 
@@ -71,10 +73,13 @@ def in_process(texts: list[str], rounds: int) -> dict[str, float]:
 
 
 def _prepare_models() -> None:
-    """The OpenVINO IR, exported once and shared by every run's data directory."""
+    """The OpenVINO IR and the int8 model, made once and shared by every run's data directory
+    (bench/int8.py measures int8's quality)."""
+    from longtask.pipelines import quantize
     from longtask.pipelines.embed import openvino_model
 
     openvino_model(MODELS)
+    quantize.prepare(MODELS, log)
 
 
 def run_times(folder: Path, one_page: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -95,7 +100,8 @@ def run_times(folder: Path, one_page: Path, rounds: int) -> tuple[dict[str, floa
 
 
 def auto_pick(folder: Path) -> dict[str, object]:
-    """A fresh data directory (the IR shared): what its first worker measures and picks."""
+    """A fresh data directory (the models shared): what `auto` takes there, from the
+    machine's facts (cpu.json notes them; nothing is measured on the way)."""
     with home("engines-auto", models_dir=str(MODELS)) as h:
         r, _ = longtask_run(h, [folder])
         found = json.loads((h.path / "cpu.json").read_text())

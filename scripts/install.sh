@@ -41,4 +41,9 @@ if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
             "or run this script as root" >&2
     fi
 fi
+# The models longtask builds once per machine, made now rather than by the first `run`:
+# the OpenVINO model (about a second) and the int8 engine with its quality verdict
+# (about a minute; NNCF). Without this a worker starts the same in the background.
+echo "preparing the embedding engines (OpenVINO model, int8 quantisation; about a minute)" >&2
+.venv/bin/python -m longtask.pipelines.quantize || echo "note: int8 preparation failed; auto keeps the float engines" >&2
 echo "installed: $(.venv/bin/longtask --version)" >&2

@@ -20,6 +20,7 @@ def test_explicit_precisions_pass_through(tmp_path: Path) -> None:
 
 def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(engines, "openvino_installed", lambda: False)
+    monkeypatch.setattr(engines, "prepared", lambda: {})  # no int8 verdict on this machine
     flags = "bf16" if engines.cpu_has_bf16() else "fp32"
     assert engines.resolve("auto", tmp_path) == flags
     engines.remember(tmp_path, bf16_fast=flags == "fp32")  # the measurement disagrees
@@ -31,6 +32,7 @@ def test_a_worker_measurement_outranks_the_cpu_flags(tmp_path: Path, monkeypatch
 def test_auto_is_the_engine_a_worker_measured_fastest_else_openvino_by_the_cpu_flags(
     tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.setattr(engines, "prepared", lambda: {})  # no int8 verdict on this machine
     # A worker's measurement of the engines decides, whatever the flags say.
     engines.remember(tmp_path, bf16_fast=True, engine="bf16", rates={"bf16": 30.0, "openvino-bf16": 20.0})
     assert engines.resolve("auto", tmp_path) == "bf16"
@@ -139,7 +141,15 @@ def test_submit_records_the_resolved_precision_and_keys_the_cache_on_it(
 
 def test_engine_names_are_the_stored_ones_and_each_engine_loads_one_way() -> None:
     # Jobs and cache keys store these names: renaming one would re-process every document.
-    assert engines.CHOICES == ("auto", "fp32", "bf16", "openvino-fp32", "openvino-bf16")
+    assert engines.CHOICES == (
+        "auto",
+        "fp32",
+        "bf16",
+        "openvino-fp32",
+        "openvino-bf16",
+        "openvino-int8",
+        "cuda-fp16",
+    )
     assert list(engines.LOADERS) == list(engines.Engine)
     with pytest.raises(ValueError):
         engines.load("minilm", "auto")  # 'auto' is resolved at submit, never loaded

@@ -475,6 +475,10 @@ def run(
                 f"job {job_id}: {store.job(job_id).tasks_total} document(s); starting {n} worker(s) "
                 f"(log: {log_path(s.home)})"
             )
+            from longtask.pipelines.engines import preparation_note  # one-time work here: what, how long
+
+            if prep := preparation_note(store.job(job_id).pipeline.precision):
+                note(prep)
             workers.start()
             code = 130
             try:

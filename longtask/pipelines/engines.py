@@ -1,22 +1,31 @@
-"""The embedding engines: their names, and what 'auto' means here (resolve -> choose -> load).
+"""The embedding engines: their names, and what 'auto' means here (resolve -> load).
 
-An engine is one way of running the packaged model: torch or OpenVINO, at fp32 or bf16.
-Its name is what a job records as its precision and what keys the cache, so the values
-of `Engine` never change. Adding an engine is one member of `Engine` and one entry in
-`LOADERS` (how to load it, and on which machines 'auto' should try it).
+An engine is one way of running the packaged model: torch or OpenVINO, at fp32 or bf16,
+OpenVINO at int8, or torch on a CUDA GPU. Its name is what a job records as its
+precision and what keys the cache, so the values of `Engine` never change. Adding an
+engine is one member of `Engine` and one entry in `LOADERS` (how to load it, and on
+which machines 'auto' takes it).
 
-'auto' is decided in three steps:
-- **resolve** (`resolve`, at submit, without importing torch): the engine a worker
-  recorded for this data directory (`cpu.json`), else a guess from the CPU's flags and
-  what is installed (`guess`: OpenVINO where installed, bf16 where the CPU has bf16
-  instructions). `submit` records the result in the job, so every worker embeds a job
-  the same way and the cache key names the real engine.
-- **choose** (`choose_engine`, once per data directory, by the first worker): every
-  candidate this machine runs well is timed in forked children at the horses' thread
-  count, as horses run side by side, and the fastest is recorded (`remember`). Speed
-  as the workers see it is what decides; every candidate passes bench/quality.py's bar.
-- **load** (`load`): the engine a job names, or a factory "module:name" (the seam tests
-  plug fakes into).
+'auto' is decided at submit (`resolve`, without importing torch or OpenVINO), from
+facts that cost nothing to read, so a first run never waits for a measurement:
+- the engine recorded for this data directory (`cpu.json`: written by workers of
+  earlier versions, which measured, or by hand to pin one);
+- else the machine's facts (`machine`): the CPU's flags (bf16 instructions), what is
+  installed (OpenVINO), and what the one-time background preparation recorded
+  (`quantize`: whether this machine's int8 model passed the quality bar and beats
+  fp32 here, and whether torch sees a CUDA GPU). The last engine in `LOADERS` that
+  suits the machine is taken: CUDA, else OpenVINO int8 (gate passed), else OpenVINO
+  bf16 (bf16 CPU), else OpenVINO fp32, else torch.
+Why features suffice: on every CPU measured (2-core AMD EPYC with and without
+AVX512_BF16, README) OpenVINO beat torch at the same precision, and bf16 beat fp32
+where the CPU has bf16 instructions; int8's gain is measured on the machine itself,
+in the background, before `auto` takes it. `submit` records the result in the job, so
+every worker embeds a job the same way and the cache key names the real engine; a
+collection keeps the engine its vectors came from (`control.submit`).
+
+`load` gives the engine a job names, or a factory "module:name" (the seam tests plug
+fakes into). `choose_engine` and `measure_engines` remain for bench/ and for timing
+candidates side by side in forked children.
 
 Nothing here imports torch, OpenVINO or numpy at module import: `settings` and the CLI
 import this module for the names.
@@ -30,7 +39,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +55,8 @@ class Engine(str, Enum):
     bf16 = "bf16"  # torch
     openvino_fp32 = "openvino-fp32"
     openvino_bf16 = "openvino-bf16"
+    openvino_int8 = "openvino-int8"  # NNCF static quantisation, prepared once (`quantize`)
+    cuda_fp16 = "cuda-fp16"  # torch on a CUDA GPU, half precision
 
     def __str__(self) -> str:
         return self.value
@@ -65,6 +76,8 @@ class Machine:
     openvino: bool  # OpenVINO can be imported
     bf16: bool  # the CPU has bf16 instructions
     bf16_fast: bool  # torch's bf16 matrix products beat its fp32 ones (measured, or guessed)
+    int8: bool = False  # this machine's int8 model passed the quality bar and beats fp32 here
+    cuda: bool = False  # torch sees a CUDA GPU (recorded by the background preparation)
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,12 @@ def _torch(engine: Engine) -> Callable[[int], Embedder]:
     return load
 
 
+def _cuda(batch_size: int) -> Embedder:
+    from longtask.pipelines.embed import CudaMiniLM
+
+    return CudaMiniLM(batch_size)
+
+
 def _openvino(hint: str) -> Callable[[int], Embedder]:
     def load(batch_size: int) -> Embedder:
         from longtask.pipelines.embed import OpenVinoMiniLM
@@ -100,7 +119,12 @@ LOADERS: dict[Engine, Loader] = {
     Engine.bf16: Loader(_torch(Engine.bf16), lambda m: m.bf16_fast),
     Engine.openvino_fp32: Loader(_openvino("f32"), lambda m: m.openvino),
     Engine.openvino_bf16: Loader(_openvino("bf16"), lambda m: m.openvino and m.bf16),
+    Engine.openvino_int8: Loader(_openvino("int8"), lambda m: m.openvino and m.int8),
+    Engine.cuda_fp16: Loader(_cuda, lambda m: m.cuda),
 }
+# What `choose_engine` times: the engines any machine can load at once (int8 and CUDA
+# are judged by the background preparation instead).
+MEASURED = (Engine.fp32, Engine.bf16, Engine.openvino_fp32, Engine.openvino_bf16)
 
 
 def load(embedder: str = PACKAGED, precision: str = Engine.fp32.value, batch_size: int = 16) -> Embedder:
@@ -148,18 +172,50 @@ def recorded(home: Path) -> dict[str, Any] | None:
 
 
 def _recorded_engine(found: dict[str, Any]) -> Engine | None:
+    if found.get("by") == "features":  # a note of what the facts gave, not a measurement
+        return None
     try:
         return Engine(found.get("engine"))
     except ValueError:  # none recorded, or one this version does not know
         return None
 
 
-def guess(bf16: bool | None = None, openvino: bool | None = None) -> Engine:
-    """The engine before any measurement: from the CPU's flags and what is installed."""
+def prepared(models: Path | None = None) -> dict[str, Any]:
+    """What the one-time background preparation recorded for this machine (`quantize`):
+    its int8 verdict and whether torch saw CUDA; {} before it has finished."""
+    from longtask.pipelines import quantize
+    from longtask.pipelines.embed import models_home
+
+    return quantize.verdict(models or models_home()) or {}
+
+
+def machine(
+    bf16: bool | None = None, openvino: bool | None = None, found: dict[str, Any] | None = None
+) -> Machine:
+    """This machine's facts, none of them measured on the critical path."""
+    from longtask.pipelines import quantize
+
     bf16 = cpu_has_bf16() if bf16 is None else bf16
     openvino = openvino_installed() if openvino is None else openvino
-    machine = Machine(openvino=openvino, bf16=bf16, bf16_fast=bf16)
-    return next(e for e in reversed(LOADERS) if LOADERS[e].suits(machine))
+    found = prepared() if found is None else found
+    return Machine(
+        openvino=openvino,
+        bf16=bf16,
+        bf16_fast=bf16,
+        int8=bool(found) and not quantize.judge(found),
+        cuda=bool(found.get("cuda", False)),
+    )
+
+
+def pick(m: Machine) -> Engine:
+    """The last engine in `LOADERS` that suits the machine."""
+    return next(e for e in reversed(LOADERS) if LOADERS[e].suits(m))
+
+
+def guess(bf16: bool | None = None, openvino: bool | None = None) -> Engine:
+    """The engine from the machine's facts (CPU flags, what is installed, what the
+    background preparation recorded)."""
+    return pick(machine(bf16, openvino))
 
 
 def resolve(precision: str, home: Path) -> str:
@@ -169,9 +225,41 @@ def resolve(precision: str, home: Path) -> str:
     found = recorded(home) or {}
     if (engine := _recorded_engine(found)) is not None:
         return engine.value
-    if "bf16_fast" in found:  # recorded by an older worker: bf16 measured, engines not
+    if found.get("by") == "features" and not found.get("int8", True):
+        # A worker started here before this machine's int8 model passed: it did not load
+        # int8 and could not compile it in a forked horse, so jobs stay off int8 until a
+        # worker started since notes it (every worker loads what 'auto' may name).
+        return pick(replace(machine(), int8=False)).value
+    if "bf16_fast" in found and found.get("by") != "features":
+        # recorded by an older worker: bf16 measured, engines not
         return guess(bool(found["bf16_fast"]), bool(found.get("openvino", False))).value
     return guess().value
+
+
+def auto_engines() -> list[str]:
+    """Every engine 'auto' may name on this machine now: the float engine the CPU's
+    features give, and int8 (or CUDA) where the background preparation recorded it. A
+    worker loads them all before forking, whichever its note or a submit picks."""
+    here = machine()
+    return sorted({pick(replace(here, int8=False, cuda=False)).value, pick(here).value})
+
+
+def preparation_note(precision: str) -> str | None:
+    """What one-time preparation a job on `precision` meets on this machine, and for how
+    long, in words for the user (`run`); None when there is none. Cheap: file checks."""
+    from longtask.pipelines import quantize
+    from longtask.pipelines.embed import models_home, openvino_export
+
+    notes = []
+    if precision.startswith("openvino") and openvino_installed() and openvino_export() is None:
+        notes.append("building the OpenVINO model from the packaged weights (once per machine, about 2 s)")
+    if quantize.needed(models_home()):
+        notes.append(
+            f"preparing the int8 engine in the background at low priority (once per machine, "
+            f"about {quantize.EXPECTED_S // 60}-{quantize.EXPECTED_S // 60 + 1} min; this job does not wait; "
+            f"log: {quantize.folder(models_home())}.log)"
+        )
+    return "; ".join(notes) or None
 
 
 def remember(
@@ -184,15 +272,46 @@ def remember(
     """Record a worker's measurement: the engine it found fastest (with the chunks/s of
     each candidate), or only whether bf16 is fast and OpenVINO installed."""
     home.mkdir(parents=True, exist_ok=True)
-    tmp = home / f"{CACHE}.tmp"
     found: dict[str, Any] = {
         "bf16_fast": bf16_fast,
         "openvino": openvino_installed() if openvino is None else openvino,
     }
     if engine is not None:
         found |= {"engine": str(engine), "rates": rates or {}}
+    _write(home, found)
+
+
+def _write(home: Path, found: dict[str, Any]) -> None:
+    tmp = home / f"{CACHE}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(found))
     tmp.replace(home / CACHE)
+
+
+def prepare_in_background(home: Path) -> dict[str, Any] | None:
+    """A worker's start: note in `cpu.json` which engine the machine's facts give (for
+    reading; it pins nothing), and start the one-time int8 preparation in the background
+    if this machine lacks it (`quantize.start_background`). Returns that start's status,
+    also recorded in `cpu.json` as "background"."""
+    from longtask.pipelines import quantize
+    from longtask.pipelines.embed import models_home
+
+    found = recorded(home) or {}
+    if _recorded_engine(found) is not None:
+        return None  # measured by an earlier version, or pinned by hand: left as it is
+    here = machine()
+    started = quantize.start_background(models_home())
+    home.mkdir(parents=True, exist_ok=True)
+    note = {
+        "by": "features",
+        "engine": pick(here).value,
+        "bf16_fast": here.bf16_fast,
+        "openvino": here.openvino,
+        "int8": here.int8,
+        "cuda": here.cuda,
+        "background": started or found.get("background"),
+    }
+    _write(home, note)
+    return started
 
 
 # ---- choose: measured once per data directory, as horses run -----------------------------
@@ -346,9 +465,9 @@ def choose_engine(
         if (engine := _recorded_engine(found)) is not None:
             return engine.value, dict(found.get("rates", {})), {}
         fast = bf16_is_fast()
-        machine = Machine(openvino=openvino_installed(), bf16=cpu_has_bf16(), bf16_fast=fast)
+        here = Machine(openvino=openvino_installed(), bf16=cpu_has_bf16(), bf16_fast=fast)
         candidates: dict[str, Embedder] = {
-            e.value: loader.load(batch_size) for e, loader in LOADERS.items() if loader.suits(machine)
+            e.value: LOADERS[e].load(batch_size) for e in MEASURED if LOADERS[e].suits(here)
         }
         for model in candidates.values():
             prepare = getattr(model, "prepare", None)
