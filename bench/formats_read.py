@@ -42,18 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ours(ext: str) -> Callable[[str], str]:
-    from longtask.readers import docx, epub, legacy, odf, pptx, xlsx
-
-    open_ = {
-        "docx": docx.open_docx,
-        "pptx": pptx.open_pptx,
-        "xlsx": xlsx.open_xlsx,
-        "odt": odf.open_odf,
-        "odp": odf.open_odf,
-        "ods": odf.open_odf,
-        "epub": epub.open_epub,
-        "doc": legacy.open_legacy,
-    }[ext]
+    open_ = of.opener(ext)
 
     def read(path: str) -> str:
         reader = open_(path)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -93,3 +94,23 @@ SLOW_MINILM = "harness.fakes:slow_minilm"
 
 def slow_minilm(precision: str = "fp32", batch_size: int = 16) -> SlowMiniLM:
     return SlowMiniLM(precision, batch_size, float(os.environ.get("FAKE_EMBED_DELAY", "0.5")))
+
+
+def finished_job(store: Any, texts: Sequence[str], pipeline: Any) -> None:
+    """One finished job of one-page documents `/docs/d0.pdf`, ... (one per text, one
+    chunk each, embedded by `HashEmbedder`), written through the store's own steps as a
+    run writes them: what a search test searches without running workers."""
+    from longtask.jobs.store import ChunkRow, FileEntry, NewJob
+    from longtask.settings import Policy
+
+    files = [FileEntry(f"/docs/d{i}.pdf", None, 100 + i, 1) for i in range(len(texts))]
+    job = store.create_job(NewJob(["/docs"], files, pipeline, Policy(), pipeline.fingerprint()))
+    embedder = HashEmbedder()
+    for i, task in enumerate(sorted(store.tasks_in(job, ("pending",)), key=lambda t: t.id)):
+        store.mark_queued([task.id])
+        claim = store.claim(task.id, "w1")
+        assert claim is not None
+        store.open_document(claim, f"sha{i}", f"key{i}", pipeline.fingerprint(), 1)
+        vector = embedder.embed([texts[i]])[0]
+        store.commit_batch(claim, 1, [ChunkRow(0, 1, 1, texts[i], vector)], pipeline.model_key)
+        store.finish(claim)

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.prose import document_pages
 
@@ -562,3 +563,20 @@ def wide_rows(path: Path | str, rows: int = 20_000) -> Path:
         + b"</sheetData></worksheet>"
     )
     return replace_member(good, path, TEXT_PART["xlsx"], data)
+
+
+def opener(ext: str) -> Callable[..., Any]:
+    """Our reader of a made file's format, called directly (no sniffing): what the
+    tests and the bench read each format with."""
+    from longtask.readers import docx, epub, legacy, odf, pptx, xlsx
+
+    return {
+        "docx": docx.open_docx,
+        "pptx": pptx.open_pptx,
+        "xlsx": xlsx.open_xlsx,
+        "odt": odf.open_odf,
+        "odp": odf.open_odf,
+        "ods": odf.open_odf,
+        "epub": epub.open_epub,
+        "doc": legacy.open_legacy,
+    }[ext]

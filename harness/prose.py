@@ -16,6 +16,15 @@ from functools import cache
 
 from harness import ROOT
 
+# Short texts of the kinds an engine must embed alike (a question, code, German, an
+# error code, French): what the engine tests compare engines on.
+SENTENCES = [
+    "How do I replace the filter cartridge on the pump?",
+    "def load_order(path): reads the order file and validates every line",
+    "Die Pumpe muss vor jeder Wartung vom Netz getrennt werden.",
+    "Error E-2041 means the encoder cable is loose.",
+    "Les abeilles communiquent par la danse.",
+]
 SEED = 20240611
 WORDS_PER_PAGE = (260, 380)  # a typical book or report page; A4 holds ~600 at 11 pt
 

@@ -10,16 +10,9 @@ import numpy as np
 import pytest
 
 from harness.home import home_env
+from harness.prose import SENTENCES
 from harness.snippets import run_snippet
 from longtask.pipelines import embed, engines
-
-SENTENCES = [
-    "How do I replace the filter cartridge on the pump?",
-    "def load_order(path): reads the order file and validates every line",
-    "Die Pumpe muss vor jeder Wartung vom Netz getrennt werden.",
-    "Error E-2041 means the encoder cable is loose.",
-    "Les abeilles communiquent par la danse.",
-]
 
 PROBE = """
 import json, sys, contextlib, io

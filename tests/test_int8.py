@@ -22,16 +22,13 @@ import pytest
 from harness import SAMPLE_DOCS
 from harness.home import home_env
 from harness.processes import alive, sigkill, wait_gone
+from harness.prose import SENTENCES as PROSE_SENTENCES
 from harness.snippets import run_snippet
 from longtask.jobs.store import SqliteConnector, Store
 from longtask.pipelines import embed, engines, quantize
 
 SENTENCES = [
-    "How do I replace the filter cartridge on the pump?",
-    "def load_order(path): reads the order file and validates every line",
-    "Die Pumpe muss vor jeder Wartung vom Netz getrennt werden.",
-    "Error E-2041 means the encoder cable is loose.",
-    "Les abeilles communiquent par la danse.",
+    *PROSE_SENTENCES,
     "Table 4 lists the torque values for each fastener size: M6 10 Nm, M8 25 Nm. " * 8,
 ]
 

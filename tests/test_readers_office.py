@@ -22,22 +22,8 @@ from longtask.readers.base import Unit
 FORMATS = list(of.MAKERS)
 
 
-def opener(ext: str):  # type: ignore[no-untyped-def]
-    from longtask.readers import docx, epub, odf, pptx, xlsx
-
-    return {
-        "docx": docx.open_docx,
-        "pptx": pptx.open_pptx,
-        "xlsx": xlsx.open_xlsx,
-        "odt": odf.open_odf,
-        "odp": odf.open_odf,
-        "ods": odf.open_odf,
-        "epub": epub.open_epub,
-    }[ext]
-
-
 def read_all(ext: str, path: Path) -> list[Unit]:
-    reader = opener(ext)(str(path))
+    reader = of.opener(ext)(str(path))
     try:
         return [reader.read(i) for i in range(reader.units())]
     finally:
@@ -108,7 +94,7 @@ _PROBE = """
 import json, resource, sys, time
 from longtask.errors import DocumentError
 sys.path.insert(0, {root!r})
-from tests.test_readers_office import opener
+from harness.office_files import opener
 out = {{}}
 for ext, path in json.loads(sys.argv[1]):
     start = time.monotonic()

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.fakes import HASH, HashEmbedder
+from harness.fakes import HASH, HashEmbedder, finished_job
 from longtask.errors import LongtaskError
-from longtask.jobs.store import ChunkRow, FileEntry, NewJob, Store, open_store
+from longtask.jobs.store import Store, open_store
 from longtask.jobs.store.connector import KEYWORD_TERMS
 from longtask.search import Query, search
 from longtask.search.fusion import by_rank, by_score
 from longtask.search.words import snippet, words
-from longtask.settings import Pipeline, Policy, Settings
+from longtask.settings import Pipeline, Settings
 
 PIPE = Pipeline(embedder=HASH, precision="fp32")
 TEXTS = ["granite basalt quarry", "violin cello sonata", "comet nebula orbit"]
@@ -29,18 +29,7 @@ def store(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Store
 
 
 def _run_through(store: Store) -> None:
-    """One job of three one-page documents, each written as a run writes it."""
-    files = [FileEntry(f"/docs/d{i}.pdf", None, 100 + i, 1) for i in range(len(TEXTS))]
-    job = store.create_job(NewJob(["/docs"], files, PIPE, Policy(), PIPE.fingerprint()))
-    embedder = HashEmbedder()
-    for i, task in enumerate(sorted(store.tasks_in(job, ("pending",)), key=lambda t: t.id)):
-        store.mark_queued([task.id])
-        claim = store.claim(task.id, "w1")
-        assert claim is not None
-        store.open_document(claim, f"sha{i}", f"key{i}", PIPE.fingerprint(), 1)
-        vector = embedder.embed([TEXTS[i]])[0]
-        store.commit_batch(claim, 1, [ChunkRow(0, 1, 1, TEXTS[i], vector)], PIPE.model_key)
-        store.finish(claim)
+    finished_job(store, TEXTS, PIPE)
 
 
 def test_the_request_chooses_the_fusion(store: Store, tmp_path: Path) -> None:

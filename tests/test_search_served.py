@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from harness import ROOT
-from harness.fakes import HASH, HashEmbedder
+from harness.fakes import HASH, finished_job
 from harness.redis_server import RedisServer
-from longtask.jobs.store import ChunkRow, FileEntry, NewJob, open_store
+from longtask.jobs.store import open_store
 from longtask.serve import presence
-from longtask.settings import Pipeline, Policy, Settings
+from longtask.settings import Pipeline, Settings
 from tests.serve_procs import Served, serving
 
 PIPE = Pipeline(embedder=HASH, precision="fp32")
@@ -32,17 +32,7 @@ TEXTS = [
 def _fill(home: Path) -> None:
     """One finished job of four one-page documents, written as a run writes them."""
     store = open_store(Settings(home=home))
-    files = [FileEntry(f"/docs/d{i}.pdf", None, 100 + i, 1) for i in range(len(TEXTS))]
-    job = store.create_job(NewJob(["/docs"], files, PIPE, Policy(), PIPE.fingerprint()))
-    embedder = HashEmbedder()
-    for i, task in enumerate(sorted(store.tasks_in(job, ("pending",)), key=lambda t: t.id)):
-        store.mark_queued([task.id])
-        claim = store.claim(task.id, "w1")
-        assert claim is not None
-        store.open_document(claim, f"sha{i}", f"key{i}", PIPE.fingerprint(), 1)
-        vector = embedder.embed([TEXTS[i]])[0]
-        store.commit_batch(claim, 1, [ChunkRow(0, 1, 1, TEXTS[i], vector)], PIPE.model_key)
-        store.finish(claim)
+    finished_job(store, TEXTS, PIPE)
     store.close()
 
 
