@@ -222,7 +222,8 @@ def _real_row(
 # Each unit is read and let go, as the pipeline does (it keeps one batch of units):
 # holding a 500 MB file's text would measure the probe, not the reader.
 PROBE = """
-import json, resource, sys
+import json, sys
+from harness.text_files import peak_mb
 from longtask.errors import DocumentError
 from longtask.pipelines.document import limits_for
 from longtask.readers import open_reader
@@ -234,7 +235,7 @@ try:
     out = {"ended": "read", "chars": chars}
 except DocumentError as e:
     out = {"ended": "dead" if e.permanent else "retried", "reason": e.problem}
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["peak_mb"] = peak_mb()  # VmHWM: ru_maxrss carries the parent's peak
 print(json.dumps(out))
 """
 

@@ -358,6 +358,7 @@ def test_export_parquet_rows_equal_the_jsonl_rows(home: Path, docs: Path, tmp_pa
         "page_end",
         "text",
         "section",
+        "location",
         "ocr",
         "ocr_confidence",
         "model",

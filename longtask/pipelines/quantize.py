@@ -39,22 +39,22 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from longtask.pipelines.modelfiles import int8_folder
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_COSINE = 0.99
 TOLERANCE = 0.01
 EXPECTED_S = 90  # the whole preparation on a busy 2-core machine, measured: what the user is told
-QUANTIZE_VERSION = "int8-2"  # bump whenever the recipe changes: it keys the folder
 CALIBRATION = Path(__file__).with_name("calibration.txt")
 KEEP_FP32 = re.compile(r"encoder\.layer\.\d+\.output\.dense")  # the feed-forward layers' second product
 
 
 def folder(cache: Path) -> Path:
-    from longtask.pipelines.embed import ir_key
-
-    return cache / f"{ir_key()}-{QUANTIZE_VERSION}"
+    return int8_folder(cache)
 
 
 def int8_model(cache: Path) -> Path:
@@ -136,6 +136,8 @@ def known_items(texts: Sequence[str], per_text: int = 8, seed: int = 3) -> list[
 
 def hits(docs: np.ndarray, queries: np.ndarray, relevant: Sequence[int]) -> tuple[float, float]:
     """Known-item hit@1 and hit@10."""
+    import numpy as np
+
     order = np.argsort(-(queries @ docs.T), axis=1)
     at1 = float(np.mean([order[i, 0] == r for i, r in enumerate(relevant)]))
     at10 = float(np.mean([r in order[i, :10] for i, r in enumerate(relevant)]))
@@ -148,6 +150,8 @@ def compare(
     """The gate's figures for two embedders on `texts`: mean and least cosine, known-item
     hits of each, and chunks/s of each (and of `others`: the float engine `auto` would
     take instead), timed interleaved (a neighbour's burst hits all alike)."""
+    import numpy as np
+
     queries = known_items(texts)
     q = [t for t, _ in queries]
     rel = [r for _, r in queries]
@@ -181,6 +185,7 @@ def quantize(fp32_xml: Path, calibration: Sequence[str], batch: int = 1) -> Any:
     calibrated on `calibration` (one text a sample: padding would enter the statistics),
     the feed-forward layers' second products kept fp32."""
     import nncf
+    import numpy as np
     import openvino as ov
     from tokenizers import Tokenizer
 
@@ -326,7 +331,7 @@ def start_background(cache: Path) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from longtask.pipelines.embed import models_home
+    from longtask.pipelines.modelfiles import models_home
 
     locked = int(argv[argv.index("--lock-fd") + 1]) if "--lock-fd" in argv else None
     cache = Path(argv[0]) if argv and not argv[0].startswith("--") else models_home()
