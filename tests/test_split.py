@@ -23,7 +23,7 @@ from harness.workers import workers
 from longtask.errors import StaleTask
 from longtask.jobs import sending, tasks
 from longtask.jobs.progress import Progress
-from longtask.jobs.store import ChunkRow, FileEntry, NewJob, Store, Task
+from longtask.jobs.store import ChunkRow, Claim, FileEntry, NewJob, Store, Task
 from longtask.jobs.store.transitions import range_starts
 from longtask.settings import Pipeline, Policy, Settings
 from tests.stores import check_counters, claim, open_spec
@@ -106,8 +106,8 @@ def test_a_big_document_is_run_in_ranges_with_the_chunks_of_a_run_straight_throu
     assert [r["doc_key"] for r in rows] == [big.doc_key]
 
 
-def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(store_spec: str) -> None:
-    s = open_spec(store_spec)
+def _opened_big(s: Store, pages: int) -> tuple[int, Claim]:
+    """A one-document job whose document a worker has claimed and opened: ready to split."""
     job = s.create_job(
         NewJob(
             ["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(page_batch=BATCH), Policy(), FINGERPRINT
@@ -115,7 +115,14 @@ def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(sto
     )
     (task,) = s.tasks_in(job, ("pending",))
     c = claim(s, task.id)
-    s.open_document(c, "sha", "key", FINGERPRINT, 10)
+    s.open_document(c, "sha", "key", FINGERPRINT, pages)
+    return job, c
+
+
+def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(store_spec: str) -> None:
+    s = open_spec(store_spec)
+    job, c = _opened_big(s, 10)
+    task = c.task
     ids = s.split(c, 4)
     # Four pages a range, the last four in ranges of one batch (2): 0-4, 4-6, 6-8, 8-10.
     assert [(s.task(r).page_from, s.task(r).pages_total) for r in ids] == [(0, 4), (4, 6), (6, 8), (8, 10)]
@@ -160,14 +167,8 @@ def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(sto
 
 def test_a_dead_range_makes_its_document_dead_and_retry_failed_reopens_only_it(store_spec: str) -> None:
     s = open_spec(store_spec)
-    job = s.create_job(
-        NewJob(
-            ["/d"], [FileEntry("/d/big.pdf", None, 100, 1)], Pipeline(page_batch=BATCH), Policy(), FINGERPRINT
-        )
-    )
-    (task,) = s.tasks_in(job, ("pending",))
-    c = claim(s, task.id)
-    s.open_document(c, "sha", "key", FINGERPRINT, 8)
+    job, c = _opened_big(s, 8)
+    task = c.task
     first, second, third = s.split(c, 4)  # 0-4, 4-6, 6-8
     one, two = claim(s, first, "w1"), claim(s, second, "w2")
     assert s.fail(two, "DocumentError", "big.pdf: page 6 is broken", None, permanent=True) == "dead"
