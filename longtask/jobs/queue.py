@@ -12,7 +12,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import redis
@@ -165,32 +165,65 @@ def enqueue_dispatch(conn: redis.Redis, priority: str, job_id: int) -> None:
     )
 
 
-def _field(conn: redis.Redis, rq_ids: Sequence[str], name: str) -> dict[str, str | None]:
-    """One field of each RQ job's hash, pipelined; None where Redis has no such job."""
-    out: dict[str, str | None] = {}
+def _fields(
+    conn: redis.Redis, rq_ids: Sequence[str], names: Sequence[str]
+) -> dict[str, tuple[str | None, ...]]:
+    """Some fields of each RQ job's hash, pipelined; None where Redis has no such job."""
+    out: dict[str, tuple[str | None, ...]] = {}
     for i in range(0, len(rq_ids), ENQUEUE_BATCH):
         part = rq_ids[i : i + ENQUEUE_BATCH]
         with conn.pipeline() as pipe:
             for rid in part:
-                pipe.hget(RQJob.key_for(rid), name)
+                pipe.hmget(RQJob.key_for(rid), list(names))
             found = pipe.execute()
-        out.update((rid, v.decode() if v else None) for rid, v in zip(part, found))
+        out.update((rid, tuple(v.decode() if v else None for v in vs)) for rid, vs in zip(part, found))
     return out
 
 
 def statuses(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
     """Each RQ job's status, None where Redis has no such job (spent, expired or flushed)."""
-    return _field(conn, rq_ids, "status")
+    return {rid: v[0] for rid, v in _fields(conn, rq_ids, ("status",)).items()}
 
 
 def origins(conn: redis.Redis, rq_ids: Sequence[str]) -> dict[str, str | None]:
     """The queue each RQ job waits in ('high', 'default', 'low'), None if gone."""
-    return {rid: o.split(":", 1)[-1] if o else None for rid, o in _field(conn, rq_ids, "origin").items()}
+    return {
+        rid: v[0].split(":", 1)[-1] if v[0] else None for rid, v in _fields(conn, rq_ids, ("origin",)).items()
+    }
 
 
-def live(conn: redis.Redis, rq_ids: Sequence[str]) -> set[str]:
-    """Which of these RQ jobs are still waiting or running (not spent, not missing)."""
-    return {rid for rid, st in statuses(conn, rq_ids).items() if st in LIVE_STATUSES}
+def live(conn: redis.Redis, rq_ids: Sequence[str], workers: Collection[str] | None = None) -> set[str]:
+    """Which of these RQ jobs will still run: waiting in a queue, or started by a worker
+    in `workers` (the ones alive; None: any started one counts, for a caller that cannot
+    tell who is alive now).
+
+    A status alone can lie. A message is popped from its queue before RQ marks it
+    started (in the forked horse), so one whose worker was SIGKILLed in between, whose
+    Redis died with the pop written but not answered, or whose horse could not reach
+    Redis to mark it, says "queued" while no queue holds it; one whose worker tree died
+    says "started" until RQ's own cleanup, minutes later if ever. Both would wait for
+    ever: the caller sends such work again under a new id (a stale copy that does run
+    after all is ignored by the store's claim, so a false alarm costs one idle message).
+    """
+    fields = _fields(conn, rq_ids, ("status", "origin", "worker_name"))
+    out: set[str] = set()
+    waiting: dict[str, str] = {}  # rq id -> its queue's key
+    for rid, (status, origin, worker) in fields.items():
+        if status == "queued" and origin:
+            waiting[rid] = Queue.redis_queue_namespace_prefix + origin
+        elif status == "started":
+            if workers is None or worker in workers:
+                out.add(rid)
+        elif status in LIVE_STATUSES:
+            out.add(rid)
+    held: set[str] = set()
+    for key in set(waiting.values()):
+        held.update(str(v.decode() if isinstance(v, bytes) else v) for v in conn.lrange(key, 0, -1))
+    out.update(rid for rid in waiting if rid in held)
+    # Popped between the two reads by a worker that is alive: started by now.
+    popped = statuses(conn, [rid for rid in waiting if rid not in held])
+    out.update(rid for rid, status in popped.items() if status in LIVE_STATUSES - {"queued"})
+    return out
 
 
 def remove(conn: redis.Redis, rq_ids: Sequence[str]) -> None:

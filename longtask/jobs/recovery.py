@@ -89,8 +89,9 @@ def rebuild(
 ) -> int:
     """Make Redis match the store: resend what should be queued and is not. Idempotent.
 
-    Pending tasks are sent; queued ones whose message Redis no longer holds are sent
-    again (under a new message id, so a stale copy is ignored); retrying ones when
+    Pending tasks are sent; queued ones whose message will never run are sent again
+    (under a new message id, so a stale copy is ignored): gone from Redis, popped but
+    never started, or started by a worker now dead (`queue.live`); retrying ones when
     their backoff has passed, or at once with `retry_now`. Silent workers' tasks are
     given back first (`reclaim`), unless the caller says silence means nothing now
     (`reclaim_silent=False`: the store was just away, see `Supervisor._may_reclaim`).
@@ -98,7 +99,9 @@ def rebuild(
     if reclaim_silent:
         reclaim(settings, store, conn)
     tasks = [t for t in store.unqueued() if job_ids is None or t.job_id in job_ids]
-    live = queue.live(conn, [t.rq_id for t in tasks if t.state == TaskState.queued and t.rq_id])
+    # A message started by a worker that is gone is lost too, unless silence means nothing now.
+    alive = store.alive_workers(settings.lease) if reclaim_silent else None
+    live = queue.live(conn, [t.rq_id for t in tasks if t.state == TaskState.queued and t.rq_id], alive)
     now = store.clock()
     fresh: dict[int, list[Task]] = {}  # never failed: small ones may share a message
     again: dict[int, list[int]] = {}  # retries: each alone

@@ -129,9 +129,12 @@ class Views(StoreBase):
 
     def live_workers(self, lease: float) -> int:
         """Workers heard from within the lease."""
-        return int(
-            self.db.scalar("SELECT count(*) FROM workers WHERE heartbeat_at > ?", (self.clock() - lease,))
-        )
+        return len(self.alive_workers(lease))
+
+    def alive_workers(self, lease: float) -> set[str]:
+        """The names of the workers heard from within the lease."""
+        rows = self.db.all("SELECT name FROM workers WHERE heartbeat_at > ?", (self.clock() - lease,))
+        return {str(r["name"]) for r in rows}
 
     # ---- what watch, status and stats draw ----------------------------------------
 
