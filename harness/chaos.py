@@ -180,6 +180,7 @@ class Run:
     pages_seen: list[tuple[float, int]] = field(default_factory=list)  # (clock, job pages_done)
     redis_down: list[tuple[float, float | None, int | None]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)  # `dead show ID --json` of each task
+    ranges: list[dict[str, Any]] = field(default_factory=list)  # the same, of big documents' page ranges
     chunks: list[dict[str, Any]] = field(default_factory=list)  # `export --format jsonl`
     supervisor_log: Path | None = None
 
@@ -344,11 +345,22 @@ class Chaos:
         """Each task with its events (`dead show` works for any task), and every chunk."""
         snap = read_json(self.home, "status", str(self.run.job), "--json")
         total = int(snap["job"]["tasks"]) if snap else len(self.run.files)
-        self.run.tasks = []
+        self.run.tasks, self.run.ranges = [], []
         for task_id in range(1, total + 1):  # a fresh home: the job's tasks are 1..N
             rec = read_json(self.home, "dead", "show", str(task_id), "--json")
             if rec is not None and rec.get("job_id") == self.run.job:
                 self.run.tasks.append(rec)
+        # Then the page ranges of its split documents: rows no command lists (a user sees
+        # one document), read from the store file as `dead show` would give each.
+        from longtask.jobs.states import STATES
+        from longtask.jobs.store import SqliteConnector, Store
+
+        store = Store(SqliteConnector(self.home.db))
+        try:
+            tasks = store.tasks_in(self.run.job, STATES, ranges=True)
+            self.run.ranges = [store.task_record(t.id) for t in tasks if t.part_of is not None]
+        finally:
+            store.close()
         out = self.home.path / "export.jsonl"
         r = self.home.cli("export", str(self.run.job), "--format", "jsonl", "--output", str(out), timeout=300)
         if r.returncode == 0:
@@ -485,16 +497,19 @@ class Interruption:
     cause: str  # the fault kind that preceded it most closely, or "?"
 
 
-def interruptions(run: Run) -> list[Interruption]:
-    """Every attempt that ended short of the document's end and was followed by another."""
+def interruptions(run: Run, ranges: bool = False) -> list[Interruption]:
+    """Every attempt that ended short of the document's end and was followed by another;
+    with `ranges`, of the big documents' page ranges instead. A range's progress is not
+    in the job's snapshots (a user sees one document), so what its attempt is known to
+    have committed is where it began: a later attempt that begins before it went back."""
     batch = run.config.page_batch
     out = []
-    for task in run.tasks:
+    for task in run.ranges if ranges else run.tasks:
         total = int(task["pages_total"] or 0)
         atts = [a for a in attempts_of(task) if a.from_page is not None]
         for a, b in itertools.pairwise(atts):
             assert b.from_page is not None
-            seen = run.seen.get((a.task, a.number), Seen())
+            seen = run.seen.get((a.task, a.number), Seen(pages=a.from_page or 0))
             lost = max(0, seen.pages - b.from_page)
             reason = str(a.end_detail.get("reason", ""))
             cooperative = a.end in ("canceled", "pending") and reason.startswith(COOPERATIVE)
@@ -597,8 +612,9 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
     cfg = run.config
     faults = Counter(f.kind for f in run.faults)
     ints = interruptions(run)
+    cut = interruptions(run, ranges=True)
     pages = sum(int(t["pages_total"] or 0) for t in run.tasks)
-    lost = sum(i.lost for i in ints)
+    lost = sum(i.lost for i in ints) + sum(i.lost for i in cut)
     bound = sum(i.bound for i in ints) + lost
     estimate = sum(i.estimate for i in ints) + lost
     budget = cfg.page_batch * len(run.faults)
@@ -611,6 +627,8 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
         "skipped": dict(run.skipped),
         "pages": pages,
         "interrupted_attempts": len(ints),
+        "page_ranges": len(run.ranges),
+        "interrupted_range_attempts": len(cut),
         "interrupted_by": dict(Counter(i.cause for i in ints)),
         "pages_lost": lost,
         "pages_redone_estimate": round(estimate, 1),
@@ -639,6 +657,8 @@ def report(run: Run, want: dict[str, list[dict[str, Any]]] | None, clean_wall: f
         f"pages: {pages} in {len(run.tasks)} documents, batch {cfg.page_batch}",
         f"pages redone: about {estimate:.0f} (at most {bound}; {lost} committed pages lost) over "
         f"{len(ints)} interrupted attempts; budget one batch a fault = {budget}",
+        f"page ranges: {len(run.ranges)}, {len(cut)} interrupted attempts, at most "
+        f"{sum(i.bound for i in cut)} pages redone (one batch each; their progress is not sampled)",
         f"longest time with no page committed: {stall:.1f}s",
         f"attempts {figures['attempts']} for {len(run.tasks)} documents; kills counted against "
         f"documents {figures['kills_counted']}; runs that lost their worker process: "
@@ -676,6 +696,19 @@ def diagnosis(run: Run) -> str:
                 f"    attempt {a.number}: from page {a.from_page}, seen to {seen.pages}, "
                 f"ended {a.end or 'running'} {at} {a.end_detail.get('error_type', '')} {why}".rstrip()
             )
+        for r in run.ranges:
+            if r["path"] != t["path"]:
+                continue
+            out.append(
+                f"    range task {r['id']}: {r['state']}, pages to {r['pages_done']}/{r['pages_total']}, "
+                f"attempts {r['attempts']}, message {r.get('rq_id')}"
+            )
+            for a in attempts_of(r):
+                at = f"t={a.end_at - run.started:.1f}s" if a.end_at else ""
+                why = a.end_detail.get("message") or a.end_detail.get("reason") or ""
+                out.append(
+                    f"      attempt {a.number}: from page {a.from_page}, ended {a.end or 'running'} {at} {why}".rstrip()
+                )
     out.append("faults:")
     for i, f in enumerate(run.faults, 1):
         out.append(
