@@ -110,6 +110,9 @@ def test_the_run_ends_with_every_good_file_done_and_every_hostile_one_dead(
         assert task.error_message and path.name in task.error_message, (path.name, task.error_message)
     assert job.tasks_total == len(good) + len(mixed.hostile)
     assert {s.get("not_read", {}).get(".psd") for s in job.skipped} >= {1}
+    # ... and stays in sight after the run: `status JOB` says what was left out.
+    shown = _longtask(_env(home), "status", "1")
+    assert shown.returncode == 0 and "skipped 1 file of types not read: .psd 1" in shown.stdout, shown.stdout
 
 
 def test_each_identifier_is_found_first_and_each_topic_by_meaning(

@@ -130,6 +130,21 @@ def test_live_view_names_the_running_documents() -> None:
     assert "stalled" not in text
 
 
+def test_live_view_keeps_what_the_submit_left_out_in_sight() -> None:
+    skipped = [
+        {"reason": "12 files of types not read: .psd 10, .bin 2", "not_read": {".psd": 10, ".bin": 2}},
+        {"path": "/data/pdfs/gone.pdf", "reason": "it vanished before it was read"},
+    ]
+    text = show(render.live_view(snapshot(job=job(skipped=skipped)), rate=2.0, now=NOW))
+    assert "skipped 12 files of types not read: .psd 10, .bin 2" in text
+    assert "skipped /data/pdfs/gone.pdf: it vanished before it was read" in text
+    assert "skipped" not in show(render.live_view(snapshot(), rate=2.0, now=NOW))
+    many = [{"path": f"/data/link{i}.pdf", "reason": "a broken link"} for i in range(40)]
+    text = show(render.live_view(snapshot(job=job(skipped=many)), rate=2.0, now=NOW))
+    assert "link4.pdf" in text and "link5.pdf" not in text
+    assert "skipped 35 more: `status 42 --json` lists them" in text
+
+
 def test_live_view_gives_the_reason_of_a_dead_task() -> None:
     text = flat(show(render.live_view(snapshot(), rate=2.0, now=NOW)))
     assert "Recent errors" in text

@@ -28,7 +28,16 @@ from longtask.cli.options import (
     PriorityOpt,
     SyncOpt,
 )
-from longtask.cli.output import duration, emit_json, emit_line, err, note, out, reported_errors
+from longtask.cli.output import (
+    duration,
+    emit_json,
+    emit_line,
+    err,
+    note,
+    out,
+    reported_errors,
+    skipped_line,
+)
 from longtask.errors import LongtaskError
 
 if TYPE_CHECKING:
@@ -86,10 +95,9 @@ def _choice(include: list[str] | None, exclude: list[str] | None) -> Any:
 
 
 def _note_skipped(skipped: list[dict[str, Any]]) -> None:
-    """What the submit left out, one line each; the files of types not read in one line
-    (`skipped 12 files of types not read: .psd 10, .bin 2`)."""
+    """What the submit left out, one line each (on stderr: stdout is the job id)."""
     for sk in skipped:
-        note(f"skipped {sk['reason']}" if "not_read" in sk else f"skipped {sk['path']}: {sk['reason']}")
+        note(skipped_line(sk))
 
 
 def _with_ocr(s: "Settings", ocr: OcrMode | None) -> "Settings":

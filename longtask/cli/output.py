@@ -99,3 +99,11 @@ def duration(seconds: float | None) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}"
+
+
+def skipped_line(skipped: dict[str, Any]) -> str:
+    """One of a job's skipped records as a line: the files of types not read in one
+    (`skipped 12 files of types not read: .psd 10, .bin 2`), any other file with its reason."""
+    if "not_read" in skipped:
+        return f"skipped {skipped['reason']}"
+    return f"skipped {skipped['path']}: {skipped['reason']}"

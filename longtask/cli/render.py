@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 # Rich is imported by the functions that draw: the plain lines (`dead` in a pipe, `watch`
 # in a log, the summary) need none of it, and it costs a command 40 ms of start-up.
 
-from longtask.cli.output import duration
+from longtask.cli.output import duration, skipped_line
 from longtask.jobs.estimate import APPROXIMATE, estimate
+
+SKIPPED_SHOWN = 5  # a folder of broken links must not push the progress off the screen
 
 STATE_STYLE = {
     "succeeded": "bold green",
@@ -91,6 +93,12 @@ def live_view(snap: dict[str, Any], rate: float | None, now: float | None = None
     parts.append(Text(counts or "no tasks", style="dim"))
     if snap["stalled"]:
         parts.append(Text(f"{snap['stalled']} task(s) stalled: no progress recently", style="yellow"))
+    skipped = job.get("skipped") or []  # what the submit left out stays in sight
+    for sk in skipped[:SKIPPED_SHOWN]:
+        parts.append(Text(_one_line(skipped_line(sk)), style="dim"))
+    if len(skipped) > SKIPPED_SHOWN:
+        more = len(skipped) - SKIPPED_SHOWN
+        parts.append(Text(f"skipped {more} more: `status {job['id']} --json` lists them", style="dim"))
     for w in snap.get("warnings", []):
         parts.append(
             Text(f"warning: {os.path.basename(w['path'])}: {_one_line(w['warning'])}", style="yellow")
