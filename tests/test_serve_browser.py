@@ -148,3 +148,34 @@ def test_dashboard_marks_whole_query_words_from_the_server(
         for word in ("does", "Windows", "the", "Do"):
             assert re.search(rf"\b{word}\b", snippet), word  # shown, and not marked
         browser.close()
+
+
+def test_the_job_page_says_what_the_submit_left_out(
+    home: Path, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A folder's files of types not read are named on the job's page, in the words of
+    `longtask status JOB`, as they are on the terminal."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium`")
+    from playwright.sync_api import expect, sync_playwright
+    from typer.testing import CliRunner
+
+    from longtask.cli.app import app
+
+    folder = tmp_path / "mixed"
+    pdfs(folder, "notes", 1, 1)
+    (folder / "layers.psd").write_bytes(b"8BPS" + bytes(60))
+    (folder / "sketch.psd").write_bytes(b"8BPS" + bytes(60))
+    submitted = CliRunner().invoke(app, ["submit", str(folder)])
+    assert submitted.exit_code == 0, submitted.output
+    job = int(submitted.stdout.split()[0])
+    with serving(home, redis_server) as served, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(served.url + "/")
+        page.fill("#token", served.token)
+        page.click("#signin-form button")
+        expect(page.locator("#jobs-view")).to_be_visible()
+        page.goto(f"{served.url}/#/jobs/{job}")
+        expect(page.locator("#job-skipped li")).to_have_text(["skipped 2 files of types not read: .psd 2"])
+        browser.close()

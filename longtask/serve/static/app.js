@@ -145,10 +145,21 @@ function renderProgress(snap) {
     el("span", { class: "num" }, `${r.pages_done}/${r.pages_total ?? "?"}`))));
   $("running-empty").hidden = running.length > 0;
   for (const w of snap.warnings || []) addWarning(w.id, w.path, w.warning);
+  renderSkipped(j);
   const ended = ["succeeded", "failed", "canceled"].includes(j.state);
   $("cancel").disabled = ended;
   $("resume").disabled = !(j.state === "canceled" || (c.canceled && ended));
   $("retry").hidden = !c.dead;
+}
+
+// What the submit left out, as `longtask status JOB` words it (cli/output.skipped_line).
+const SKIPPED_SHOWN = 5;
+function renderSkipped(j) {
+  const skipped = j.skipped || [];
+  const line = (s) => (s.not_read ? `skipped ${s.reason}` : `skipped ${s.path}: ${s.reason}`);
+  const more = skipped.length - SKIPPED_SHOWN;
+  $("job-skipped").replaceChildren(...skipped.slice(0, SKIPPED_SHOWN).map((s) => el("li", {}, line(s))),
+    ...(more > 0 ? [el("li", {}, `skipped ${more} more: GET /api/jobs/${j.id} lists them`)] : []));
 }
 
 function addActivity(d) {
