@@ -154,10 +154,12 @@ def test_a_split_document_follows_its_ranges_and_becomes_current_at_its_last(sto
     assert s.task(task.id).state == "running"
     assert not s.db.all("SELECT * FROM entries")  # nothing current while a range runs
     assert all(r["seq"] < 0 for r in s.chunks("key"))
+    assert list(s.iter_chunks(job)) == [] and list(s.iter_chunks()) == []  # `export`: none of it yet
     s.finish(runs[1])
     doc = s.task(task.id)
     assert (doc.state, doc.pages_done, doc.chunks) == ("done", 10, 10)
     assert [(r["seq"], r["text"]) for r in s.chunks("key")] == [(n, f"page {n}") for n in range(10)]
+    assert sorted(c["seq"] for c in s.iter_chunks(job)) == list(range(10))  # all of it, at once
     assert [r["doc_key"] for r in s.db.all("SELECT doc_key FROM entries")] == ["key"]
     assert s.document("key") is not None and s.document("key").complete  # type: ignore[union-attr]
     assert s.job(job).state == "succeeded"

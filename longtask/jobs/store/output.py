@@ -106,12 +106,14 @@ class Output(StoreBase):
         return found
 
     def iter_chunks(self, job_id: int | None = None, batch: int = 2048) -> Iterator[dict[str, Any]]:
-        """Stream chunks (with their document's path) in bounded memory."""
+        """Stream chunks (with their document's path) in bounded memory. The chunks of a
+        split document's ranges wait below 0 until its last range is done: none of them
+        is part of an output yet, so none is exported (an export never holds half of it)."""
         if job_id is None:
             sql = (
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "
                 "c.model, c.ocr, c.ocr_confidence, c.section, c.location, (SELECT path FROM tasks t WHERE t.doc_key = c.doc_key "
-                "ORDER BY t.id DESC LIMIT 1) AS path FROM chunks c WHERE c.id > ? "
+                "ORDER BY t.id DESC LIMIT 1) AS path FROM chunks c WHERE c.id > ? AND c.seq >= 0 "
                 "ORDER BY c.id LIMIT ?"
             )
             params: tuple[Any, ...] = ()
@@ -120,7 +122,7 @@ class Output(StoreBase):
                 "SELECT c.id, c.doc_key, c.seq, c.page_start, c.page_end, c.text, c.embedding, "
                 "c.model, c.ocr, c.ocr_confidence, c.section, c.location, t.path FROM chunks c JOIN (SELECT doc_key, max(path) AS path FROM tasks "
                 "WHERE job_id = ? AND doc_key IS NOT NULL GROUP BY doc_key) t "
-                "ON t.doc_key = c.doc_key WHERE c.id > ? ORDER BY c.id LIMIT ?"
+                "ON t.doc_key = c.doc_key WHERE c.id > ? AND c.seq >= 0 ORDER BY c.id LIMIT ?"
             )
             params = (job_id,)
         last = 0
