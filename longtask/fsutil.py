@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+# A reader's scratch folder: longtask-<what>-<pid>-<random>, in the system's temporary
+# folder. The pid lets a sweep find the folders of processes that died before their
+# cleanup ran (a work horse SIGKILLed mid-read leaves its e-mail's attachments behind).
+SCRATCH = re.compile(r"^longtask-[a-z]+-(\d+)-")
 
 
 def free_space(path: Path) -> int:
@@ -23,3 +29,41 @@ def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
+
+
+def scratch_dir(what: str) -> str:
+    """A private temporary folder for one read (attachments, a conversion), named so that
+    `sweep_scratch` can remove it should its process die before removing it itself."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=f"longtask-{what}-{os.getpid()}-")
+
+
+def sweep_scratch(folder: Path | None = None) -> int:
+    """Remove the scratch folders of processes that are gone; returns how many."""
+    import shutil
+    import tempfile
+
+    removed = 0
+    base = folder or Path(tempfile.gettempdir())
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return 0  # no temporary folder to look in: nothing was left there either
+    for entry in entries:
+        m = SCRATCH.match(entry.name)
+        if m is None or not entry.is_dir() or _alive(int(m.group(1))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive, and not ours to judge
+    return True

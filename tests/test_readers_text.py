@@ -10,8 +10,10 @@ bounded memory, measured in a subprocess of its own (peak RSS: VmHWM, see harnes
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -227,6 +229,49 @@ def test_eml_headers_plain_body_once_and_attachments(tmp_path: Path, doc: Doc) -
     assert "zebrafish" in by_place["attachment report.pdf, page 1"]
     assert "quokka" in by_place["attachment report.pdf, page 2"]
     assert "narwhals" in by_place["attachment notes.txt, line 1"]
+
+
+_KILLED_MID_READ = """
+import os, signal, sys
+from longtask.readers import Limits
+from longtask.readers.mail import open_mail
+reader = open_mail(sys.argv[1], Limits())  # attachments written to its scratch folder
+print(reader.folder, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # a work horse SIGKILLed before its cleanup
+"""
+
+
+def test_the_scratch_folder_of_a_reader_killed_mid_read_is_swept(
+    tmp_path: Path, doc: Doc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An e-mail's attachments go to a scratch folder that its reader removes when it
+    closes; a horse SIGKILLed first cannot. The supervisor's sweep removes the folders of
+    processes that are gone, and never a live one's."""
+    from longtask.fsutil import scratch_dir, sweep_scratch
+
+    note = tmp_path / "notes.txt"
+    note.write_text("the attached note about narwhals")
+    path = make_eml(tmp_path / "m.eml", doc, [note])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_MID_READ, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        timeout=120,
+    )
+    assert done.returncode == -9, done.stderr
+    left = Path(done.stdout.strip())
+    assert left.parent == scratch and any(left.rglob("notes.txt"))  # left behind
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    mine = Path(scratch_dir("mail"))  # this process is alive: its folder stays
+    assert mine.parent == scratch
+    (scratch / "longtask-notes").mkdir()  # not a scratch folder's name: not ours to judge
+    assert sweep_scratch(scratch) == 1
+    assert not left.exists() and (scratch / "longtask-notes").exists() and mine.exists()
+    assert sweep_scratch(scratch) == 0 and mine.exists()
 
 
 def test_eml_html_only_and_a_forwarded_message(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from longtask import fsutil
 from longtask import settings as settings_mod
 from longtask.errors import BackendUnavailable
 from longtask.jobs import queue, recovery, sending, survey
@@ -42,6 +43,8 @@ from longtask.jobs.store import open_store
 
 RETRY_EVERY = 1.0
 REDIS_CHECK_EVERY = 1.0
+# Scratch folders of readers killed mid-read (see fsutil.scratch_dir): rare, so seldom.
+SCRATCH_EVERY = 300.0
 STOP_GRACE = 20.0
 RESPAWN_MAX_DELAY = 10.0
 # What a backend outage raises in the supervisor's loop: wait and try again.
@@ -195,6 +198,7 @@ class Supervisor:
             ),
             Duty("reclaim silent workers' tasks", s.reclaim_every, self._reclaim_from_silent),
             Duty("survey page counts", survey.EVERY, lambda: survey.survey(self.store)),
+            Duty("remove dead readers' scratch folders", SCRATCH_EVERY, fsutil.sweep_scratch),
         ]
 
     def _keep_redis(self) -> None:
@@ -229,6 +233,7 @@ class Supervisor:
         for slot in range(self.concurrency):
             self._spawn(slot)
         recovery.rebuild(self.settings, self.store, self.conn)
+        self._guard(fsutil.sweep_scratch)  # what workers SIGKILLed before this start left
         duties = self.duties()
         last = {d.name: time.monotonic() for d in duties}
         while self.children or self.respawn_at:

@@ -17,10 +17,10 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 from longtask.errors import DocumentError
+from longtask.fsutil import scratch_dir
 from longtask.pipelines import files
 from longtask.readers.base import Limits, Unit
 from longtask.readers.parts import Prepared
@@ -113,12 +113,15 @@ def read_legacy(path: str | bytes, limits: Limits = Limits()) -> list[Unit]:
     from longtask.readers import docx, pptx, xlsx
 
     read = {"docx": docx.read_docx, "pptx": pptx.read_pptx, "xlsx": xlsx.read_xlsx}
-    with tempfile.TemporaryDirectory(prefix="longtask-soffice-") as folder:
+    folder = scratch_dir("soffice")
+    try:
         converted = convert(path, folder)
         try:
             return read[converted.suffix[1:]](str(converted), limits)
         except DocumentError as e:
             raise DocumentError(files.shown(path), f"converted by LibreOffice, {e.problem}", e.fix) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def open_legacy(path: str | bytes, limits: Limits = Limits()) -> Prepared:

@@ -24,11 +24,11 @@ import email.policy
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from longtask.errors import DocumentError
+from longtask.fsutil import scratch_dir
 from longtask.pipelines import files
 from longtask.readers import html
 from longtask.readers.base import Limits, Reader, Unit
@@ -221,7 +221,7 @@ def _read_message(mail: Mail, msg: Any, where: str, limits: Limits, depth: int) 
     for n, (name, payload) in enumerate(walk.attachments, start=1):
         shown_name = " ".join(name.split())[:120]
         if mail.folder is None:
-            mail.folder = tempfile.mkdtemp(prefix="longtask-mail-")
+            mail.folder = scratch_dir("mail")
         place = os.path.join(mail.folder, str(len(os.listdir(mail.folder))), _safe_name(name, n))
         os.makedirs(os.path.dirname(place), exist_ok=True)
         with open(place, "wb") as f:
