@@ -52,14 +52,15 @@ def sweep_scratch(folder: Path | None = None) -> int:
         return 0  # no temporary folder to look in: nothing was left there either
     for entry in entries:
         m = SCRATCH.match(entry.name)
-        if m is None or not entry.is_dir() or _alive(int(m.group(1))):
+        if m is None or not entry.is_dir() or pid_alive(int(m.group(1))):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this pid exists on this machine (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

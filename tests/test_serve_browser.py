@@ -7,7 +7,9 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,25 +121,37 @@ def test_dashboard_sign_in_upload_cancel_resume(served: Served, tmp_path: Path) 
             shutil.copytree(shots, target, dirs_exist_ok=True)
 
 
-def test_dashboard_marks_whole_query_words_from_the_server(
-    home: Path, tmp_path: Path, redis_server: RedisServer
-) -> None:
-    """The marks are the server's spans: the words and their stems ("Installing" for
-    "install"), never "do" inside "does" or "Windows", never a stop word ("the", "Do")."""
+@contextmanager
+def signed_in(served: Served) -> Iterator[Any]:
+    """A browser page on the dashboard, signed in with the serve's token."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium`")
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.test_snippets import MANUAL_MARKS, QUESTION, manual_run
-
-    manual_run(tmp_path)
-    with serving(home, redis_server) as served, sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(served.url + "/")
         page.fill("#token", served.token)
         page.click("#signin-form button")
         expect(page.locator("#jobs-view")).to_be_visible()
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def test_dashboard_marks_whole_query_words_from_the_server(
+    home: Path, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The marks are the server's spans: the words and their stems ("Installing" for
+    "install"), never "do" inside "does" or "Windows", never a stop word ("the", "Do")."""
+    from playwright.sync_api import expect
+
+    from tests.test_snippets import MANUAL_MARKS, QUESTION, manual_run
+
+    manual_run(tmp_path)
+    with serving(home, redis_server) as served, signed_in(served) as page:
         page.fill("#search-q", QUESTION)
         page.select_option("#search-mode", "keyword")
         page.click("#search-button")
@@ -147,7 +161,6 @@ def test_dashboard_marks_whole_query_words_from_the_server(
         snippet = hit.locator(".snippet").text_content() or ""
         for word in ("does", "Windows", "the", "Do"):
             assert re.search(rf"\b{word}\b", snippet), word  # shown, and not marked
-        browser.close()
 
 
 def test_the_job_page_says_what_the_submit_left_out(
@@ -155,9 +168,7 @@ def test_the_job_page_says_what_the_submit_left_out(
 ) -> None:
     """A folder's files of types not read are named on the job's page, in the words of
     `longtask status JOB`, as they are on the terminal."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium`")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     from typer.testing import CliRunner
 
     from longtask.cli.app import app
@@ -169,13 +180,6 @@ def test_the_job_page_says_what_the_submit_left_out(
     submitted = CliRunner().invoke(app, ["submit", str(folder)])
     assert submitted.exit_code == 0, submitted.output
     job = int(submitted.stdout.split()[0])
-    with serving(home, redis_server) as served, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(served.url + "/")
-        page.fill("#token", served.token)
-        page.click("#signin-form button")
-        expect(page.locator("#jobs-view")).to_be_visible()
+    with serving(home, redis_server) as served, signed_in(served) as page:
         page.goto(f"{served.url}/#/jobs/{job}")
         expect(page.locator("#job-skipped li")).to_have_text(["skipped 2 files of types not read: .psd 2"])
-        browser.close()

@@ -7,7 +7,8 @@ issue 24). A `serve` keeps them loaded. So `serve` announces itself in
 and `search` asks it first: through the same `search()` over the same store, the
 rows are the ones the CLI would have computed (tests/test_search_served.py).
 
-Only the standard library here: the CLI imports this module on its way to a search.
+Only the standard library (and the as plain `fsutil`) here: the CLI imports this module
+on its way to a search.
 The announcement is a hint, never trusted for more than where to knock: a dead pid,
 another store, a refused connection or any HTTP error sends the CLI back to answering
 in-process, so a stale file costs one failed connect on loopback, nothing else.
@@ -21,6 +22,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from longtask.fsutil import pid_alive
 
 if TYPE_CHECKING:
     from longtask.settings import Settings
@@ -78,7 +81,7 @@ def withdraw(settings: Settings) -> None:
 def find(settings: Settings) -> Presence | None:
     """The running serve of this home and store, or None."""
     found = _read(settings.home / FILE)
-    if found is None or found.store != store_identity(settings) or not _alive(found.pid):
+    if found is None or found.store != store_identity(settings) or not pid_alive(found.pid):
         return None
     return found
 
@@ -128,13 +131,3 @@ def _read(path: Path) -> Presence | None:
         return Presence(int(data["pid"]), str(data["url"]), str(data["store"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
