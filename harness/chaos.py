@@ -688,14 +688,9 @@ def diagnosis(run: Run) -> str:
         )
         if t.get("error_type"):
             out.append(f"    {t['error_type']}: {t['error_message']}")
-        for a in attempts_of(t):
-            seen = run.seen.get((a.task, a.number), Seen())
-            why = a.end_detail.get("message") or a.end_detail.get("reason") or ""
-            at = f"t={a.end_at - run.started:.1f}s" if a.end_at else ""
-            out.append(
-                f"    attempt {a.number}: from page {a.from_page}, seen to {seen.pages}, "
-                f"ended {a.end or 'running'} {at} {a.end_detail.get('error_type', '')} {why}".rstrip()
-            )
+        out += [
+            _attempt_line(run, a, "    ", run.seen.get((a.task, a.number), Seen())) for a in attempts_of(t)
+        ]
         for r in run.ranges:
             if r["path"] != t["path"]:
                 continue
@@ -703,12 +698,7 @@ def diagnosis(run: Run) -> str:
                 f"    range task {r['id']}: {r['state']}, pages to {r['pages_done']}/{r['pages_total']}, "
                 f"attempts {r['attempts']}, message {r.get('rq_id')}"
             )
-            for a in attempts_of(r):
-                at = f"t={a.end_at - run.started:.1f}s" if a.end_at else ""
-                why = a.end_detail.get("message") or a.end_detail.get("reason") or ""
-                out.append(
-                    f"      attempt {a.number}: from page {a.from_page}, ended {a.end or 'running'} {at} {why}".rstrip()
-                )
+            out += [_attempt_line(run, a, "      ") for a in attempts_of(r)]
     out.append("faults:")
     for i, f in enumerate(run.faults, 1):
         out.append(
@@ -722,6 +712,17 @@ def diagnosis(run: Run) -> str:
     out.append("supervisor and worker log (warnings, last 40):")
     out += ["  " + line for line in _log_tail(run)]
     return "\n".join(out)
+
+
+def _attempt_line(run: Run, a: Attempt, indent: str, seen: Seen | None = None) -> str:
+    """How one attempt went; `seen`: how far the snapshots saw it (a range's are not sampled)."""
+    why = a.end_detail.get("message") or a.end_detail.get("reason") or ""
+    at = f"t={a.end_at - run.started:.1f}s" if a.end_at else ""
+    got = f", seen to {seen.pages}" if seen is not None else ""
+    return (
+        f"{indent}attempt {a.number}: from page {a.from_page}{got}, "
+        f"ended {a.end or 'running'} {at} {a.end_detail.get('error_type', '')} {why}"
+    ).rstrip()
 
 
 def _log_tail(run: Run, n: int = 40) -> list[str]:

@@ -7,8 +7,8 @@ issue 24). A `serve` keeps them loaded. So `serve` announces itself in
 and `search` asks it first: through the same `search()` over the same store, the
 rows are the ones the CLI would have computed (tests/test_search_served.py).
 
-Only the standard library (and the as plain `fsutil`) here: the CLI imports this module
-on its way to a search.
+Only the standard library here (and `fsutil`, which imports nothing more): the CLI
+imports this module on its way to a search.
 The announcement is a hint, never trusted for more than where to knock: a dead pid,
 another store, a refused connection or any HTTP error sends the CLI back to answering
 in-process, so a stale file costs one failed connect on loopback, nothing else.
