@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 # A reader's scratch folder: longtask-<what>-<pid>-<random>, in the system's temporary
@@ -52,7 +53,15 @@ def sweep_scratch(folder: Path | None = None) -> int:
         return 0  # no temporary folder to look in: nothing was left there either
     for entry in entries:
         m = SCRATCH.match(entry.name)
-        if m is None or not entry.is_dir() or pid_alive(int(m.group(1))):
+        if m is None or pid_alive(int(m.group(1))):
+            continue
+        try:
+            st = entry.lstat()
+        except OSError:
+            continue
+        # Only a real folder of ours: a shared /tmp may hold another user's look-alike, or
+        # a link so named to make the sweep delete where it points.
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += 1

@@ -241,6 +241,14 @@ os.kill(os.getpid(), signal.SIGKILL)  # a work horse SIGKILLed before its cleanu
 """
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(done.stdout)
+
+
 def test_the_scratch_folder_of_a_reader_killed_mid_read_is_swept(
     tmp_path: Path, doc: Doc, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -269,8 +277,13 @@ def test_the_scratch_folder_of_a_reader_killed_mid_read_is_swept(
     mine = Path(scratch_dir("mail"))  # this process is alive: its folder stays
     assert mine.parent == scratch
     (scratch / "longtask-notes").mkdir()  # not a scratch folder's name: not ours to judge
+    target = tmp_path / "precious"
+    (target / "keep").mkdir(parents=True)
+    lure = scratch / f"longtask-mail-{_dead_pid()}-lure"
+    lure.symlink_to(target, target_is_directory=True)  # a link named like a dead reader's folder
     assert sweep_scratch(scratch) == 1
     assert not left.exists() and (scratch / "longtask-notes").exists() and mine.exists()
+    assert lure.is_symlink() and (target / "keep").is_dir()  # never followed
     assert sweep_scratch(scratch) == 0 and mine.exists()
 
 
