@@ -292,7 +292,8 @@ def prepare_in_background(home: Path) -> dict[str, Any] | None:
     """A worker's start: note in `cpu.json` which engine the machine's facts give (for
     reading; it pins nothing), and start the one-time int8 preparation in the background
     if this machine lacks it (`quantize.start_background`). Returns that start's status,
-    also recorded in `cpu.json` as "background"."""
+    whose one record is `quantize.status_path` beside the models: a copy here was lost
+    whenever a sibling worker that found the preparation running wrote its note last."""
     from longtask.pipelines import quantize
     from longtask.pipelines.modelfiles import models_home
 
@@ -309,7 +310,6 @@ def prepare_in_background(home: Path) -> dict[str, Any] | None:
         "openvino": here.openvino,
         "int8": here.int8,
         "cuda": here.cuda,
-        "background": started or found.get("background"),
     }
     _write(home, note)
     return started
